@@ -1,0 +1,105 @@
+"""The one error tree of gdpr-as-code.
+
+Every failure a user can cause or fix is a ``GdprAsCodeError``: the CLI prints its message (one paragraph: what,
+where, how to fix) and exits 1, never with a traceback. Anything else that escapes is a bug, reported as
+"internal error". Library errors (httpx, yaml, jsonschema) are translated into this tree once, at the boundary
+where they are raised, never caught all over the code.
+
+    GdprAsCodeError               expected failure; ``str(err)`` is the message for the user
+    ├── SpecError                 a spec or inventory file is invalid; ``.problems`` lists each FILE:LINE:COL
+    ├── MauticError               talking to a Mautic instance failed (after any retries)
+    │   ├── MauticUnreachable     connection refused, DNS, TLS, timeout, connection reset
+    │   ├── MauticAuthError       401/403: bad credentials, API disabled, missing permission
+    │   ├── MauticRateLimited     429 that outlived the retries
+    │   └── MauticHTTPError       any other unexpected status; carries status, method, path, Mautic's message
+    ├── PlanError                 no safe plan: an unmanaged object is in the way, a reference cannot resolve, ...
+    ├── ApplyError                a write failed, or Mautic did not keep a change (verification)
+    └── LockError                 another run holds the instance or journal lock
+
+Messages never carry secrets or personal data: callers pass ids and spec keys, not emails or passwords.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class GdprAsCodeError(Exception):
+    """An expected failure with a message the user can act on."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in a file, located precisely enough for an editor to jump to it."""
+
+    file: str
+    line: int
+    column: int
+    message: str
+    fix: str = ""
+
+    def __str__(self) -> str:
+        text = f"{self.file}:{self.line}:{self.column}: {self.message}"
+        return f"{text} — {self.fix}" if self.fix else text
+
+
+class SpecError(GdprAsCodeError):
+    """A spec or inventory file is invalid. All problems are collected and reported at once."""
+
+    def __init__(self, problems: list[Problem] | tuple[Problem, ...]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class MauticError(GdprAsCodeError):
+    """A request to Mautic failed. ``instance`` names the instance (a URL or inventory name), never credentials."""
+
+    def __init__(self, message: str, *, instance: str = "", method: str = "", path: str = "") -> None:
+        self.instance = instance
+        self.method = method
+        self.path = path
+        super().__init__(message)
+
+
+class MauticUnreachable(MauticError):
+    """The host could not be reached or did not answer in time, even after retries."""
+
+
+class MauticAuthError(MauticError):
+    """Mautic refused the credentials (401) or the permission (403)."""
+
+
+class MauticRateLimited(MauticError):
+    """Mautic kept answering 429 after the retries were spent."""
+
+
+class MauticHTTPError(MauticError):
+    """Mautic answered with an unexpected status; ``mautic_message`` is its own error text."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        mautic_message: str = "",
+        instance: str = "",
+        method: str = "",
+        path: str = "",
+    ) -> None:
+        self.status = status
+        self.mautic_message = mautic_message
+        super().__init__(message, instance=instance, method=method, path=path)
+
+
+class PlanError(GdprAsCodeError):
+    """No safe plan can be made (e.g. an unmanaged object with the same alias is in the way)."""
+
+
+class ApplyError(GdprAsCodeError):
+    """A write failed part-way, or Mautic did not keep a change that apply made."""
+
+
+class LockError(GdprAsCodeError):
+    """Another run holds the lock this run needs."""
