@@ -1,0 +1,44 @@
+"""The spec: the YAML file people review in git, loaded into a typed immutable model (``Spec``).
+
+This package is the only place that parses YAML. ``load_spec`` returns a checked ``Spec`` or raises
+``SpecError`` with every problem at once; ``load_yaml_document`` gives other YAML files (the inventory) the
+same line-precise loading and schema validation.
+"""
+
+from gdpr_as_code.spec.model import (
+    ConsentFocus,
+    ConsentSettings,
+    ContactField,
+    DataItem,
+    Email,
+    ExportDelivery,
+    FocusColors,
+    Form,
+    FormAction,
+    FormField,
+    Gdpr,
+    RequestType,
+    Segment,
+    SegmentFilter,
+    Spec,
+    Target,
+)
+
+__all__ = [
+    "ConsentFocus",
+    "ConsentSettings",
+    "ContactField",
+    "DataItem",
+    "Email",
+    "ExportDelivery",
+    "FocusColors",
+    "Form",
+    "FormAction",
+    "FormField",
+    "Gdpr",
+    "RequestType",
+    "Segment",
+    "SegmentFilter",
+    "Spec",
+    "Target",
+]
