@@ -14,7 +14,9 @@ where they are raised, never caught all over the code.
     │   └── MauticHTTPError       any other unexpected status; carries status, method, path, Mautic's message
     ├── PlanError                 no safe plan: an unmanaged object is in the way, a reference cannot resolve, ...
     ├── ApplyError                a write failed, or Mautic did not keep a change (verification)
-    └── LockError                 another run holds the instance or journal lock
+    ├── LockError                 another run holds the instance or journal lock
+    ├── SelectionError            (rollout) --select/--shard malformed, or the selection matches no instance
+    └── MissingCredentials        (rollout) an instance's credential variable is unset; found before any write
 
 Messages never carry secrets or personal data: callers pass ids and spec keys, not emails or passwords.
 """
@@ -103,3 +105,12 @@ class ApplyError(GdprAsCodeError):
 
 class LockError(GdprAsCodeError):
     """Another run holds the lock this run needs."""
+
+
+# --- rollout ---
+class SelectionError(GdprAsCodeError):
+    """``--select`` or ``--shard`` is malformed, or the selection matches no instance of the inventory."""
+
+
+class MissingCredentials(GdprAsCodeError):
+    """An instance's credential variable is not set; found for every instance before any is written."""
