@@ -22,7 +22,7 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -108,11 +108,15 @@ def _read_json(text: str) -> dict[str, Any]:
 class LockClient(Protocol):
     """The part of ``MauticClient`` the remote lock needs."""
 
-    def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any: ...
+    def list_all(
+        self, path: str, list_key: str, params: Mapping[str, Any] | None = None
+    ) -> list[dict[str, Any]]: ...
 
-    def post(self, path: str, json: Any = None) -> Any: ...
+    def create(
+        self, path: str, body: Any, *, find_existing: Callable[[], dict[str, Any] | None]
+    ) -> dict[str, Any]: ...
 
-    def delete(self, path: str) -> Any: ...
+    def delete(self, path: str, params: Mapping[str, Any] | None = None) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -139,10 +143,8 @@ def _parse_remote(segment: Mapping[str, Any]) -> RemoteHolder | None:
 
 
 def _list_remote(client: LockClient) -> list[RemoteHolder]:
-    """Every lock object in the instance, in one list call (lock objects are never more than a handful)."""
-    body = client.get("/segments", params={"search": REMOTE_ALIAS, "limit": 0})
-    found = body.get("lists") or {}
-    segments = found.values() if isinstance(found, dict) else found
+    """Every lock object in the instance, oldest first: one list call searching for the lock alias."""
+    segments = client.list_all("/segments", "lists", params={"search": REMOTE_ALIAS})
     return sorted(
         (lock for lock in map(_parse_remote, segments) if lock is not None), key=lambda lock: lock.segment_id
     )
@@ -160,17 +162,21 @@ def remote_lock(client: LockClient, instance: str, ttl: timedelta = DEFAULT_TTL)
     token = secrets.token_hex(16)
     expires = now + ttl
     marker = {"token": token, "expires": expires.isoformat(), "holder": _holder()}
-    created = client.post(
-        "/segments/new",
-        json={
-            "name": "gdpr-as-code apply lock (do not edit)",
-            "alias": REMOTE_ALIAS,
-            "description": REMOTE_MARKER + json.dumps(marker),
-            "isPublished": False,
-            "filters": [],
-        },
-    )
-    ours = RemoteHolder(int(created["list"]["id"]), token, expires, _holder())
+    body = {
+        "name": "gdpr-as-code apply lock (do not edit)",
+        "alias": REMOTE_ALIAS,
+        "description": REMOTE_MARKER + json.dumps(marker),
+        "isPublished": False,
+        "filters": [],
+    }
+
+    def find_ours() -> dict[str, Any] | None:
+        """After a lost answer: our lock object if the create reached Mautic after all."""
+        ours = [lock for lock in _list_remote(client) if lock.token == token]
+        return {"id": ours[0].segment_id} if ours else None
+
+    created = client.create("/segments/new", body, find_existing=find_ours)
+    ours = RemoteHolder(int(created["id"]), token, expires, _holder())
     try:
         alive = [lock for lock in _list_remote(client) if lock.expires > datetime.now(UTC)]
         winner = alive[0] if alive else None
