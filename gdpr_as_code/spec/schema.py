@@ -1,0 +1,107 @@
+"""The spec's JSON Schema (the first validation pass) and the translation of schema errors into located
+problems.
+
+The schema ships inside the package (``gdpr_as_code/data/gdpr-spec.schema.json``) so ``gdpr-as-code schema``
+and validation work after any kind of install; ``schemas/gdpr-spec.schema.json`` in the repository is a
+symlink to it, for editors (``# yaml-language-server: $schema=../schemas/gdpr-spec.schema.json``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import ValidationError
+
+from gdpr_as_code.errors import Problem
+from gdpr_as_code.spec.yaml_loader import Locator, display_path
+
+SCHEMA_RESOURCE = "gdpr-spec.schema.json"
+
+
+def spec_schema_text() -> str:
+    """The schema exactly as shipped (what ``gdpr-as-code schema`` prints)."""
+    return resources.files("gdpr_as_code").joinpath("data", SCHEMA_RESOURCE).read_text(encoding="utf-8")
+
+
+@cache
+def spec_schema() -> Mapping[str, Any]:
+    """The parsed spec schema (read once per process)."""
+    return json.loads(spec_schema_text())
+
+
+def schema_problems(data: Any, schema: Mapping[str, Any], locator: Locator) -> list[Problem]:
+    """Every schema violation as a problem at the offending node, worded for a person rather than a
+    validator."""
+    validator = jsonschema.Draft202012Validator(schema)
+    problems: list[Problem] = []
+    for error in validator.iter_errors(data):
+        problems.extend(_explain(error, locator))
+    return problems
+
+
+def _explain(error: ValidationError, locator: Locator) -> list[Problem]:
+    """One or more problems for a validation error; never echoes the offending value (it may be a secret)."""
+    path = tuple(error.absolute_path)
+    where = display_path(path)
+    kind = error.validator
+    expected = error.validator_value
+    if kind in ("oneOf", "anyOf") and error.context:
+        deepest = max(error.context, key=lambda e: (len(e.absolute_path), -len(list(e.schema_path))))
+        if len(deepest.absolute_path) > len(path):
+            return _explain(deepest, locator)
+    if kind == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = sorted(error.schema.get("properties", {}))
+        extras = [key for key in error.instance if key not in error.schema.get("properties", {})]
+        return [
+            locator.problem((*path, key), f"unknown key '{key}' in {where}",
+                            f"remove it or use one of: {', '.join(allowed)}" if allowed else "remove it",
+                            key=True)
+            for key in extras
+        ]
+    if kind == "required":
+        missing = [key for key in expected if isinstance(error.instance, dict) and key not in error.instance]
+        return [locator.problem(path, f"{where} is missing the required key '{key}'",
+                                f"add '{key}:' ({_describe(error.schema, key)})") for key in missing]
+    messages = {
+        "type": lambda: (f"{where} must be {_type_name(expected)}", _hint(error)),
+        "enum": lambda: (f"{where} must be one of: {', '.join(map(str, expected))}", "pick one of them"),
+        "const": lambda: (f"{where} must be {expected!r}", f"write {expected!r}"),
+        "pattern": lambda: (f"{where} has the wrong form", _hint(error) or f"it must match {expected}"),
+        "minLength": lambda: (f"{where} must not be empty", _hint(error) or "write a value"),
+        "maxLength": lambda: (f"{where} is longer than {expected} characters", "shorten it"),
+        "minimum": lambda: (f"{where} must be at least {expected}", "use a larger number"),
+        "maximum": lambda: (f"{where} must be at most {expected}", "use a smaller number"),
+        "minItems": lambda: (f"{where} needs at least {expected} item(s)", "add the missing items"),
+        "maxItems": lambda: (f"{where} has more than {expected} item(s)", "remove the extra items"),
+        "uniqueItems": lambda: (f"{where} lists the same item twice", "remove the repeated item"),
+        "format": lambda: (f"{where} is not a valid {expected}", _hint(error)),
+    }
+    if kind in messages:
+        message, fix = messages[kind]()
+    else:
+        message, fix = f"{where} is not valid here ({kind})", _hint(error)
+    return [locator.problem(path, message, fix or "see the schema: gdpr-as-code schema")]
+
+
+def _type_name(expected: Any) -> str:
+    names = {"string": "text", "integer": "a whole number", "number": "a number", "boolean": "true or false",
+             "object": "a mapping (key: value lines)", "array": "a list ('- ' items)", "null": "empty"}
+    kinds = expected if isinstance(expected, list) else [expected]
+    return " or ".join(names.get(k, k) for k in kinds)
+
+
+def _hint(error: ValidationError) -> str:
+    """The schema's own description of the property, which says what belongs there."""
+    description = error.schema.get("description", "") if isinstance(error.schema, dict) else ""
+    return description.split(". ")[0].rstrip(".") if description else ""
+
+
+def _describe(schema: Mapping[str, Any], key: str) -> str:
+    sub = schema.get("properties", {}).get(key, {})
+    text = sub.get("description", "see the schema") if isinstance(sub, dict) else "see the schema"
+    return text.split(". ")[0].rstrip(".")
