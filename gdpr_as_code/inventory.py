@@ -3,7 +3,7 @@
 An inventory names, for each instance, its URL, the NAMES of the environment variables holding its
 credentials (never the secrets), labels for ``--select`` and waves, and the spec variables it overrides.
 Everything here is pure except ``load_inventory`` (reads the file through the spec module's YAML loader, the
-only YAML parser) and ``resolve_credentials`` (reads the environment mapping it is given).
+only YAML parser).
 
 Sharding (``--shard I/N``, 1-based like GitLab's ``CI_NODE_INDEX``): an instance belongs to shard
 ``int(sha256(name)[:8 bytes]) % N + 1``. It depends only on the instance's name, so it is the same on every
@@ -13,13 +13,19 @@ machine and every run, and adding or removing an instance never moves another on
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any
 
-from gdpr_as_code.errors import MissingCredentials, SelectionError
+from gdpr_as_code.errors import MissingCredentials, Problem, SelectionError, SpecError
+from gdpr_as_code.spec import Target
+from gdpr_as_code.spec.yaml_loader import Locator, load_yaml_document
 
 SCHEMA_FILE = "inventory.schema.json"
 SELECTOR = re.compile(r"^(?P<key>[A-Za-z0-9][A-Za-z0-9._-]*)=(?P<value>.*)$")
@@ -27,30 +33,11 @@ SHARD = re.compile(r"^(?P<index>\d+)/(?P<total>\d+)$")
 
 
 @dataclass(frozen=True)
-class Auth:
-    """Which environment variables hold one instance's credentials (names only, never values)."""
-
-    kind: Literal["basic", "oauth2"]
-    principal_env: str  # user name (basic) or client id (oauth2)
-    secret_env: str  # password (basic) or client secret (oauth2)
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """Credentials read from the environment for one instance; the secret never shows in ``repr``."""
-
-    kind: Literal["basic", "oauth2"]
-    principal: str = field(repr=False)
-    secret: str = field(repr=False)
-
-
-@dataclass(frozen=True)
 class Instance:
     """One Mautic instance of the inventory."""
 
     name: str
-    url: str
-    auth: Auth
+    target: Target  # URL and the NAMES of this instance's own credential variables
     labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     variables: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     where: str = ""  # FILE:LINE of the instance, for messages
@@ -58,6 +45,13 @@ class Instance:
     def matches(self, selectors: Sequence[tuple[str, str]]) -> bool:
         """True when every ``label=value`` selector holds (AND)."""
         return all(self.labels.get(key) == value for key, value in selectors)
+
+    @property
+    def credential_env(self) -> tuple[str, str]:
+        """The two variables this instance logs in with: user and password, or client id and secret."""
+        if self.target.auth == "oauth2":
+            return self.target.client_id_env, self.target.client_secret_env
+        return self.target.username_env, self.target.password_env
 
 
 @dataclass(frozen=True)
@@ -68,6 +62,78 @@ class Inventory:
     instances: tuple[Instance, ...]
     wave_order: tuple[str, ...] = ()
     batch_size: int = 0
+
+
+@cache
+def inventory_schema() -> Mapping[str, Any]:
+    """The inventory JSON Schema, shipped in the package (``schemas/`` in the repository links to it)."""
+    text = resources.files("gdpr_as_code").joinpath("data", SCHEMA_FILE).read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def load_inventory(path: str | os.PathLike[str]) -> Inventory:
+    """Load and check an inventory; every problem at once, each as ``FILE:LINE:COL: what — fix``.
+
+    No interpolation: an inventory names environment variables, it never reads them.
+    """
+    data, locator = load_yaml_document(path, inventory_schema(), interpolate=False)
+    problems = _semantic_problems(data, locator)
+    if problems:
+        raise SpecError(sorted(problems, key=lambda p: (p.line, p.column)))
+    rollout = data.get("rollout", {})
+    shared = _texts(data.get("variables", {}))
+    instances = tuple(
+        Instance(
+            name=item["name"],
+            target=Target(
+                url=item["url"].rstrip("/"),
+                auth=item.get("auth", "basic"),
+                **{key: item[key] for key in ENV_KEYS if key in item},
+            ),
+            labels=MappingProxyType(dict(item.get("labels", {}))),
+            variables=MappingProxyType({**shared, **_texts(item.get("variables", {}))}),
+            where=locator.where(("instances", index)),
+        )
+        for index, item in enumerate(data["instances"])
+    )
+    return Inventory(str(path), instances, tuple(rollout.get("waves", ())), rollout.get("batch_size", 0))
+
+
+ENV_KEYS = ("username_env", "password_env", "client_id_env", "client_secret_env")
+
+
+def _texts(variables: Mapping[str, Any]) -> dict[str, str]:
+    """Variable values as the spec's text substitution sees them (``true``, not Python's ``True``)."""
+    return {key: json.dumps(val) if isinstance(val, bool) else str(val) for key, val in variables.items()}
+
+
+def _semantic_problems(data: Mapping[str, Any], locator: Locator) -> list[Problem]:
+    """What the schema cannot say: unique names, one secret variable per instance, declared waves."""
+    problems: list[Problem] = []
+    names: dict[str, int] = {}
+    secrets: dict[str, str] = {}
+    waves = data.get("rollout", {}).get("waves")
+    for index, item in enumerate(data["instances"]):
+        here = ("instances", index)
+        name = item["name"]
+        if name in names:
+            problems.append(locator.problem((*here, "name"), f"instance name '{name}' is used twice",
+                                            f"rename one of them (the first is at line {names[name]})"))
+        names.setdefault(name, locator.position((*here, "name"))[0])
+        secret_key = "client_secret_env" if item.get("auth") == "oauth2" else "password_env"
+        secret = item[secret_key]
+        if secret in secrets and secrets[secret] != name:
+            problems.append(locator.problem((*here, secret_key),
+                f"{secret_key} {secret} is also the credential variable of instance '{secrets[secret]}'",
+                "give each instance its own variable (it may hold the same value), so one instance's "
+                "credentials can never be sent to another"))
+        secrets.setdefault(secret, name)
+        wave = item.get("labels", {}).get("wave")
+        if waves is not None and wave is not None and wave not in waves:
+            problems.append(locator.problem((*here, "labels", "wave"),
+                f"wave '{wave}' of instance '{name}' is not listed in rollout.waves",
+                f"use one of {', '.join(waves)} or add '{wave}' to rollout.waves"))
+    return problems
 
 
 def parse_selectors(texts: Iterable[str]) -> tuple[tuple[str, str], ...]:
@@ -125,15 +191,13 @@ def select(
     return tuple(inst for inst in chosen if shard_of(inst.name, total) == index)
 
 
-def resolve_credentials(instance: Instance, env: Mapping[str, str]) -> Credentials:
-    """Read this instance's credentials from its OWN variables only; a missing one is an error for it."""
-    names = (instance.auth.principal_env, instance.auth.secret_env)
-    missing = [name for name in names if not env.get(name)]
+def check_credentials(instance: Instance, env: Mapping[str, str]) -> None:
+    """Fail when this instance's OWN credential variables are unset; run for all before any write."""
+    missing = [name for name in instance.credential_env if not env.get(name)]
     if missing:
+        names = " and ".join(missing)
         raise MissingCredentials(
-            f"Instance {instance.name} ({instance.where}): environment variable "
-            f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set or empty — export "
-            f"{' and '.join(missing)} with this instance's {instance.auth.kind} credentials, or change its "
-            "auth section in the inventory. Nothing was written to any instance."
+            f"Instance {instance.name} ({instance.where}): environment variable {names} "
+            f"{'is' if len(missing) == 1 else 'are'} not set or empty — export {names} with this instance's "
+            f"{instance.target.auth} credentials, or correct its *_env names in the inventory."
         )
-    return Credentials(instance.auth.kind, env[names[0]], env[names[1]])

@@ -11,14 +11,13 @@ from types import MappingProxyType
 import pytest
 
 from gdpr_as_code.errors import MauticAuthError
-from gdpr_as_code.inventory import Auth, Instance, Inventory
+from gdpr_as_code.inventory import Instance, Inventory
 from gdpr_as_code.rollout import InstanceResult, Progress, run, run_waves, waves
-
-AUTH = Auth("basic", "U", "P")
+from gdpr_as_code.spec import Target
 
 
 def inst(name: str, **labels: str) -> Instance:
-    return Instance(name, f"http://{name}.invalid", AUTH, MappingProxyType(labels))
+    return Instance(name, Target(url=f"http://{name}.invalid"), MappingProxyType(labels))
 
 
 def test_run_keeps_inventory_order_and_collects_failures_without_raising() -> None:
