@@ -1,4 +1,4 @@
-"""The client against answers recorded from a real Mautic 5.1.0 (``shared/mautic-api/recorded``), pyinfra style.
+"""The client against answers recorded from a real Mautic 5.1.0 (``shared/mautic-api/recorded``).
 
 The parsers are table-driven over every recorded list and error answer. Error translation is checked by
 replaying real answers through an in-process transport: these bodies are Mautic's own, so the messages users
@@ -38,7 +38,7 @@ SHARED = Path(os.environ.get("MAUTIC_API_DIR", Path(__file__).resolve().parents[
 RECORDED = SHARED / "recorded"
 EXAMPLES = SHARED / "examples"
 URL = "http://mautic.example.test"
-# Rows a list_all caller reads: collections of entities with ids (not activity events or campaign memberships).
+# Rows a list_all caller reads: entities with ids (not activity events or campaign memberships).
 ENTITY_LIST_KEYS = {
     "lists",
     "fields",
