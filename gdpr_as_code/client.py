@@ -358,9 +358,11 @@ class MauticClient:
     ) -> list[dict[str, Any]]:
         """Every object of a list endpoint, in id order, with the fewest requests: pages of ``page_size``
         (default ``DEFAULT_PAGE_SIZE``), ordered by id so offsets stay stable, continuing while ``total``
-        and a full page say more remain."""
+        and a full page say more remain. A ``None`` in ``params`` drops that key (e.g. ``orderBy`` for an
+        endpoint that names its id column differently, like submissions' ``s.id``)."""
         size = page_size or self.page_size
-        query = {"orderBy": "id", "orderByDir": "ASC", **(params or {}), "limit": size}
+        ordered = {"orderBy": "id", "orderByDir": "ASC", **(params or {}), "limit": size}
+        query = {key: value for key, value in ordered.items() if value is not None}
         found: dict[int, dict[str, Any]] = {}
         start = 0
         while True:
@@ -424,15 +426,14 @@ class MauticClient:
                     method, url, params=params, json=json, data=data, headers=headers
                 )
             except httpx.TransportError as exc:
-                not_sent = isinstance(exc, _NOT_SENT)
-                if (repeatable or not_sent) and retry + 1 < self.retry.attempts:
-                    self._count(api, method, retried=retry > 0)
+                self._count(api, method, retried=retry > 0)
+                safe = repeatable or isinstance(exc, _NOT_SENT)
+                if safe and retry + 1 < self.retry.attempts:
                     self._wait(retry)
                     retry += 1
                     continue
-                self._count(api, method, retried=retry > 0)
                 error = self._transport_error(exc, method, shown, retry + 1)
-                if repeatable or not_sent:
+                if safe:
                     raise error from None
                 raise _AnswerLost(error, retry_worthwhile=True) from None
             self._count(api, method, retried=retry > 0)
@@ -499,7 +500,7 @@ class MauticClient:
     def _transport_error(
         self, exc: httpx.TransportError, method: str, path: str, tries: int
     ) -> MauticUnreachable:
-        where, after = self._where(method, path), f"after {tries} attempt{'s' if tries > 1 else ''}"
+        where, after = self._where(method, path), _after_tries(tries)
         if isinstance(exc, httpx.TimeoutException):
             what = f"did not answer in time ({_timeout_text(self._timeout)}) {after}"
         elif isinstance(exc, _NOT_SENT):
@@ -554,7 +555,7 @@ class MauticClient:
         if status == 429:
             reset = _rate_limit_reset_text(response)
             return MauticRateLimited(
-                f"{where} hit Mautic's API rate limit {after_tries(tries)} ({answer}){reset}; wait and "
+                f"{where} hit Mautic's API rate limit {_after_tries(tries)} ({answer}){reset}; wait and "
                 "rerun, raise api_rate_limiter_limit in Mautic's configuration, or use fewer workers.",
                 **common,
             )
@@ -574,7 +575,7 @@ class MauticClient:
         elif status in (400, 422):
             fix = "correct the value Mautic names, in the spec or in Mautic"
         elif status in _GATEWAY_STATUSES:
-            fix = f"Mautic or a proxy in front of it is overloaded or down {after_tries(tries)}: rerun later"
+            fix = f"Mautic or a proxy in front of it is overloaded or down {_after_tries(tries)}: rerun later"
         elif status >= 500:
             fix = (
                 "Mautic's log (var/logs/mautic_prod-*.php) has the cause; names or aliases over 191 "
@@ -587,7 +588,7 @@ class MauticClient:
         )
 
 
-def after_tries(tries: int) -> str:
+def _after_tries(tries: int) -> str:
     return f"after {tries} attempt{'s' if tries > 1 else ''}"
 
 
