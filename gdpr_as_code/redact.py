@@ -116,6 +116,11 @@ def _is_secret_key(key: str) -> bool:
     return _SECRET_KEY.search(key) is not None
 
 
+def emails_in(text: str) -> list[str]:
+    """The email addresses in ``text``, e.g. to allow those a spec declares."""
+    return _EMAIL.findall(text)
+
+
 def redact_text(text: str, environ: Mapping[str, str] | None = None) -> str:
     """``text`` masked with the environment's secrets: for paths that know no spec, like error output."""
     return Redactor.from_environ(environ).text(text)

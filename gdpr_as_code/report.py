@@ -1,0 +1,161 @@
+"""Renderers of a ``Plan`` for machines (JSON) and for reviewers (Markdown, a pull-request comment).
+
+Both go through the redactor. Email addresses that the plan itself will write (they come from the spec, e.g. a
+sender address) stay visible, because a reviewer must see them and they are in the repository already; any
+other address (say, the previous sender read from Mautic) and every secret is masked.
+
+The Markdown is written for privacy officers: a one-line summary first, then one collapsible section per
+object with its field changes as a table. It stays readable (and under GitHub's 65,536-character comment
+limit) at any size: beyond ``DETAILED_CHANGES`` objects or ``CHARACTER_BUDGET`` characters, the rest is
+summarised by kind and action, with the full plan one command away.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from gdpr_as_code.plan import SYMBOLS, Change, FieldChange, Plan
+from gdpr_as_code.redact import Redactor, emails_in
+
+DETAILED_CHANGES = 50
+FIELD_ROWS = 20
+CELL_WIDTH = 300
+LISTED_CHANGES = 300
+CHARACTER_BUDGET = 50_000
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
+
+
+def plan_redactor(plan: Plan, base: Redactor) -> Redactor:
+    """``base``, also leaving visible the email addresses the plan will write (they come from the spec)."""
+    written = _strings([[c.desired, [f.after for f in c.fields]] for c in plan.changes])
+    return base.allowing_emails(*(address for text in written for address in emails_in(text)))
+
+
+def plan_document(plan: Plan, base: Redactor) -> dict[str, Any]:
+    """The plan's JSON form (``Plan.to_dict``, format ``format_version``), redacted."""
+    return plan_redactor(plan, base).data(plan.to_dict())
+
+
+def render_json(plan: Plan, base: Redactor) -> str:
+    """``plan --json`` and ``show PLANFILE --json``; ``schemas/plan.schema.json`` describes it."""
+    return json.dumps(plan_document(plan, base), indent=2, sort_keys=True, ensure_ascii=False)
+
+
+# --- Markdown ---
+
+
+def _cell(value: Any, redactor: Redactor) -> str:
+    """One table cell: strings as text, other values as JSON code; cut, escaped, on one line."""
+    if value is None:
+        return "—"
+    as_code = not isinstance(value, str)
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True) if as_code else value
+    text = redactor.text(text)
+    if len(text) > CELL_WIDTH:
+        text = text[: CELL_WIDTH - 1] + "…"
+    text = html.escape(text, quote=False).replace("|", "&#124;").replace("\r", "").replace("\n", "<br>")
+    return f"<code>{text}</code>" if as_code else text
+
+
+def _summary_line(plan: Plan) -> str:
+    counts = plan.counts()
+    where = f"`{plan.instance}`"
+    if plan.has_changes:
+        line = (
+            f"**Plan for {where}: {counts['add']} to add, {counts['change']} to change, "
+            f"{counts['destroy']} to destroy.**"
+        )
+    else:
+        line = f"**No changes.** Mautic at {where} matches the spec."
+    if counts["suppressed"]:
+        line += (
+            f" {counts['suppressed']} managed object(s) removed from the spec are kept; "
+            "they are deleted only with `--prune`."
+        )
+    return line
+
+
+def _heading(change: Change, redactor: Redactor) -> str:
+    where = f" (id {change.mautic_id})" if change.mautic_id is not None else ""
+    if change.suppressed:
+        what = "kept: removed from the spec, deleted only with <code>--prune</code>"
+    elif change.action == "update":
+        what = f"update {len(change.fields)} field(s)"
+    else:
+        what = change.action
+    name = _cell(change.name, redactor)
+    return f"<code>{SYMBOLS[change.action]}</code> <b>{change.address}</b> “{name}”{where} — {what}"
+
+
+def _field_rows(fields: tuple[FieldChange, ...], redactor: Redactor) -> list[str]:
+    rows = ["| field | before | after |", "| --- | --- | --- |"]
+    for item in fields[:FIELD_ROWS]:
+        rows.append(f"| `{item.path}` | {_cell(item.before, redactor)} | {_cell(item.after, redactor)} |")
+    if len(fields) > FIELD_ROWS:
+        rows.append(f"| … | {len(fields) - FIELD_ROWS} more field(s) | see the full plan |")
+    return rows
+
+
+def _section(change: Change, redactor: Redactor) -> str:
+    if change.suppressed:
+        body = ["Still in Mautic; the spec no longer has it. Plan with `--prune` to delete it."]
+    elif change.action == "delete":
+        body = ["Deleted from Mautic."]
+    else:
+        body = _field_rows(change.fields, redactor)
+    summary = f"<summary>{_heading(change, redactor)}</summary>"
+    return "\n".join(["<details>", summary, "", *body, "", "</details>", ""])
+
+
+def _rest(changes: Iterable[Change], show_hint: str) -> str:
+    """Changes beyond the bound: counted by kind and action, then listed by address (also bounded)."""
+    rest = list(changes)
+    tally = Counter((c.kind, "kept" if c.suppressed else c.action) for c in rest)
+    lines = [
+        f"**…and {len(rest)} more change(s)**, summarised below; {show_hint}",
+        "",
+        "| kind | action | objects |",
+        "| --- | --- | --- |",
+        *(f"| {kind} | {action} | {n} |" for (kind, action), n in sorted(tally.items())),
+        "",
+        f"<details><summary>The {len(rest)} other object(s)</summary>",
+        "",
+    ]
+    lines.extend(f"- `{SYMBOLS[c.action]} {c.address}`" for c in rest[:LISTED_CHANGES])
+    if len(rest) > LISTED_CHANGES:
+        lines.append(f"- …and {len(rest) - LISTED_CHANGES} more")
+    lines.extend(["", "</details>"])
+    return "\n".join(lines)
+
+
+def render_markdown(plan: Plan, base: Redactor, plan_file: str | None = None) -> str:
+    """The plan as a pull-request comment: summary line, one ``<details>`` per object, bounded in size."""
+    redactor = plan_redactor(plan, base)
+    parts = [_summary_line(plan), ""]
+    show_hint = (
+        f"run `gdpr-as-code show {plan_file}` for the full plan." if plan_file
+        else "run `gdpr-as-code plan` locally for the full plan."
+    )
+    used = len(parts[0])
+    for index, change in enumerate(plan.changes):
+        section = _section(change, redactor)
+        if index >= DETAILED_CHANGES or used + len(section) > CHARACTER_BUDGET:
+            parts.append(_rest(plan.changes[index:], show_hint))
+            break
+        parts.append(section)
+        used += len(section)
+    return redactor.text("\n".join(parts).rstrip("\n")) + "\n"
