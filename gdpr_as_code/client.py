@@ -357,12 +357,16 @@ class MauticClient:
         page_size: int | None = None,
     ) -> list[dict[str, Any]]:
         """Every object of a list endpoint, in id order, with the fewest requests: pages of ``page_size``
-        (default ``DEFAULT_PAGE_SIZE``), ordered by id so offsets stay stable, continuing while ``total``
-        and a full page say more remain. A ``None`` in ``params`` drops that key (e.g. ``orderBy`` for an
-        endpoint that names its id column differently, like submissions' ``s.id``)."""
+        (default ``DEFAULT_PAGE_SIZE``), continuing while ``total`` and a full page say more remain.
+
+        Top-level collections (``/segments``, ``/fields/contact``) are ordered by id so offsets stay stable
+        between pages: Mautic's generic list prefixes ``id`` with the table alias. Nested lists such as
+        ``/contacts/7/notes`` pass ``orderBy`` through raw (a bare ``id`` fails there), so they keep the
+        endpoint's own order unless ``params`` names one."""
         size = page_size or self.page_size
-        ordered = {"orderBy": "id", "orderByDir": "ASC", **(params or {}), "limit": size}
-        query = {key: value for key, value in ordered.items() if value is not None}
+        top_level = not any(part.isdigit() for part in path.split("/"))
+        order = {"orderBy": "id", "orderByDir": "ASC"} if top_level else {}
+        query = {**order, **(params or {}), "limit": size}
         found: dict[int, dict[str, Any]] = {}
         start = 0
         while True:

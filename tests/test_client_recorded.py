@@ -378,3 +378,12 @@ def test_a_spec_target_chooses_the_variables_and_the_auth() -> None:
     assert "s3cret-value" not in repr(client) + repr(client.auth)
     with pytest.raises(MissingCredentials, match="SHOP_SECRET is not set"):
         client_from_env(target, env={"SHOP_URL": URL, "SHOP_ID": "1_x"})
+
+
+def test_nested_lists_keep_their_own_order_since_a_bare_id_would_fail_there() -> None:
+    """``/contacts/{id}/notes`` gives ``orderBy`` to Doctrine as is (LeadApiController::getNotesAction)."""
+    transport = Replay(recorded("flows/102_GET_contacts_13_notes_empty.json"))
+    client = MauticClient(URL, BasicAuth("admin", "pw"), transport=transport, retry=quick())
+    assert client.list_all("/contacts/13/notes", "notes") == []
+    (request,) = transport.requests
+    assert dict(request.url.params) == {"limit": "5000", "start": "0"}
