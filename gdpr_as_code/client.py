@@ -59,7 +59,7 @@ DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _GATEWAY_STATUSES = frozenset({502, 503, 504})
 # Transport errors raised before a single byte of the request left: repeating even a POST is safe.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _MESSAGE_LIMIT = 300
 _REDACTOR = Redactor()
 
@@ -465,7 +465,10 @@ class MauticClient:
             raise error
 
     def _count(self, api: bool, method: str, *, retried: bool) -> None:
-        self.stats._add("request", method) if api else self.stats._add("token_requests")
+        if api:
+            self.stats._add("request", method)
+        else:
+            self.stats._add("token_requests")
         if retried:
             self.stats._add("retries")
 
@@ -505,17 +508,18 @@ class MauticClient:
         self, exc: httpx.TransportError, method: str, path: str, tries: int
     ) -> MauticUnreachable:
         where, after = self._where(method, path), _after_tries(tries)
-        if isinstance(exc, httpx.TimeoutException):
-            what = f"did not answer in time ({_timeout_text(self._timeout)}) {after}"
-        elif isinstance(exc, _NOT_SENT):
+        sent = not isinstance(exc, _NOT_SENT)
+        if not sent:
             reason = _REDACTOR.text(str(exc))[:_MESSAGE_LIMIT] or type(exc).__name__
             what = f"could not be reached {after}: {reason}"
+        elif isinstance(exc, httpx.TimeoutException):
+            what = f"did not answer in time ({_timeout_text(self._timeout)}) {after}"
         else:
             what = f"dropped the connection without an answer {after}"
         fix = (
-            f"Check {self.url_source}, that Mautic is running and reachable from here, and rerun."
-            if method == "GET" or not isinstance(exc, httpx.TimeoutException | httpx.RemoteProtocolError)
-            else "The change may or may not have been made: run plan to see, then rerun."
+            "The change may or may not have been made: run plan to see, then rerun."
+            if sent and method != "GET"
+            else f"Check {self.url_source}, that Mautic is running and reachable from here, and rerun."
         )
         return MauticUnreachable(f"{where} {what}. {fix}", instance=self.name, method=method, path=path)
 
