@@ -40,6 +40,7 @@ from gdpr_as_code.spec.model import Target
 __all__ = [
     "DEFAULT_PAGE_SIZE",
     "BasicAuth",
+    "EnvTarget",
     "ListPage",
     "MauticClient",
     "OAuth2ClientCredentials",
@@ -654,6 +655,9 @@ def _as_float(value: Any, *, default: float | None) -> float | None:
 
 
 # --- building a client from the environment ---
+
+# The spec's target section is what client_from_env takes; named here for callers without a spec (the demo).
+EnvTarget = Target
 
 
 def client_from_env(
