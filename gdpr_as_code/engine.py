@@ -10,7 +10,7 @@
 Ownership is the marker each kind stores in Mautic (see ``resources``): a live object is managed when it
 carries one; anything else is never changed or deleted. An unmanaged object with the identity of a desired
 one (same alias, or name where there is no alias) stops the plan: adopt it with ``import`` or rename one of
-them. """
+them."""
 
 from __future__ import annotations
 
@@ -528,3 +528,19 @@ def _marker_body(kind: Kind, key: str, raw: Mapping[str, Any]) -> Json:
 
 def _no_refs(reference: str) -> int:
     raise GdprAsCodeError(f"internal: no reference expected while importing ({reference})")
+
+
+def describe(outcomes: Iterable[Outcome]) -> str:
+    """What apply did, one line per object and Terraform's closing line."""
+    done = list(outcomes)
+    symbols = {"create": "+", "update": "~", "delete": "-"}
+    lines = [
+        f"  {symbols[o.action]} {o.address} (id {o.mautic_id})" + (f": {o.detail}" if o.detail else "")
+        for o in done
+    ]
+    counts = {action: sum(o.action == action for o in done) for action in symbols}
+    lines.append(
+        f"Apply complete! Resources: {counts['create']} added, {counts['update']} changed, "
+        f"{counts['delete']} destroyed."
+    )
+    return "\n".join(lines)

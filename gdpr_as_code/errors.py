@@ -14,6 +14,7 @@ where they are raised, never caught all over the code.
     │   └── MauticHTTPError       any other unexpected status; carries status, method, path, Mautic's message
     ├── PlanError                 no safe plan: an unmanaged object is in the way, a reference cannot resolve, ...
     ├── ApplyError                a write failed, or Mautic did not keep a change (verification)
+    ├── NotApproved               apply was not confirmed (no TTY and no --auto-approve, or the answer was no)
     ├── LockError                 another run holds the instance or journal lock
     ├── SelectionError            (rollout) --select/--shard malformed, or the selection matches no instance
     └── MissingCredentials        (rollout) an instance's credential variable is unset; found before any write
@@ -114,3 +115,7 @@ class SelectionError(GdprAsCodeError):
 
 class MissingCredentials(GdprAsCodeError):
     """An instance's credential variable is not set; found for every instance before any is written."""
+
+
+class NotApproved(GdprAsCodeError):
+    """``apply`` needs a yes: from the person at the terminal, or ``--auto-approve`` where there is none."""
