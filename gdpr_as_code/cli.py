@@ -13,8 +13,6 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from pathlib import Path
-from typing import Any
 
 import click
 
@@ -74,89 +72,30 @@ def main(argv: list[str] | None = None) -> int:
 
 # Commands follow, one short function each, grouped by concept (spec, sandbox, plan/apply, rollout, requests).
 
-# --- plan / apply ---
+# --- spec ---
 
 
-def _spec_and_client(spec_path: str) -> tuple[Any, Any]:
-    """Load the spec and connect to its target (``MAUTIC_*`` variables unless the spec names others)."""
-    from gdpr_as_code.client import client_from_env
-    from gdpr_as_code.spec import load_spec
+@cli.command("validate")
+@click.argument("spec_paths", metavar="SPEC...", nargs=-1, required=True)
+@click.option("--var", "assignments", multiple=True, metavar="NAME=VALUE",
+              help="Override a spec variable (as an inventory would); repeatable.")
+def validate_command(spec_paths: tuple[str, ...], assignments: tuple[str, ...]) -> int:
+    """Check specs: schema, then meaning; every problem as FILE:LINE:COL: what — fix. Exit 1 on any."""
+    from gdpr_as_code.spec import validate
 
-    spec = load_spec(Path(spec_path))
-    return spec, client_from_env(spec.target)
-
-
-@cli.command("plan")
-@click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))
-@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when nothing would change, 2 when it would.")
-@click.option("--prune", is_flag=True, help="Plan to delete managed objects that are no longer in the spec.")
-def plan_command(spec_path: str, detailed_exitcode: bool, prune: bool) -> int:
-    """Show what apply would change in Mautic (reads only)."""
-    from gdpr_as_code import engine
-    from gdpr_as_code.plan import render_text
-
-    spec, client = _spec_and_client(spec_path)
-    with client:
-        result = engine.plan(spec, client, prune=prune)
-    click.echo(render_text(result))
-    return EXIT_CHANGES if detailed_exitcode and result.has_changes else EXIT_OK
+    variables = dict(item.partition("=")[::2] for item in assignments)
+    lines, count = validate(list(spec_paths), variables=variables)
+    click.echo("\n".join(lines))
+    return EXIT_ERROR if count else EXIT_OK
 
 
-@cli.command("apply")
-@click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))
-@click.option("--auto-approve", is_flag=True, help="Apply without asking (needed when not on a terminal).")
-@click.option("--prune", is_flag=True, help="Also delete managed objects that are no longer in the spec.")
-def apply_command(spec_path: str, auto_approve: bool, prune: bool) -> int:
-    """Make Mautic match the spec: show the plan, ask, apply, verify."""
-    from gdpr_as_code import engine
-    from gdpr_as_code.errors import NotApproved
-    from gdpr_as_code.plan import render_text
+@cli.command("schema")
+def schema_command() -> int:
+    """Print the spec's JSON Schema (for editors: yaml-language-server, VS Code, IntelliJ)."""
+    from gdpr_as_code.spec import spec_schema_text
 
-    spec, client = _spec_and_client(spec_path)
-    with client:
-        planned = engine.plan(spec, client, prune=prune)
-        click.echo(render_text(planned))
-        if not planned.has_changes:
-            return EXIT_OK
-        if not auto_approve and not sys.stdin.isatty():
-            raise NotApproved(
-                "Not applying: there is no terminal to ask for approval. Review the plan above, rerun with "
-                "--auto-approve (e.g. in CI), or run apply in a terminal."
-            )
-        if not auto_approve and not click.confirm("Apply these changes?", default=False):
-            raise NotApproved("Not applying: the plan was not approved. Nothing was changed.")
-        click.echo(engine.describe(engine.apply(planned, client)))
+    click.echo(spec_schema_text(), nl=False)
     return EXIT_OK
-
-
-@cli.command("import")
-@click.argument("address", metavar="KEY")
-@click.argument("mautic_id", metavar="ID", type=int)
-@click.option("--spec", "spec_path", type=click.Path(exists=True, dir_okay=False),
-              help="Check KEY is in this spec and connect to its target.")
-def import_command(address: str, mautic_id: int, spec_path: str | None) -> int:
-    """Adopt an existing Mautic object as spec object KEY (e.g. segment.forget): writes its marker."""
-    from gdpr_as_code import engine
-    from gdpr_as_code.client import client_from_env
-
-    spec, client = _spec_and_client(spec_path) if spec_path else (None, client_from_env())
-    with client:
-        outcome = engine.adopt(client, address, mautic_id, spec)
-    label = engine.BY_NAME[outcome.kind].label
-    click.echo(
-        f"Imported Mautic {label} #{outcome.mautic_id} as {outcome.address} ({outcome.detail}). "
-        "Run plan to see what apply would change to match the spec."
-    )
-    return EXIT_OK
-
-
-@cli.command("demo")
-@click.argument("spec_path", metavar="[SPEC]", required=False, type=click.Path(exists=True, dir_okay=False))
-def demo_command(spec_path: str | None) -> int:
-    """Start a sandbox and run plan → apply → plan of configs/gdpr.yaml (or SPEC) on it."""
-    from gdpr_as_code.demo import DEFAULT_SPEC, run_demo
-
-    return run_demo(Path(spec_path) if spec_path else DEFAULT_SPEC, click.echo)
 
 
 if __name__ == "__main__":

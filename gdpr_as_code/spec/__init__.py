@@ -5,6 +5,7 @@ This package is the only place that parses YAML. ``load_spec`` returns a checked
 same line-precise loading and schema validation.
 """
 
+from gdpr_as_code.spec.load import load_spec, validate
 from gdpr_as_code.spec.model import (
     ConsentFocus,
     ConsentSettings,
@@ -23,6 +24,8 @@ from gdpr_as_code.spec.model import (
     Spec,
     Target,
 )
+from gdpr_as_code.spec.schema import spec_schema, spec_schema_text
+from gdpr_as_code.spec.yaml_loader import Locator, load_yaml_document
 
 __all__ = [
     "ConsentFocus",
@@ -36,9 +39,15 @@ __all__ = [
     "FormAction",
     "FormField",
     "Gdpr",
+    "Locator",
     "RequestType",
     "Segment",
     "SegmentFilter",
     "Spec",
     "Target",
+    "load_spec",
+    "load_yaml_document",
+    "spec_schema",
+    "spec_schema_text",
+    "validate",
 ]

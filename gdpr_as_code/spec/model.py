@@ -322,13 +322,14 @@ class DataItem:
 
 @dataclass(frozen=True)
 class ConsentSettings:
-    """The consent checkbox: when ``required``, every managed form gets a required checkbox (form field key
-    ``form_field``) labelled ``label`` and mapped to contact field ``field`` (spec key; ``field_alias`` its
-    alias).
+    """The consent checkbox: when ``required``, every managed form gets a required checkbox group (form field
+    key ``form_field``, titled ``heading``) with one box labelled ``label`` whose value ``value`` is stored in
+    the boolean contact field ``field`` (spec key; ``field_alias`` its alias).
     """
 
     required: bool = False
     label: str = ""
+    heading: str = "Consent"
     field: str | None = None
     field_alias: str | None = None
     form_field: str = "gdpr_consent"

@@ -301,38 +301,52 @@ class _Builder:
 
 @dataclass(frozen=True)
 class Interpolator:
-    """Replaces ``${var.NAME}`` and ``${env.NAME}`` in string values; ``$${`` stands for a literal ``${``.
+    """Replaces ``${var.NAME}`` and ``${env.NAME}`` in text; ``$${`` stands for a literal ``${``.
 
     An undefined name is a problem at its line, never an empty string (an empty URL or label would be
     applied). ``variables=None`` means ``${var.…}`` is not available in this part of the document.
     """
 
-    display: str
     variables: Mapping[str, str] | None
     env: Mapping[str, str]
 
-    def __call__(self, text: str, node: ScalarNode, path: Path_, problems: list[Problem]) -> str:
+    def scalar(self, text: str, node: ScalarNode, display: str, problems: list[Problem]) -> str:
+        """Interpolate a YAML scalar; problems point into the YAML file."""
+        return self.text(text, display, lambda offset: _column_of(node, offset), problems)
+
+    def document(self, text: str, display: str, problems: list[Problem]) -> str:
+        """Interpolate a whole text file (an email body); problems point into that file."""
+
+        def locate(offset: int) -> tuple[int, int]:
+            return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+        return self.text(text, display, locate, problems)
+
+    def text(self, text: str, display: str, locate: Callable[[int], tuple[int, int]],
+             problems: list[Problem]) -> str:
+        """Substitute every reference; ``locate`` turns an offset in ``text`` into a line and column."""
+
         def substitute(match: re.Match[str]) -> str:
             if match.group(0) == "$${":
                 return "${"
             reference = _REFERENCE.fullmatch(match.group(1).strip())
-            line, column = _column_of(node, match.start())
+            line, column = locate(match.start())
             if reference is None:
-                problems.append(Problem(self.display, line, column,
+                problems.append(Problem(display, line, column,
                     f"'${{{match.group(1)}}}' is not a variable reference",
                     "write ${var.NAME} or ${env.NAME}, or $${ for a literal '${'"))
                 return ""
             scope, name = reference.groups()
             table = self.env if scope == "env" else self.variables
             if table is None:
-                problems.append(Problem(self.display, line, column,
+                problems.append(Problem(display, line, column,
                     f"${{var.{name}}} cannot be used here: there are no variables at this place",
                     "use ${env.NAME}, a literal value, or $${ for a literal '${'"))
                 return ""
             if name not in table:
                 fix = (f"set the environment variable {name}" if scope == "env"
                        else f"declare {name} under 'variables:' or pass it from the inventory")
-                problems.append(Problem(self.display, line, column,
+                problems.append(Problem(display, line, column,
                     f"undefined {'environment variable' if scope == 'env' else 'variable'} '{name}'", fix))
                 return ""
             return str(table[name])
@@ -377,7 +391,12 @@ def build_data(
     def resolve(text: str, node: ScalarNode, path: Path_) -> str:
         if interpolate is None or (skip is not None and path[: len(skip)] == skip):
             return text
-        return interpolate(text, node, path, problems)
+        if path and isinstance(path[-1], str) and path[-1].endswith("_env") and "${" in text:
+            problems.append(_at(display, node, f"{path[-1]} must be the NAME of an environment variable, "
+                                "written as is", "write the variable's name (e.g. MAUTIC_PASSWORD); ${...} "
+                                "would put the secret itself into the spec"))
+            return text
+        return interpolate.scalar(text, node, display, problems)
 
     builder = _Builder(display, resolve)
     data = builder.build(root, ()) if root is not None else None
@@ -405,7 +424,7 @@ def load_yaml_document(
     source = Path(path)
     display = str(path)
     root, _ = load_nodes(source, display=display)
-    interpolator = Interpolator(display, None, os.environ if env is None else env) if interpolate else None
+    interpolator = Interpolator(None, os.environ if env is None else env) if interpolate else None
     data, locator, problems = build_data(root, display, interpolate=interpolator)
     if not problems and schema is not None:
         problems = schema_problems(data, schema, locator)
