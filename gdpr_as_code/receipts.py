@@ -19,9 +19,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gdpr_as_code.errors import GdprAsCodeError
+from gdpr_as_code import engine
+from gdpr_as_code.engine import Outcome
+from gdpr_as_code.errors import ApplyError, GdprAsCodeError
 from gdpr_as_code.lock import instance_key
+from gdpr_as_code.plan import Plan
 from gdpr_as_code.redact import Redactor
+from gdpr_as_code.report import plan_redactor
 
 RECEIPT_FORMAT_VERSION = 1
 RECEIPT_KIND = "gdpr-as-code/apply-receipt"
@@ -61,47 +65,82 @@ def git_state(spec_path: Path) -> GitState | None:
     return GitState(commit=commit, spec_modified=bool(status))
 
 
-def build_receipt(
-    *,
-    plan: Mapping[str, Any],
-    spec_path: Path,
-    status: str,
-    started: datetime,
-    finished: datetime,
-    changes: Sequence[Mapping[str, Any]],
-    error: str = "",
-    redactor: Redactor,
-) -> dict[str, Any]:
-    """The receipt of one apply of ``plan`` (its JSON form): ``changes`` are the changes actually made."""
-    git = git_state(spec_path)
+def receipt_changes(plan: Plan, outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:
+    """What apply did, object by object: the outcome's id (new objects have one now) and the planned
+    before/after of each changed field."""
+    planned = {(c.kind, c.key): c for c in plan.changes}
+    return [
+        {
+            "action": outcome.action,
+            "kind": outcome.kind,
+            "key": outcome.key,
+            "address": outcome.address,
+            "mautic_id": outcome.mautic_id,
+            "fields": [item.to_dict() for item in planned[(outcome.kind, outcome.key)].fields],
+        }
+        for outcome in outcomes
+    ]
+
+
+@dataclass(frozen=True)
+class Run:
+    """One apply, as a receipt records it."""
+
+    plan: Plan
+    spec_path: Path
+    started: datetime
+    finished: datetime
+    outcomes: Sequence[Outcome]
+    error: str = ""
+
+
+def apply_with_receipt(
+    plan: Plan, client: Any, spec_path: Path, directory: Path, base: Redactor
+) -> tuple[tuple[Outcome, ...], Path | None]:
+    """``engine.apply`` and a receipt of what it did, also when it failed part-way (then re-raised).
+
+    An apply with nothing to do writes no receipt: receipts are the evidence of changes, and a scheduled
+    drift check must not bury them in no-op files.
+    """
+    if not plan.has_changes:
+        return (), None
+    redactor = plan_redactor(plan, base)
+    started = datetime.now(UTC)
+    try:
+        outcomes = engine.apply(plan, client)
+    except ApplyError as err:
+        done = getattr(err, "outcomes", ())
+        run = Run(plan, spec_path, started, datetime.now(UTC), done, str(err))
+        err.receipt_path = write_receipt(directory, build_receipt(run, redactor))  # type: ignore[attr-defined]
+        raise
+    run = Run(plan, spec_path, started, datetime.now(UTC), outcomes)
+    return outcomes, write_receipt(directory, build_receipt(run, redactor))
+
+
+def build_receipt(run: Run, redactor: Redactor) -> dict[str, Any]:
+    """The receipt of ``run``, redacted: ``changes`` are the changes actually made."""
+    git = git_state(run.spec_path)
+    changes = receipt_changes(run.plan, run.outcomes)
     receipt = {
         "format_version": RECEIPT_FORMAT_VERSION,
         "kind": RECEIPT_KIND,
-        "status": status,
-        "instance": plan["instance"],
-        "started_at": started.astimezone(UTC).isoformat(),
-        "finished_at": finished.astimezone(UTC).isoformat(),
-        "tool_version": plan["tool_version"],
+        "status": "failed" if run.error else "applied",
+        "instance": run.plan.instance,
+        "started_at": run.started.astimezone(UTC).isoformat(),
+        "finished_at": run.finished.astimezone(UTC).isoformat(),
+        "tool_version": run.plan.tool_version,
         "spec": {
-            "path": spec_path.name,
-            "sha256": plan["spec_sha256"],
+            "path": run.spec_path.name,
+            "sha256": run.plan.spec_sha256,
             "git_commit": git.commit if git else None,
             "git_modified": git.spec_modified if git else None,
         },
-        "plan_sha256": plan["plan_sha256"],
-        "summary": _summary(changes),
-        "changes": [dict(change) for change in changes],
-        "error": error or None,
+        "plan_sha256": run.plan.to_dict()["plan_sha256"],
+        "summary": {a: sum(c["action"] == a for c in changes) for a in ("create", "update", "delete")},
+        "changes": changes,
+        "error": run.error or None,
     }
     return redactor.data(receipt)
-
-
-def _summary(changes: Sequence[Mapping[str, Any]]) -> dict[str, int]:
-    counts = {"create": 0, "update": 0, "delete": 0}
-    for change in changes:
-        if change.get("action") in counts:
-            counts[change["action"]] += 1
-    return counts
 
 
 def receipt_name(receipt: Mapping[str, Any]) -> str:
@@ -185,8 +224,11 @@ def render_history(entries: Sequence[ReceiptEntry], key: str | None = None) -> s
         if key is not None:
             for change in r.get("changes", []):
                 if change.get("key") == key:
-                    after = json.dumps(change.get("after"), sort_keys=True, ensure_ascii=False)
-                    lines.append(f"    {change.get('action')} {key}: {after}")
+                    lines.append(f"    {change.get('action')} {change.get('address', key)}")
+                    lines.extend(
+                        f"      {item['path']}: {json.dumps(item['after'], ensure_ascii=False)}"
+                        for item in change.get("fields", [])
+                    )
     if any((e.receipt.get("spec") or {}).get("git_modified") for e in entries):
         lines.append("* the spec had uncommitted changes when it was applied")
     return "\n".join(lines)
