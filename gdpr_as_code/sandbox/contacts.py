@@ -1,0 +1,1059 @@
+"""Contacts (``/api/contacts``) as Mautic 5.1 answers them (recorded crud/055-059, flows/051-159, 230-233).
+
+A contact row keeps its field values by alias in ``values`` (strings as Mautic's columns hold them;
+multiselect as ``a|b``). How it is answered depends on how Mautic loaded the entity, and clients see the
+difference:
+
+- ``fresh``: the answer to the request that created it (201): field entries with int ids and decoded
+  properties;
+- ``loaded``: every other answer: field entries as DBAL rows (string ids, PHP-serialized properties,
+  ``object``/``is_fixed``/``default_value``), ``utmtags: []``;
+- ``dnc``: the do-not-contact endpoints serialize the entity without nulls and without ``fields.all``;
+- ``minimal``: list with ``minimal=true``: only the keys up to ``fields``.
+
+Also here: list search (``segment:``, ``email:``, field commands, ``!`` negation), ``where``, paging and
+ordering as the DBAL query does it (500 where Mautic's SQL fails), the upsert on unique identifiers, batches,
+do-not-contact, notes, devices, the contact's companies/campaigns, activity events, and the sandbox clock
+(``/_sandbox/clock``) that every timestamp of these modules reads, so a test can pin time.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from gdpr_as_code.sandbox.http import (
+    ApiError,
+    Request,
+    Response,
+    controller_error,
+    kernel_error,
+    not_found,
+    truthy,
+    validation_error,
+)
+from gdpr_as_code.sandbox.routing import route
+from gdpr_as_code.sandbox.store import Store
+
+BATCH_MAX = 200
+DEFAULT_LIMIT = 30
+GROUPS = ("core", "social", "personal", "professional")
+# Columns of Mautic's ``leads`` entity (not custom fields): the DNC answer shows those that are set, and the
+# submission answers list them all.
+# fmt: off
+ENTITY_COLUMNS = ("title", "firstname", "lastname", "company", "position", "email", "phone", "mobile",
+                  "address1", "address2", "city", "state", "zipcode", "timezone", "country")
+# Mautic's fixed core fields (``is_fixed = 1``); fax, website and the social fields are not fixed.
+FIXED_FIELDS = {*ENTITY_COLUMNS, "points", "preferred_locale", "last_active", "attribution_date",
+                "attribution"}
+# fmt: on
+# Columns ``orderBy``/``where`` may name besides field aliases (DB column names, snake_case as Mautic wants).
+SYSTEM_COLUMNS = {
+    "id",
+    "date_added",
+    "date_modified",
+    "date_identified",
+    "last_active",
+    "points",
+    "owner_id",
+    "stage_id",
+    "created_by",
+    "modified_by",
+    "is_published",
+}
+# Free-text search columns of LeadRepository's catch-all clause.
+CATCH_ALL = ("firstname", "lastname", "email", "company", "city", "state", "zipcode", "country")
+DNC_REASONS = {1, 2, 3}
+NOTE_TYPES = ("general", "email", "call", "meeting")
+IP_DETAILS = {
+    "city": "",
+    "region": "",
+    "zipcode": "",
+    "country": "",
+    "latitude": "",
+    "longitude": "",
+    "isp": "",
+    "organization": "",
+    "timezone": "",
+    "extra": "",
+}
+EVENT_TYPES = {
+    "asset.download": "Asset downloaded",
+    "campaign.event": "Campaign action triggered",
+    "campaign.event.scheduled": "Campaign event scheduled",
+    "campaign_membership": "Campaign membership change",
+    "lead.source.created": "Contact created by source",
+    "lead.source.identified": "Contact identified by source",
+    "lead.donotcontact": "Do not contact",
+    "dynamic.content.sent": "Dynamic Content Triggered",
+    "email.failed": "Email failed",
+    "email.read": "Email read",
+    "email.replied": "Email replied",
+    "email.sent": "Email sent",
+    "sms.failed": "Failed",
+    "focus.on_click": "Focus click",
+    "focus.on_view": "Focus view",
+    "form.submitted": "Form submitted",
+    "lead.imported": "Imported",
+    "integration_sync_issues": "Integration sync notice",
+    "message.queue": "Message Queue",
+    "page.hit": "Page hit",
+    "point.gained": "Point gained",
+    "segment_membership": "Segment membership change",
+    "sms.sent": "Sent",
+    "stage.changed": "Stage changed",
+    "sms_reply": "Text message received",
+    "lead.utmtagsadded": "UTM tags recorded",
+    "page.videohit": "Video view event",
+}
+# Among events of the same second, Mautic's timeline lists them in this order of event type (newest first),
+# because each type is queried separately and the merged list is sorted by timestamp only.
+EVENT_RANK = {"lead.source.identified": 0, "segment_membership": 1, "form.submitted": 2, "email.sent": 3}
+
+
+# --- clock -------------------------------------------------------------------------------------------------
+
+
+def now(store: Store) -> datetime:
+    """The sandbox's current time: real UTC time, or the instant pinned with ``POST /_sandbox/clock``."""
+    pinned = store.meta.get("clock")
+    if pinned:
+        return datetime.fromisoformat(pinned)
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def iso(moment: datetime) -> str:
+    """Mautic's API date format (PHP ``c``)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def db_time(stamp: str | None) -> str | None:
+    """An API date as the DB column holds it (``2026-11-29 05:58:38``), as ``fields.all`` shows dates."""
+    return stamp[:19].replace("T", " ") if stamp else None
+
+
+@route("POST", "/_sandbox/clock")
+def pin_clock(req: Request) -> Response:
+    """Pin the clock (``{"now": "2026-11-29T05:58:38+00:00"}``) or release it (``{"now": null}``)."""
+    data = req.data if isinstance(req.data, dict) else {}
+    value = data.get("now")
+    if value is None:
+        req.store.meta.pop("clock", None)
+        return Response(200, {"now": None}, controller=False)
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return Response(
+            400, {"error": 'send {"now": "<ISO 8601 time with offset>"} or {"now": null}'}, controller=False
+        )
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    req.store.meta["clock"] = moment.isoformat()
+    return Response(200, {"now": iso(moment)}, controller=False)
+
+
+# --- fields and values -------------------------------------------------------------------------------------
+
+
+def lead_fields(store: Store) -> list[dict[str, Any]]:
+    """Published contact fields in Mautic's order (``order``, then id)."""
+    rows = [
+        f
+        for f in store.table("fields").values()
+        if f.get("object", "lead") in ("lead", "contact") and f.get("isPublished", True)
+    ]
+    return sorted(rows, key=lambda f: (f.get("order") or 0, f["id"]))
+
+
+def options(field: dict[str, Any]) -> dict[str, str]:
+    """value -> label of a select/multiselect/lookup field (``properties.list``)."""
+    listed = (
+        (field.get("properties") or {}).get("list") if isinstance(field.get("properties"), dict) else None
+    )
+    result: dict[str, str] = {}
+    for item in listed or []:
+        if isinstance(item, dict):
+            result[str(item.get("value"))] = str(item.get("label"))
+        else:
+            result[str(item)] = str(item)
+    return result
+
+
+def php_serialize(value: Any) -> str:
+    """PHP's ``serialize()``, as Mautic's DBAL rows show field properties (``a:0:{}``)."""
+    if value is None:
+        return "N;"
+    if isinstance(value, bool):
+        return f"b:{int(value)};"
+    if isinstance(value, int):
+        return f"i:{value};"
+    if isinstance(value, float):
+        return f"d:{value!r};"
+    if isinstance(value, str):
+        return f's:{len(value.encode())}:"{value}";'
+    items = enumerate(value) if isinstance(value, list) else value.items()
+    body = "".join(php_serialize(k if not str(k).isdigit() else int(k)) + php_serialize(v) for k, v in items)
+    return f"a:{len(value)}:{{{body}}}"
+
+
+def typed(field: dict[str, Any], value: Any) -> Any:
+    """A value as the API casts it: number fields become int/float, everything else stays as stored."""
+    if field["type"] == "number" and value not in (None, ""):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            return value
+        return int(number) if number.is_integer() else number
+    return value
+
+
+def normalized(field: dict[str, Any], value: Any) -> Any:
+    """``normalizedValue``: labels for choices, casts for numbers, ``""`` for empty."""
+    if value is None or value == "":
+        return ""
+    kind = field["type"]
+    if kind == "number":
+        return typed(field, value)
+    if kind in ("select", "multiselect"):
+        labels = options(field)
+        return "|".join(labels.get(part, part) for part in str(value).split("|"))
+    if kind == "boolean":
+        props = field.get("properties") or {}
+        return props.get("yes", "Yes") if str(value) == "1" else props.get("no", "No")
+    return value
+
+
+def field_entry(field: dict[str, Any], value: Any, mode: str) -> dict[str, Any]:
+    """One entry of ``contact.fields.<group>``, shaped as the way Mautic loaded the entity."""
+    props = field.get("properties") or []
+    if mode == "fresh":
+        return {
+            "id": field["id"],
+            "group": field.get("group", "core"),
+            "label": field["label"],
+            "alias": field["alias"],
+            "type": field["type"],
+            "properties": props if props else [],
+            "value": value,
+            "normalizedValue": normalized(field, value),
+        }
+    default = field.get("defaultValue")
+    entry = {
+        "id": str(field["id"]),
+        "label": field["label"],
+        "alias": field["alias"],
+        "type": field["type"],
+        "group": field.get("group", "core"),
+        "object": "lead",
+        "is_fixed": "1" if field.get("isFixed", field["alias"] in FIXED_FIELDS) else "0",
+        "properties": php_serialize(props if props else []),
+        "default_value": None if default is None else str(default),
+        "value": typed(field, value),
+        "normalizedValue": normalized(field, value),
+    }
+    if mode == "dnc":
+        return {k: v for k, v in entry.items() if v is not None}
+    return entry
+
+
+def render_fields(store: Store, row: dict[str, Any], mode: str) -> dict[str, Any]:
+    """``contact.fields``: entries by group, plus ``all`` (alias -> value) except in the DNC answer."""
+    groups: dict[str, dict[str, Any]] = {g: {} for g in GROUPS}
+    everything: dict[str, Any] = {"id": str(row["id"])}
+    values = row["values"]
+    for field in lead_fields(store):
+        alias = field["alias"]
+        value = row["points"] if alias == "points" else values.get(alias)
+        if alias == "last_active":
+            value = db_time(row.get("lastActive"))
+        shown = None if mode == "fresh" and alias == "points" else value
+        groups.setdefault(field.get("group", "core"), {})[alias] = field_entry(field, shown, mode)
+        everything[alias] = typed(field, value)
+    result: dict[str, Any] = {g: (entries if entries else []) for g, entries in groups.items()}
+    if mode != "dnc":
+        result["all"] = everything
+    return result
+
+
+# --- rendering ---------------------------------------------------------------------------------------------
+
+
+def ip_entries(store: Store, row: dict[str, Any]) -> list[dict[str, Any]]:
+    ips = store.table("ip_addresses")
+    return [
+        {"ipAddress": ips[i]["ipAddress"], "id": i, "ipDetails": dict(IP_DETAILS)}
+        for i in row["ipAddresses"]
+        if i in ips
+    ]
+
+
+def render(store: Store, row: dict[str, Any], mode: str = "loaded", minimal: bool = False) -> dict[str, Any]:
+    """A contact as Mautic serializes it (see the module docstring for ``mode``)."""
+    head = {
+        "isPublished": True,
+        "dateAdded": row["dateAdded"],
+        "dateModified": row["dateModified"],
+        "createdBy": row["createdBy"],
+        "createdByUser": row["createdByUser"],
+        "modifiedBy": row["modifiedBy"],
+        "modifiedByUser": row["modifiedByUser"],
+        "id": row["id"],
+        "points": row["points"],
+        "color": None,
+    }
+    if mode == "dnc":
+        head = {k: v for k, v in head.items() if v is not None}
+        head.update({c: row["values"][c] for c in ENTITY_COLUMNS if row["values"].get(c) not in (None, "")})
+    head["fields"] = render_fields(store, row, mode)
+    if minimal:
+        return head
+    tags = store.table("tags")
+    tail = {
+        "lastActive": row["lastActive"],
+        "owner": None,
+        "ipAddresses": ip_entries(store, row),
+        "tags": [dict(tags[t]) for t in row["tags"] if t in tags],
+        "utmtags": None if mode == "fresh" else [],
+        "stage": None,
+        "dateIdentified": row["dateIdentified"],
+        "preferredProfileImage": row["preferredProfileImage"],
+        "doNotContact": [dnc_entry(d, mode) for d in row["doNotContact"]],
+        "frequencyRules": [],
+    }
+    if mode == "dnc":
+        tail = {k: v for k, v in tail.items() if v is not None}
+    return {**head, **tail}
+
+
+def dnc_entry(dnc: dict[str, Any], mode: str) -> dict[str, Any]:
+    """A do-not-contact record: the list group of a GET, or the whole entity (no nulls) in DNC answers."""
+    if mode == "dnc":
+        entry = {
+            "id": dnc["id"],
+            "dateAdded": dnc["dateAdded"],
+            "reason": dnc["reason"],
+            "comments": dnc["comments"],
+            "channel": dnc["channel"],
+            "channelId": dnc["channelId"],
+        }
+        return {k: v for k, v in entry.items() if v is not None}
+    return {
+        "id": dnc["id"],
+        "reason": dnc["reason"],
+        "comments": dnc["comments"],
+        "channel": dnc["channel"],
+        "channelId": dnc["channelId"],
+    }
+
+
+def contact_columns(row: dict[str, Any]) -> dict[str, Any]:
+    """The contact as a submission answer embeds it: the entity columns, without custom fields."""
+    return {
+        "id": row["id"],
+        "points": row["points"],
+        "color": None,
+        **{c: row["values"].get(c) for c in ENTITY_COLUMNS},
+    }
+
+
+# --- writing -----------------------------------------------------------------------------------------------
+
+
+def user_stamp(req: Request) -> tuple[int | None, str | None]:
+    """``createdBy``/``createdByUser`` of the caller; a public request (no user) has no id, name " "."""
+    user = req.user or {}
+    if not user:
+        return None, " "
+    return user.get("id"), f"{user.get('firstName', '')} {user.get('lastName', '')}".strip()
+
+
+def new_row(store: Store, req: Request | None) -> dict[str, Any]:
+    """A contact row with Mautic's defaults (not yet stored)."""
+    by, name = user_stamp(req) if req is not None else (None, None)
+    return {
+        "id": 0,
+        "dateAdded": iso(now(store)),
+        "dateModified": None,
+        "createdBy": by,
+        "createdByUser": name,
+        "modifiedBy": None,
+        "modifiedByUser": None,
+        "points": 0,
+        "values": {},
+        "lastActive": None,
+        "ipAddresses": [],
+        "tags": [],
+        "dateIdentified": None,
+        "preferredProfileImage": None,
+        "doNotContact": [],
+    }
+
+
+def touch(store: Store, row: dict[str, Any], req: Request | None) -> None:
+    """Record a modification (``dateModified``, ``modifiedBy``) as Doctrine's preUpdate does."""
+    row["dateModified"] = iso(now(store))
+    if req is not None:
+        row["modifiedBy"], row["modifiedByUser"] = user_stamp(req)
+
+
+def clean_values(store: Store, data: dict[str, Any], *, overwrite_blank: bool) -> tuple[dict[str, Any], dict]:
+    """Field values of a request body, validated as Mautic's contact form does; ``(values, errors)``."""
+    values: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    for field in lead_fields(store):
+        alias = field["alias"]
+        if alias not in data or alias in ("points", "last_active"):
+            continue
+        raw = data[alias]
+        if isinstance(raw, list):
+            raw = "|".join(str(v) for v in raw)
+        value = None if raw is None else str(raw)
+        if value in (None, "") and not overwrite_blank:
+            continue  # POST/PATCH never blank a field unless overwriteWithBlank (CONTRACT §8.2)
+        kind = field["type"]
+        if value and kind in ("select", "multiselect"):
+            allowed = options(field)
+            parts = value.split("|") if kind == "multiselect" else [value]
+            if any(part not in allowed for part in parts):
+                errors[alias] = ["This value is not valid."]
+                continue
+        if value and kind == "email" and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+            errors[alias] = [f"{value} is invalid."]
+            continue
+        values[alias] = value or None
+    return values, errors
+
+
+def apply_tags(store: Store, row: dict[str, Any], tags: Any) -> None:
+    """``tags``: a list or CSV; ``-name`` removes; tags are created on first use (Mautic's modifyTags)."""
+    names = tags.split(",") if isinstance(tags, str) else list(tags or [])
+    by_name = {t["tag"]: t["id"] for t in store.table("tags").values()}
+    for name in (str(n).strip() for n in names):
+        if not name:
+            continue
+        if name.startswith("-"):
+            tag_id = by_name.get(name[1:])
+            if tag_id in row["tags"]:
+                row["tags"].remove(tag_id)
+            continue
+        if name not in by_name:
+            by_name[name] = store.insert("tags", {"tag": name, "description": None})
+        if by_name[name] not in row["tags"]:
+            row["tags"].append(by_name[name])
+
+
+def write(store: Store, row: dict[str, Any], data: dict[str, Any], *, put: bool = False) -> None:
+    """Apply a validated request body to ``row`` (values, points, tags, identification)."""
+    overwrite = put or truthy(data.get("overwriteWithBlank", False))
+    values, errors = clean_values(store, data, overwrite_blank=overwrite)
+    if errors:
+        raise validation_error(errors)
+    if put:
+        row["values"] = {}
+    row["values"].update(values)
+    points = data.get("points")
+    if points not in (None, "", 0, "0"):
+        try:
+            row["points"] = int(float(points))
+        except (TypeError, ValueError):
+            raise validation_error({"points": ["This value is not valid."]}) from None
+    if "tags" in data:
+        apply_tags(store, row, data["tags"])
+    if row["dateIdentified"] is None and any(
+        row["values"].get(a) for a in ("email", "firstname", "lastname")
+    ):
+        row["dateIdentified"] = iso(now(store))
+
+
+def unique_fields(store: Store) -> list[str]:
+    """Aliases of the unique identifier fields (email by default)."""
+    flagged = [
+        f["alias"] for f in lead_fields(store) if f.get("isUniqueIdentifier") or f.get("isUniqueIdentifer")
+    ]
+    return flagged or ["email"]
+
+
+def find_duplicate(store: Store, values: dict[str, Any], exclude: int | None = None) -> dict[str, Any] | None:
+    """The oldest contact sharing a unique identifier (OR-ed, case-insensitive as MariaDB compares)."""
+    keys = {a: str(values[a]).lower() for a in unique_fields(store) if values.get(a)}
+    if not keys:
+        return None
+    for row in store.table("contacts").values():
+        if row["id"] != exclude and any(
+            str(row["values"].get(a) or "").lower() == v for a, v in keys.items()
+        ):
+            return row
+    return None
+
+
+def create_or_update(store: Store, req: Request, data: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """``POST /contacts/new`` semantics: update the duplicate on unique identifiers (200) or create (201)."""
+    values, errors = clean_values(store, data, overwrite_blank=False)
+    if errors:
+        raise validation_error(errors)
+    existing = find_duplicate(store, values)
+    if existing is not None:
+        write(store, existing, data)
+        touch(store, existing, req)
+        return existing, 200
+    row = new_row(store, req)
+    write(store, row, data)
+    store.insert("contacts", row)
+    return row, 201
+
+
+def get_contact(store: Store, contact_id: int) -> dict[str, Any]:
+    row = store.table("contacts").get(contact_id)
+    if row is None:
+        raise not_found()
+    return row
+
+
+def delete_contact(store: Store, row: dict[str, Any]) -> dict[str, Any]:
+    """Hard delete as Mautic does: memberships and notes go, submissions and stats keep a null contact."""
+    answer = render(store, row)
+    answer["id"] = None
+    contact_id = row["id"]
+    del store.table("contacts")[contact_id]
+    for table in ("segment_members", "notes", "devices", "lead_events"):
+        rows = store.table(table)
+        for key in [k for k, v in rows.items() if v.get("contact") == contact_id]:
+            del rows[key]
+    for table in ("submissions", "email_stats"):
+        for other in store.table(table).values():
+            if other.get("contact") == contact_id:
+                other["contact"] = None
+    return answer
+
+
+def body_object(req: Request) -> dict[str, Any]:
+    data = req.data
+    return data if isinstance(data, dict) else {}
+
+
+# --- list, search, paging ----------------------------------------------------------------------------------
+
+
+def column_value(row: dict[str, Any], column: str) -> Any:
+    """The value of a DB column of ``leads`` for ``row`` (field alias or system column)."""
+    column = column.removeprefix("l.")
+    system = {
+        "id": row["id"],
+        "date_added": row["dateAdded"],
+        "date_modified": row["dateModified"],
+        "date_identified": row["dateIdentified"],
+        "last_active": row["lastActive"],
+        "points": row["points"],
+        "owner_id": None,
+        "stage_id": None,
+        "created_by": row["createdBy"],
+        "modified_by": row["modifiedBy"],
+        "is_published": 1,
+    }
+    return system[column] if column in system else row["values"].get(column)
+
+
+def known_column(store: Store, column: str) -> bool:
+    column = column.removeprefix("l.")
+    return column in SYSTEM_COLUMNS or any(f["alias"] == column for f in lead_fields(store))
+
+
+def like(value: Any, pattern: str) -> bool:
+    """SQL LIKE, case-insensitive as MariaDB's default collation: ``%`` any run, ``_`` one character."""
+    if value is None:
+        return False
+    regex = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, str(value), re.IGNORECASE | re.DOTALL) is not None
+
+
+def search_terms(text: str) -> list[str]:
+    """Split a search string into terms, keeping ``"quoted strings"`` together (SearchStringHelper)."""
+    return [a or b for a, b in re.findall(r'(!?\+?[\w.-]*:?"[^"]*")|(\S+)', text)]
+
+
+def matches_term(store: Store, row: dict[str, Any], term: str) -> bool:
+    """One search term: a command (``segment:``, ``email:``, ``<field>:``, ``ids:``, ``is:``) or free text."""
+    from gdpr_as_code.sandbox.membership import in_segment_alias  # membership builds on contacts
+
+    command, sep, value = term.partition(":")
+    value = value.strip('"')
+    command = command.lower()
+    if sep and command == "segment":
+        return in_segment_alias(store, row["id"], value)
+    if sep and command == "ids":
+        return str(row["id"]) in {v.strip() for v in value.split(",")}
+    if sep and command == "is":
+        if value == "anonymous":
+            return row["dateIdentified"] is None
+        return value in ("mine", "unowned") and value == "unowned"
+    if sep and command == "name":
+        return any(like(row["values"].get(a), value + "%") for a in ("firstname", "lastname"))
+    if sep and known_column(store, command):
+        return like(column_value(row, command), value + "%")
+    text = term.strip('"')
+    return any(like(row["values"].get(c), f"%{text}%") for c in CATCH_ALL)
+
+
+def matches_search(store: Store, row: dict[str, Any], search: str) -> bool:
+    """All terms must hold (Mautic ANDs terms); ``!`` negates a term."""
+    for term in search_terms(search):
+        negate = term.startswith("!")
+        term = term.lstrip("!+")
+        if not term:
+            continue
+        if matches_term(store, row, term) == negate:
+            return False
+    return True
+
+
+def matches_where(row: dict[str, Any], clauses: Any) -> bool:
+    """The ``where[i][col|expr|val]`` filter (CommonRepository's expressions); all clauses must hold."""
+    items = clauses.values() if isinstance(clauses, dict) else clauses or []
+    return all(where_holds(row, clause) for clause in items if isinstance(clause, dict))
+
+
+def where_holds(row: dict[str, Any], clause: dict[str, Any]) -> bool:
+    """One ``where`` clause; an unknown expression is Mautic's 400."""
+    expr, value = clause.get("expr", "eq"), clause.get("val")
+    current = column_value(row, str(clause.get("col"))) if clause.get("col") else None
+    text = None if current is None else str(current).lower()
+    wanted = str(value).lower()
+    listed = (
+        {str(v).lower() for v in (value.values() if isinstance(value, dict) else value or [])}
+        if isinstance(value, (list, dict))
+        else {wanted}
+    )
+    if expr in ("isNull", "isNotNull", "isEmpty", "isNotEmpty"):
+        empty = current is None or (expr in ("isEmpty", "isNotEmpty") and current == "")
+        return empty == (expr in ("isNull", "isEmpty"))
+    if text is None:
+        return False  # SQL: a comparison with NULL is never true
+    if expr in ("eq", "neq"):
+        return (text == wanted) == (expr == "eq")
+    if expr in ("like", "notLike"):
+        return like(current, str(value)) == (expr == "like")
+    if expr in ("in", "notIn"):
+        return (text in listed) == (expr == "in")
+    order = {"gt": (1,), "gte": (0, 1), "lt": (-1,), "lte": (-1, 0)}
+    if expr in order:
+        left, right = sort_key(current), sort_key(value)
+        return ((left > right) - (left < right)) in order[expr]
+    raise controller_error(400, f"{expr} is not a valid expression")
+
+
+def sort_key(value: Any) -> tuple[int, Any]:
+    """Numbers before text, compared as MariaDB would for a column of either kind."""
+    try:
+        return (0, float(value))
+    except (TypeError, ValueError):
+        return (1, str(value).lower())
+
+
+def paging(query: dict[str, Any]) -> tuple[int, int | None]:
+    """``start``/``limit`` as Mautic's list reads them; what MariaDB or DBAL reject is a 500 there too."""
+    start_raw, limit_raw = query.get("start", 0), query.get("limit", DEFAULT_LIMIT)
+    try:
+        start = int(str(start_raw or 0))
+        limit = int(str(limit_raw)) if limit_raw not in ("", None) else 0
+    except ValueError:
+        raise kernel_error(500) from None  # flows/155: limit=abc is a TypeError in DBAL
+    if start < 0 or limit < 0:
+        raise kernel_error(500)  # flows/152: LIMIT -1 is an SQL syntax error; a negative offset too
+    return start, (limit or None)
+
+
+def order_rows(store: Store, rows: list[dict[str, Any]], query: dict[str, Any]) -> list[dict[str, Any]]:
+    """``orderBy``/``orderByDir``; default: last active first (nulls last), then id (LeadRepository)."""
+    column = query.get("orderBy")
+    descending = str(query.get("orderByDir", "ASC")).upper() == "DESC"
+    if not column:
+        rows = sorted(rows, key=lambda r: r["id"])
+        return sorted(rows, key=lambda r: r["lastActive"] or "", reverse=True)
+    column = str(column)
+    if not known_column(store, column):
+        raise kernel_error(500)  # flows/159: unknown column in ORDER BY
+    by_id = sorted(rows, key=lambda r: r["id"])
+    present = [r for r in by_id if column_value(r, column) is not None]
+    missing = [r for r in by_id if column_value(r, column) is None]
+    present.sort(key=lambda r: sort_key(column_value(r, column)), reverse=descending)
+    return present + missing if descending else missing + present
+
+
+@route("GET", "/api/contacts")
+def list_contacts(req: Request) -> Response:
+    store = req.store
+    start, limit = paging(req.query)
+    search = str(req.query.get("search") or "")
+    rows = [
+        r
+        for r in store.table("contacts").values()
+        if matches_search(store, r, search) and matches_where(r, req.query.get("where"))
+    ]
+    rows = order_rows(store, rows, req.query)
+    page = rows[start : start + limit if limit else None]
+    minimal = truthy(req.query.get("minimal", False))
+    contacts = {str(r["id"]): render(store, r, minimal=minimal) for r in page}
+    return Response(200, {"total": str(len(rows)), "contacts": contacts})
+
+
+@route("GET", "/api/contacts/{id}")
+def get_one(req: Request) -> Response:
+    return Response(200, {"contact": render(req.store, get_contact(req.store, req.int_arg()))})
+
+
+@route("POST", "/api/contacts/new")
+def new_contact(req: Request) -> Response:
+    row, status = create_or_update(req.store, req, body_object(req))
+    return Response(status, {"contact": render(req.store, row, "fresh" if status == 201 else "loaded")})
+
+
+@route("PATCH", "/api/contacts/{id}/edit")
+def patch_contact(req: Request) -> Response:
+    row = get_contact(req.store, req.int_arg())
+    write(req.store, row, body_object(req))
+    touch(req.store, row, req)
+    return Response(200, {"contact": render(req.store, row)})
+
+
+@route("PUT", "/api/contacts/{id}/edit")
+def put_contact(req: Request) -> Response:
+    """PUT overwrites with blanks; on a missing id it creates a new contact with a new id (201)."""
+    store = req.store
+    row = store.table("contacts").get(req.int_arg())
+    if row is None:
+        row = new_row(store, req)
+        write(store, row, body_object(req), put=True)
+        store.insert("contacts", row)
+        return Response(201, {"contact": render(store, row, "fresh")})
+    write(store, row, body_object(req), put=True)
+    touch(store, row, req)
+    return Response(200, {"contact": render(store, row)})
+
+
+@route("DELETE", "/api/contacts/{id}/delete")
+def delete_one(req: Request) -> Response:
+    row = get_contact(req.store, req.int_arg())
+    return Response(200, {"contact": delete_contact(req.store, row)})
+
+
+def batch_items(req: Request) -> dict[Any, Any]:
+    """The items of a batch body by their keys; a single object or too many items fail as in Mautic."""
+    data = req.data
+    items: dict[Any, Any] = dict(enumerate(data)) if isinstance(data, list) else dict(data or {})
+    if any(not isinstance(v, dict) for v in items.values()):
+        raise kernel_error(500)  # flows/146: a single object is a TypeError in getNewEntity()
+    if len(items) > BATCH_MAX:
+        raise controller_error(500, f"A max of {BATCH_MAX} entities are supported at a time.")
+    return items
+
+
+@route("POST", "/api/contacts/batch/new")
+def batch_new(req: Request) -> Response:
+    """Each item is an upsert; answers 201 with per-item ``statusCodes`` and ``errors`` by item key."""
+    store = req.store
+    items = batch_items(req)
+    listed = isinstance(req.data, list)
+    contacts: dict[Any, Any] = {}
+    codes: dict[Any, int] = {}
+    errors: dict[str, Any] = {}
+    for key, item in items.items():
+        try:
+            row, status = create_or_update(store, req, item)
+        except ApiError as err:
+            error = err.response.body["errors"][0]
+            errors[str(key)] = {**error, "type": None}
+            codes[key] = err.response.status
+            continue
+        contacts[key] = render(store, row, "fresh" if status == 201 else "loaded")
+        codes[key] = status
+    body: dict[str, Any] = {
+        "contacts": list(contacts.values())
+        if listed and len(contacts) == len(items)
+        else {str(k): v for k, v in contacts.items()},
+        "statusCodes": list(codes.values()) if listed else {str(k): v for k, v in codes.items()},
+    }
+    if errors:
+        body["errors"] = errors
+    return Response(201, body)
+
+
+def query_ids(query: dict[str, Any]) -> list[int]:
+    """``?ids=1,2`` or ``?ids[]=1&ids[]=2``; anything not numeric is dropped (the body is never read)."""
+    raw = query.get("ids", [])
+    parts = raw.split(",") if isinstance(raw, str) else list(raw.values() if isinstance(raw, dict) else raw)
+    return [int(p) for p in (str(p).strip() for p in parts) if p.isdigit()]
+
+
+@route("DELETE", "/api/contacts/batch/delete")
+def batch_delete(req: Request) -> Response:
+    ids = query_ids(req.query)
+    if len(ids) > BATCH_MAX:
+        raise controller_error(500, f"A max of {BATCH_MAX} entities are supported at a time.")
+    table = req.store.table("contacts")
+    deleted = [delete_contact(req.store, table[i]) for i in ids if i in table]
+    return Response(200, {"contacts": deleted})
+
+
+# --- do not contact ----------------------------------------------------------------------------------------
+
+
+@route("POST", "/api/contacts/{id}/dnc/{channel:[a-z_]+}/add")
+def dnc_add(req: Request) -> Response:
+    store = req.store
+    row = get_contact(store, req.int_arg())
+    data = body_object(req)
+    reason = int(data.get("reason", 3) or 0) if str(data.get("reason", 3)).isdigit() else 0
+    if reason not in DNC_REASONS:
+        raise controller_error(400, "Invalid reason code given")
+    channel = req.path_args["channel"]
+    if not any(d["channel"] == channel for d in row["doNotContact"]):
+        row["doNotContact"].append(
+            {
+                "id": store.next_id("dnc"),
+                "dateAdded": iso(now(store)),
+                "reason": reason,
+                "comments": str(data.get("comments") or ""),
+                "channel": channel,
+                "channelId": data.get("channelId"),
+            }
+        )
+        touch(store, row, req)
+    return Response(200, {"contact": render(store, row, "dnc")})
+
+
+@route("POST", "/api/contacts/{id}/dnc/{channel:[a-z_]+}/remove")
+def dnc_remove(req: Request) -> Response:
+    store = req.store
+    row = get_contact(store, req.int_arg())
+    channel = req.path_args["channel"]
+    found = [d for d in row["doNotContact"] if d["channel"] == channel]
+    row["doNotContact"] = [d for d in row["doNotContact"] if d["channel"] != channel]
+    if found:
+        touch(store, row, req)
+    return Response(200, {"recordFound": bool(found), "contact": render(store, row, "dnc")})
+
+
+# --- notes -------------------------------------------------------------------------------------------------
+
+
+def render_note(store: Store, note: dict[str, Any], lead: str) -> dict[str, Any]:
+    """A note; ``lead`` is ``full`` (just written), ``proxy`` (lazy-loaded) or ``empty`` (in a list)."""
+    base = {"id": note["id"], "text": note["text"], "type": note["type"]}
+    if lead == "empty":
+        return {**base, "lead": {}}
+    row = store.table("contacts").get(note["contact"])
+    contact: dict[str, Any] | None = None
+    if row is not None:
+        contact = {"id": row["id"], "points": row["points"], "color": None, "fields": []}
+        if lead == "full":
+            contact["fields"] = render_fields(store, row, "dnc")
+    return {**base, "dateTime": note["dateTime"], "lead": contact}
+
+
+@route("POST", "/api/notes/new")
+def new_note(req: Request) -> Response:
+    store = req.store
+    data = body_object(req)
+    lead = data.get("lead")
+    if not str(lead or "").isdigit() or int(lead) not in store.table("contacts"):
+        raise controller_error(400, "lead ID is mandatory")
+    kind = data.get("type", "general")
+    if kind not in NOTE_TYPES:
+        raise validation_error({"type": ["This value is not valid."]})
+    note = {
+        "contact": int(lead),
+        "text": str(data.get("text") or ""),
+        "type": kind,
+        "dateTime": data.get("dateTime"),
+        "dateAdded": iso(now(store)),
+    }
+    store.insert("notes", note)
+    return Response(201, {"note": render_note(store, note, "full")})
+
+
+@route("GET", "/api/notes/{id}")
+def get_note(req: Request) -> Response:
+    note = req.store.table("notes").get(req.int_arg())
+    if note is None:
+        raise not_found()
+    return Response(200, {"note": render_note(req.store, note, "proxy")})
+
+
+@route("GET", "/api/notes")
+def list_notes(req: Request) -> Response:
+    notes = list(req.store.table("notes").values())
+    rendered = {str(n["id"]): render_note(req.store, n, "proxy") for n in notes}
+    return Response(200, {"total": len(notes), "notes": rendered or []})
+
+
+@route("GET", "/api/contacts/{id}/notes")
+def contact_notes(req: Request) -> Response:
+    """Newest first (default order ``n.dateAdded DESC``), as an array."""
+    store = req.store
+    contact = get_contact(store, req.int_arg())
+    notes = [n for n in store.table("notes").values() if n["contact"] == contact["id"]]
+    notes.sort(key=lambda n: (n["dateAdded"], n["id"]), reverse=True)
+    return Response(200, {"total": len(notes), "notes": [render_note(store, n, "empty") for n in notes]})
+
+
+# --- other contact sub-resources ---------------------------------------------------------------------------
+
+
+@route("GET", "/api/contacts/{id}/devices")
+def contact_devices(req: Request) -> Response:
+    contact = get_contact(req.store, req.int_arg())
+    devices = [
+        {"id": d["id"], "lead": {}, **d["details"]}
+        for d in req.store.table("devices").values()
+        if d["contact"] == contact["id"]
+    ]
+    return Response(200, {"total": len(devices), "devices": devices})
+
+
+@route("GET", "/api/contacts/{id}/companies")
+def contact_companies(req: Request) -> Response:
+    """The sandbox has no companies: the answer for a contact without any."""
+    get_contact(req.store, req.int_arg())
+    return Response(200, {"total": 0, "companies": []})
+
+
+@route("GET", "/api/contacts/{id}/campaigns")
+def contact_campaigns(req: Request) -> Response:
+    """The sandbox has no campaigns: the answer for a contact in none."""
+    get_contact(req.store, req.int_arg())
+    return Response(200, {"total": 0, "campaigns": []})
+
+
+def device_details(user_agent: str) -> dict[str, str]:
+    """What Mautic's device detector reports for a browser, reduced to the operating system and platform."""
+    systems = (
+        ("Windows", "Windows", "WIN"),
+        ("Android", "Android", "AND"),
+        ("iPhone", "iOS", "IOS"),
+        ("Mac OS", "Mac", "MAC"),
+        ("Linux", "GNU/Linux", "LIN"),
+    )
+    name, short = next(((n, s) for marker, n, s in systems if marker in user_agent), ("", ""))
+    mobile = any(m in user_agent for m in ("Mobile", "iPhone", "Android"))
+    platform = "x64" if any(m in user_agent for m in ("x86_64", "Win64", "x64")) else ""
+    return {
+        "device": "smartphone" if mobile else "desktop",
+        "deviceBrand": "",
+        "deviceModel": "",
+        "deviceOsName": name,
+        "deviceOsShortName": short,
+        "deviceOsVersion": "",
+        "deviceOsPlatform": platform,
+    }
+
+
+# --- activity ----------------------------------------------------------------------------------------------
+
+
+def log_event(store: Store, contact_id: int, event: str, label: str, description: str) -> None:
+    """A ``lead_event_log`` row (segment membership, identification), shown by the activity endpoints."""
+    store.insert(
+        "lead_events",
+        {
+            "contact": contact_id,
+            "event": event,
+            "label": label,
+            "description": description,
+            "timestamp": iso(now(store)),
+        },
+    )
+
+
+def timeline(store: Store, contact_id: int | None) -> list[dict[str, Any]]:
+    """Every activity event (of one contact, or of all), unsorted; ``_id`` orders events of one type."""
+    from gdpr_as_code.sandbox.messages import sent_events  # late: messages builds on contacts
+    from gdpr_as_code.sandbox.submit import submission_events
+
+    events: list[dict[str, Any]] = []
+    for entry in store.table("lead_events").values():
+        if contact_id is not None and entry["contact"] != contact_id:
+            continue
+        events.append(
+            {
+                "event": entry["event"],
+                "eventId": f"{entry['event']}{entry['id']}",
+                "eventType": EVENT_TYPES[entry["event"]],
+                "eventLabel": entry["label"],
+                "timestamp": entry["timestamp"],
+                "contactId": str(entry["contact"]),
+                "details": {"objectDescription": entry["description"]},
+                "_id": entry["id"],
+            }
+        )
+    events.extend(submission_events(store, contact_id))
+    events.extend(sent_events(store, contact_id))
+    return events
+
+
+def activity(req: Request, contact_id: int | None) -> Response:
+    """The timeline answer: filters, order (``order[0]`` column, ``order[1]`` direction), page/limit."""
+    query = req.query
+    filters = query.get("filters") if isinstance(query.get("filters"), dict) else {}
+    include = (
+        list((filters.get("includeEvents") or {}).values())
+        if isinstance(filters.get("includeEvents"), dict)
+        else list(filters.get("includeEvents") or [])
+    )
+    exclude = list(filters.get("excludeEvents") or [])
+    search = str(filters.get("search") or "")
+    order = query.get("order") if isinstance(query.get("order"), list) else ["timestamp", "DESC"]
+    ascending = len(order) > 1 and str(order[1]).upper() == "ASC"
+    events = [
+        e
+        for e in timeline(req.store, contact_id)
+        if (not include or e["event"] in include)
+        and e["event"] not in exclude
+        and (not search or search.lower() in str(e["eventLabel"]).lower())
+    ]
+
+    def newest_first(e: dict[str, Any]) -> tuple[Any, ...]:
+        same_type_order = e["_id"] if e["event"] == "form.submitted" else -e["_id"]
+        return (
+            -datetime.fromisoformat(e["timestamp"]).timestamp(),
+            EVENT_RANK.get(e["event"], 9),
+            same_type_order,
+        )
+
+    events.sort(key=newest_first)
+    if ascending:
+        events.reverse()
+    try:
+        page = max(int(str(query.get("page", 1))), 1)
+        limit = int(str(query.get("limit", 25)))
+    except ValueError:
+        raise kernel_error(500) from None
+    shown = [
+        {k: v for k, v in e.items() if not k.startswith("_")}
+        for e in events[(page - 1) * limit : page * limit]
+    ]
+    listed_filters = {"search": search, "includeEvents": include, "excludeEvents": exclude}
+    return Response(
+        200,
+        {
+            "events": shown,
+            "filters": listed_filters,
+            "order": [str(order[0]), "ASC" if ascending else "DESC"],
+            "types": dict(EVENT_TYPES),
+            "total": len(events),
+            "page": page,
+            "limit": limit,
+            "maxPages": float(math.ceil(len(events) / limit)) if limit else 1.0,
+        },
+    )
+
+
+@route("GET", "/api/contacts/{id}/activity")
+def contact_activity(req: Request) -> Response:
+    return activity(req, get_contact(req.store, req.int_arg())["id"])
+
+
+@route("GET", "/api/contacts/activity")
+def all_activity(req: Request) -> Response:
+    return activity(req, None)

@@ -1,0 +1,351 @@
+"""Fidelity is the acceptance of the sandbox: replay every exchange recorded against a real Mautic 5.1.0 and
+compare.
+
+Each recorded session (``recorded/crud``, ``recorded/flows``) is replayed in file order against a freshly
+reset sandbox, set up as the session's notes say (the OAuth2 client of flows/001, the rate limit of
+flows/216-217; console steps become ``/_sandbox/`` controls; NOTE files are read, not replayed). For every
+exchange the status code must be the same, and for JSON answers the *shape*: the same keys, the same value
+types, objects keyed by the same ids where Mautic keys by id, arrays of the same length where Mautic answers
+arrays. Ids are compared by value (``id`` keys and id-keyed objects) because the recorded URLs and bodies use
+them: the sandbox must number as Mautic did.
+
+What cannot matter to a client is normalised in ``normalise`` (one place, each rule with its reason); what is
+not replayed is on ``SKIPPED`` (one list, each with its reason, at most 5% of all exchanges)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from gdpr_as_code.sandbox import Sandbox
+
+RECORDED = Path(
+    os.environ.get(
+        "MAUTIC_RECORDED", Path(__file__).resolve().parents[2] / "shared" / "mautic-api" / "recorded"
+    )
+)
+RECORDED_BASE = "http://127.0.0.1:8080"
+ADMIN_PASSWORD = "Maut1cOracle!"
+BASIC_ADMIN = "Basic " + base64.b64encode(f"admin:{ADMIN_PASSWORD}".encode()).decode()
+BASIC_BADPASS = "Basic " + base64.b64encode(b"admin:wrong-password").decode()
+OAUTH_CLIENT_ID = "1_oracleRandomId0123456789abcdefghijklmnopqrstu"
+OAUTH_CLIENT_SECRET = "oracleSecret0123456789abcdefghijklmnopqrstuvwx"
+MAX_SKIPPED_SHARE = 0.05
+
+# Exchanges not replayed, each with the reason. At most 5% of all exchanges may be here (asserted below).
+CAMPAIGNS = "campaigns: issue 2 leaves them out of the sandbox and the tool never touches them"
+SKIPPED: dict[str, str] = {
+    "flows/205_GET_campaigns_empty_list.json": CAMPAIGNS,
+    "flows/206_POST_campaigns_new_minimal_name_only.json": CAMPAIGNS,
+    "flows/207_POST_campaigns_new_form_and_segment_sources_decision_action.json": CAMPAIGNS,
+    "flows/208_GET_campaigns_list_after.json": CAMPAIGNS,
+    "flows/209_GET_campaigns_list_minimal.json": CAMPAIGNS,
+    "flows/210_GET_campaigns_1_one.json": CAMPAIGNS,
+    "flows/211_GET_campaigns_1_contacts_contacts.json": CAMPAIGNS,
+    "flows/212_GET_campaigns_events_events_list.json": CAMPAIGNS,
+    "flows/213_POST_campaigns_1_contact_12_add_add_bob.json": CAMPAIGNS,
+    "flows/214_GET_contacts_12_campaigns_bob_after_add.json": "shows the campaign membership of 213",
+    "flows/215_GET_campaigns_1_contacts_contacts_after_add.json": CAMPAIGNS,
+}
+
+# Console steps of the recorded sessions and the sandbox control that does the same thing.
+CONSOLE_CONTROLS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
+    "080_CONSOLE_mautic_segments_update_all.txt": ("POST", "/_sandbox/segments/rebuild", None),
+    "081_CONSOLE_mautic_segments_update_one_list.txt": ("POST", "/_sandbox/segments/rebuild?id=2", None),
+    # 216 NOTE: api_rate_limiter_limit = 5, made effective by the cache:clear of 217; 228 turns it off again.
+    "217_CONSOLE_cache_clear_enable_rate_limit.txt": ("POST", "/_sandbox/rate-limit", {"limit": 5}),
+    "228_CONSOLE_cache_clear_disable_rate_limit.txt": ("POST", "/_sandbox/rate-limit", {"limit": 0}),
+}
+
+# The recorded session let its first token expire before these (flows/017 NOTE: expires_at in the past).
+EXPIRE_TOKENS_BEFORE = {"flows/013_GET_segments_bearer_expired.json"}
+
+# Headers whose presence a client may rely on; compared by presence (their values are dates and counters).
+HEADERS_COMPARED = ("Location", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
+
+
+def normalise(path: str, value: Any) -> Any:
+    """The one place where recorded and sandbox values are made comparable; each rule says why.
+
+    Applied to both sides before the shape comparison, so only rules that erase a client-irrelevant difference
+    belong here.
+    """
+    key = path.rsplit(".", 1)[-1]
+    if key in ("createdByUser", "modifiedByUser"):
+        # User names: Mautic answers the admin's display name, " " when a public (anonymous) request changed
+        # the object and null when nobody did; the text depends on the installation's users, not the request.
+        return "<user name>"
+    return value
+
+
+@dataclass
+class Exchange:
+    """One recorded request and Mautic's answer."""
+
+    name: str
+    method: str
+    url: str
+    body: Any
+    body_kind: str | None
+    headers: dict[str, str]
+    status: int
+    content_type: str
+    raw: str
+    response_headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Step:
+    """A session step in file order: an exchange to replay, or a console command done by a sandbox control."""
+
+    name: str
+    exchange: Exchange | None = None
+    control: tuple[str, str, dict[str, Any] | None] | None = None
+
+
+def load_session(session: str) -> list[Step]:
+    """Read one recorded session in file order; NOTE files carry no request, so they are not steps."""
+    steps: list[Step] = []
+    for path in sorted((RECORDED / session).iterdir()):
+        if path.suffix == ".txt":
+            if "_CONSOLE_" in path.name:
+                steps.append(Step(f"{session}/{path.name}", control=CONSOLE_CONTROLS[path.name]))
+            continue
+        data = json.loads(path.read_text())
+        request, response = data["request"], data["response"]
+        headers = dict(request.get("headers") or {})
+        if session == "crud":  # crud files carry no headers: Basic admin, except the noauth/badpass labels
+            if "_noauth" in path.name:
+                pass
+            elif "_badpass" in path.name:
+                headers["Authorization"] = BASIC_BADPASS
+            else:
+                headers["Authorization"] = BASIC_ADMIN
+        exchange = Exchange(
+            name=f"{session}/{path.name}",
+            method=request["method"],
+            url=request["url"],
+            body=request.get("body"),
+            body_kind=request.get("body_kind", "json" if request.get("body") is not None else None),
+            headers=headers,
+            status=response["status"],
+            content_type=response.get("content_type", ""),
+            raw=response["raw"],
+            response_headers=dict(response.get("headers") or {}),
+        )
+        steps.append(Step(exchange.name, exchange=exchange))
+    return steps
+
+
+def all_exchanges() -> list[Exchange]:
+    return [s.exchange for session in ("crud", "flows") for s in load_session(session) if s.exchange]
+
+
+class Replayer:
+    """Sends recorded requests to a sandbox, translating what differs by installation (base URL, tokens)."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.tokens: dict[str, str] = {}  # recorded access token -> token the sandbox issued in its place
+        self.client = httpx.Client(timeout=30, follow_redirects=False)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def translate(self, text: str) -> str:
+        text = text.replace(RECORDED_BASE, self.base_url)
+        for recorded, live in self.tokens.items():
+            text = text.replace(recorded, live)
+        return text
+
+    def control(self, method: str, path: str, body: dict[str, Any] | None) -> None:
+        answer = self.client.request(method, self.base_url + path, json=body)
+        assert answer.status_code < 300, (
+            f"sandbox control {method} {path} failed: {answer.status_code} {answer.text}"
+        )
+
+    def send(self, ex: Exchange) -> httpx.Response:
+        headers = {k: self.translate(v) for k, v in ex.headers.items()}
+        url = self.translate(ex.url)
+        kwargs: dict[str, Any] = {}
+        if ex.body_kind == "multipart":
+            headers.pop("Content-Type", None)  # httpx writes its own boundary
+            kwargs["files"] = [(name, (None, value)) for name, value in ex.body]
+        elif ex.body_kind == "raw":
+            kwargs["content"] = self.translate(ex.body).encode()
+        elif ex.body is not None:
+            headers.setdefault("Content-Type", "application/json")
+            kwargs["content"] = json.dumps(ex.body).encode()
+        if ex.name in EXPIRE_TOKENS_BEFORE:
+            self.control("POST", "/_sandbox/tokens/expire", None)
+        if "Date" in ex.response_headers:  # pin the sandbox clock to Mautic's, so timestamps order the same
+            moment = parsedate_to_datetime(ex.response_headers["Date"])
+            self.control("POST", "/_sandbox/clock", {"now": moment.isoformat()})
+        answer = self.client.request(ex.method, url, headers=headers, **kwargs)
+        self.learn(ex, answer)
+        return answer
+
+    def learn(self, ex: Exchange, answer: httpx.Response) -> None:
+        """Map the recorded OAuth2 tokens to the ones this sandbox issued, so later requests can use them."""
+        if urlsplit(ex.url).path == "/oauth/v2/token" and ex.status == 200 and answer.status_code == 200:
+            self.tokens[json.loads(ex.raw)["access_token"]] = answer.json()["access_token"]
+
+
+def shape_differences(recorded: Any, actual: Any, path: str = "$") -> Iterator[str]:
+    """Yield each place where ``actual`` differs from ``recorded`` in shape (keys, types, lengths, ids)."""
+    recorded, actual = normalise(path, recorded), normalise(path, actual)
+    if type(recorded) is not type(actual):
+        yield (
+            f"{path}: type {type(recorded).__name__} recorded, {type(actual).__name__} from sandbox "
+            f"(recorded {short(recorded)}, sandbox {short(actual)})"
+        )
+        return
+    if isinstance(recorded, dict):
+        missing = [k for k in recorded if k not in actual]
+        extra = [k for k in actual if k not in recorded]
+        if missing:
+            yield f"{path}: keys missing from sandbox: {', '.join(missing)}"
+        if extra:
+            yield f"{path}: keys only in sandbox: {', '.join(extra)}"
+        for key in recorded:
+            if key in actual:
+                yield from shape_differences(recorded[key], actual[key], f"{path}.{key}")
+    elif isinstance(recorded, list):
+        if len(recorded) != len(actual):
+            yield f"{path}: array of {len(recorded)} recorded, {len(actual)} from sandbox"
+        for i, (r, a) in enumerate(zip(recorded, actual, strict=False)):
+            yield from shape_differences(r, a, f"{path}[{i}]")
+    elif path.endswith(".id") and recorded != actual:
+        yield f"{path}: id {recorded!r} recorded, {actual!r} from sandbox"
+
+
+def short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def compare(ex: Exchange, answer: httpx.Response, base_url: str) -> list[str]:
+    """Every difference a client could notice between the recorded answer and the sandbox's."""
+    problems: list[str] = []
+    if answer.status_code != ex.status:
+        problems.append(
+            f"status {ex.status} recorded, {answer.status_code} from sandbox: {answer.text[:300]}"
+        )
+        return problems
+    for name in HEADERS_COMPARED:
+        if name in ex.response_headers and name not in answer.headers:
+            problems.append(f"header {name} missing from sandbox")
+        elif name not in ex.response_headers and name in answer.headers:
+            problems.append(f"header {name} only in sandbox")
+    if "Location" in ex.response_headers and "location" in answer.headers:
+        want = ex.response_headers["Location"].replace(RECORDED_BASE, base_url).split("?")[0]
+        got = answer.headers["location"].split("?")[0]
+        if want != got:
+            problems.append(f"Location {want!r} recorded, {got!r} from sandbox")
+    if "json" not in ex.content_type:
+        # Generated HTML (redirect pages, thank-you pages, the postMessage wrapper) is not a client contract;
+        # its content type is.
+        if "html" not in answer.headers.get("content-type", ""):
+            problems.append(
+                f"content type {ex.content_type!r} recorded, {answer.headers.get('content-type')!r}"
+            )
+        return problems
+    try:
+        got = answer.json()
+    except ValueError:
+        return [*problems, f"sandbox answered non-JSON: {answer.text[:200]!r}"]
+    problems.extend(shape_differences(json.loads(ex.raw), got))
+    return problems
+
+
+@pytest.fixture(scope="module")
+def replay_sandbox() -> Iterator[Sandbox]:
+    """One sandbox for the module, with the recorded installation's admin password and OAuth2 client."""
+    if not RECORDED.is_dir():
+        pytest.fail(
+            f"recorded Mautic sessions not found at {RECORDED}; set MAUTIC_RECORDED to their directory"
+        )
+    sandbox = Sandbox(port=0, password=ADMIN_PASSWORD)
+    sandbox.start()
+    try:
+        yield sandbox
+    finally:
+        sandbox.stop()
+
+
+def test_skip_list_is_small_and_names_real_exchanges() -> None:
+    names = {ex.name for ex in all_exchanges()}
+    unknown = sorted(set(SKIPPED) - names)
+    assert not unknown, f"skip list names exchanges that are not recorded: {unknown}"
+    assert len(SKIPPED) <= MAX_SKIPPED_SHARE * len(names), (
+        f"{len(SKIPPED)} of {len(names)} exchanges skipped; at most {MAX_SKIPPED_SHARE:.0%} may be"
+    )
+
+
+@pytest.mark.parametrize("session", ["crud", "flows"])
+def test_replay_matches_recorded_mautic(session: str, replay_sandbox: Sandbox) -> None:
+    base = replay_sandbox.url
+    replayer = Replayer(base)
+    try:
+        replayer.control("POST", "/_sandbox/reset", None)
+        if session == "flows":  # flows/001 NOTE: the OAuth2 client the recorded session used
+            replayer.control(
+                "POST",
+                "/_sandbox/oauth-clients",
+                {"client_id": OAUTH_CLIENT_ID, "client_secret": OAUTH_CLIENT_SECRET},
+            )
+        failures: list[str] = []
+        matched = skipped = total = 0
+        for step in load_session(session):
+            if step.control:
+                replayer.control(*step.control)
+                continue
+            ex = step.exchange
+            assert ex is not None
+            total += 1
+            if ex.name in SKIPPED:
+                skipped += 1
+                continue
+            problems = compare(ex, replayer.send(ex), base)
+            if problems:
+                failures.append(
+                    f"{ex.name} ({ex.method} {ex.url.removeprefix(RECORDED_BASE)}):\n    "
+                    + "\n    ".join(problems[:12])
+                )
+            else:
+                matched += 1
+    finally:
+        replayer.close()
+    print(f"\nfidelity {session}: {matched}/{total} matched, {skipped} skipped")
+    assert not failures, (
+        f"{len(failures)} of {total} {session} exchanges differ from Mautic 5.1:\n" + "\n".join(failures)
+    )
+
+
+def test_shape_comparison_reports_what_a_client_would_notice() -> None:
+    """The comparison itself must catch the differences the acceptance is about."""
+    recorded = {"total": "2", "contacts": {"1": {"id": 1, "tags": []}, "2": {"id": 2, "tags": []}}}
+    assert list(shape_differences(recorded, recorded)) == []
+    assert list(shape_differences(recorded, {**recorded, "total": 2})) == [
+        '$.total: type str recorded, int from sandbox (recorded "2", sandbox 2)'
+    ]
+    as_array = {"total": "2", "contacts": [{"id": 1, "tags": []}, {"id": 2, "tags": []}]}
+    assert "type dict recorded, list" in next(iter(shape_differences(recorded, as_array)))
+    renumbered = {"total": "2", "contacts": {"1": {"id": 1, "tags": []}, "3": {"id": 3, "tags": []}}}
+    assert list(shape_differences(recorded, renumbered)) == [
+        "$.contacts: keys missing from sandbox: 2",
+        "$.contacts: keys only in sandbox: 3",
+    ]
+    assert list(shape_differences({"a": {"createdByUser": " "}}, {"a": {"createdByUser": None}})) == []
+    assert re.search(r"array of 2 recorded, 1", next(iter(shape_differences([1, 2], [1]))))
