@@ -1,0 +1,199 @@
+"""GDPR requests: list what is pending, fulfil access and erasure requests, enforce retention.
+
+    prepare(spec, client, ...)          -> Setup         reads the managed segments and emails (engine lookup)
+    pending(setup)                      -> [Request]     members of the request segments, oldest first
+    listing(requests, deadline, at)     -> Listing       rows with masked emails, age, overdue; exit code 2
+    fulfil(setup, options, confirm, ..) -> Summary       journaled steps per request (see ``fulfil``)
+    retention(setup, at)                -> [Request]     contacts past the data inventory's retention
+    erase(setup, requests, options, ..) -> Summary       retention requests through the erasure path
+
+State per instance (``state_dir``): ``journal.jsonl`` (what each request has done: the crash-safety),
+``audit.jsonl`` (every step with time and outcome: the evidence), ``receipts.jsonl`` (erasures, with only a
+keyed hash of the address). None of them holds an email address or a name. Access exports go to the spec's
+delivery folder, one 0700 folder per request.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from gdpr_as_code import engine
+from gdpr_as_code.errors import GdprAsCodeError
+from gdpr_as_code.lock import instance_key
+from gdpr_as_code.requests.fulfil import Confirm, Options, Outcome, Progress, Setup, Summary, run
+from gdpr_as_code.requests.journal import now
+from gdpr_as_code.requests.pending import Client, Request, mask_email, pending_requests
+from gdpr_as_code.requests.retention import past_retention
+from gdpr_as_code.resources import EMAILS, SEGMENTS
+from gdpr_as_code.spec.model import Spec
+
+__all__ = [
+    "Listing",
+    "Options",
+    "Outcome",
+    "Request",
+    "Setup",
+    "Summary",
+    "erase",
+    "fulfil",
+    "listing",
+    "mask_email",
+    "pending",
+    "prepare",
+    "retention",
+]
+
+STATE_DIR_ENV = "GDPR_AS_CODE_STATE_DIR"
+
+
+def _slug(instance: str) -> str:
+    """A folder name for an instance: ``https://mautic.example.com:8443`` → ``mautic.example.com_8443``."""
+    return re.sub(r"[^A-Za-z0-9.-]+", "_", instance.split("://", 1)[-1]).strip("_") or "mautic"
+
+
+def prepare(
+    spec: Spec,
+    client: Client,
+    *,
+    state_dir: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    workers: int = 4,
+) -> Setup:
+    """Everything a run needs: the live ids of the request segments and notification emails (read with the
+    engine's ownership lookup, one list call each), and where the journal and the exports live."""
+    gdpr = spec.gdpr
+    where = str(spec.source)
+    if gdpr is None or not gdpr.request_types:
+        raise GdprAsCodeError(
+            f"{where} has no gdpr.request_types, so there are no GDPR requests to handle. Add the gdpr "
+            "section (request_types with their segment and notification email) and apply the spec first."
+        )
+    live = engine.read_live(client, (SEGMENTS, EMAILS))
+    segments, emails = live.managed("segments"), live.managed("emails")
+    aliases: dict[str, str] = {}
+    email_ids: dict[str, int] = {}
+    for request_type in gdpr.request_types:
+        if request_type.segment not in segments or request_type.email not in emails:
+            missing = request_type.segment if request_type.segment not in segments else request_type.email
+            raise GdprAsCodeError(
+                f"The {request_type.kind} requests of {where} use '{missing}', which is not in Mautic at "
+                f"{getattr(client, 'name', 'the instance')} (no object carries its ownership marker). Run "
+                "`gdpr-as-code apply` with this spec first."
+            )
+        aliases[request_type.kind] = str(
+            min(segments[request_type.segment], key=lambda o: o.id).data["alias"]
+        )
+        email_ids[request_type.kind] = min(emails[request_type.email], key=lambda o: o.id).id
+    environ = dict(os.environ if env is None else env)
+    instance = instance_key(str(getattr(client, "base_url", "mautic")))
+    base = spec.source.resolve().parent
+    state = state_dir or (Path(environ[STATE_DIR_ENV]) if environ.get(STATE_DIR_ENV) else base / "gdpr-state")
+    return Setup(
+        client=client,
+        instance=instance,
+        gdpr=gdpr,
+        segments=aliases,
+        state_dir=(state if state_dir else state / _slug(instance)),
+        export_dir=base / gdpr.delivery.folder / _slug(instance),
+        email_ids=email_ids,
+        env=environ,
+        workers=workers,
+    )
+
+
+def pending(setup: Setup) -> list[Request]:
+    """Pending requests of every type the spec handles (all: an erasure must see its contact's access)."""
+    return pending_requests(setup.client, list(setup.segments.items()), setup.workers)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """``requests list``: one row per pending request, printable as a table or JSON, no address unmasked."""
+
+    instance: str
+    deadline_days: int
+    rows: tuple[dict[str, Any], ...]
+
+    @property
+    def overdue(self) -> int:
+        return sum(1 for row in self.rows if row["overdue"])
+
+    @property
+    def exit_code(self) -> int:
+        """2 when any request is past the deadline, so a scheduled job can alert."""
+        return 2 if self.overdue else 0
+
+    def as_json(self) -> str:
+        body = {"instance": self.instance, "deadline_days": self.deadline_days, "overdue": self.overdue}
+        return json.dumps({**body, "requests": list(self.rows)}, indent=2)
+
+    def text(self) -> str:
+        if not self.rows:
+            return f"No pending GDPR requests on {self.instance}."
+        header = f"{'TYPE':9} {'CONTACT':>8}  {'EMAIL':28} {'RECEIVED':20} {'AGE':>4}  STATUS"
+        lines = [
+            f"{row['type']:9} {row['contact']:>8}  {row['email']:28} {row['received'][:19]:20} "
+            f"{row['age_days']:>3}d  " + ("OVERDUE" if row["overdue"] else f"due in {row['days_left']}d")
+            for row in self.rows
+        ]
+        tail = (
+            f"{len(self.rows)} pending, {self.overdue} overdue (deadline {self.deadline_days} days) on "
+            f"{self.instance}."
+        )
+        return "\n".join([header, *lines, tail])
+
+
+def listing(
+    setup: Setup, requests: Sequence[Request], at: datetime | None = None, deadline_days: int | None = None
+) -> Listing:
+    """The rows of ``requests list``: masked email, received date, age and whether the deadline has passed.
+    Retention uses ``deadline_days=0``: its "received" date is the day the retention period ran out."""
+    at = at or now()
+    deadline = setup.gdpr.deadline_days if deadline_days is None else deadline_days
+    rows = tuple(
+        {
+            "request": r.request_id,
+            "type": r.kind,
+            "contact": r.contact_id,
+            "email": r.masked_email,
+            "received": r.received.isoformat(),
+            "age_days": r.age_days(at),
+            "days_left": deadline - r.age_days(at),
+            "overdue": r.overdue(at, deadline),
+        }
+        for r in requests
+    )
+    return Listing(setup.instance, deadline, rows)
+
+
+def fulfil(
+    setup: Setup, options: Options, confirm: Confirm | None = None, progress: Progress | None = None
+) -> Summary:
+    """Find the pending requests and fulfil them (plus any the journal left unfinished)."""
+    return run(setup, pending(setup), options, confirm, progress)
+
+
+def retention(setup: Setup, at: datetime | None = None) -> list[Request]:
+    """Contacts past the retention period of the spec's data inventory."""
+    return past_retention(setup.client, setup.gdpr, at or now())
+
+
+def erase(
+    setup: Setup,
+    requests: Sequence[Request],
+    options: Options,
+    confirm: Confirm | None = None,
+    progress: Progress | None = None,
+) -> Summary:
+    """Erase retention requests through the journaled erasure path (receipt, delete, confirm). Pending access
+    requests are read too: a contact whose export is still owed is not erased before it is delivered."""
+    owed = [r for r in pending(setup) if r.kind == "access"]
+    only = Options(("retention",), options.limit, options.dry_run, options.yes)
+    return run(setup, [*requests, *owed], only, confirm, progress)

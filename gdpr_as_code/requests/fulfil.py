@@ -1,0 +1,496 @@
+"""Fulfilling requests: each one a fixed sequence of journaled steps that a rerun resumes where it stopped.
+
+    access:    begin → export → deliver → notify → unsegment → finish
+    erasure:   begin → receipt → notify → delete → confirm → finish
+    retention: begin → receipt → delete → confirm → finish      (nobody asked: no notification)
+
+A step is recorded ``start`` before it runs and ``done`` after (see ``journal``). On a rerun a step left at
+``start`` or ``failed`` is resolved first: an export is written again (it is read fresh from Mautic and
+replaces the old folder), a notification is looked up in the contact's timeline and sent only if Mautic has no
+record of it, a delete is repeated (Mautic skips ids already gone), a segment removal is repeated (it is
+idempotent). The order is the safety: nothing is deleted before its receipt and notification are ``done``, and
+an erasure waits while the same contact has an access request not yet finished, so an export is never lost to
+a delete.
+
+Access requests run ``workers`` at a time. Erasures are notified the same way, then deleted 200 per call and
+each confirmed gone (404).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from gdpr_as_code.errors import GdprAsCodeError
+from gdpr_as_code.requests import delivery, erasure, export, notify
+from gdpr_as_code.requests.audit import AuditLog
+from gdpr_as_code.requests.journal import Journal, RequestState, now
+from gdpr_as_code.requests.pending import Client, Request, contact_email, parse_time
+from gdpr_as_code.spec.model import Gdpr
+
+Status = Literal["done", "failed", "skipped", "refused", "planned"]
+STEPS: Mapping[str, tuple[str, ...]] = {
+    "access": ("export", "deliver", "notify", "unsegment"),
+    "erasure": ("receipt", "notify", "delete", "confirm"),
+    "retention": ("receipt", "delete", "confirm"),
+}
+DESTRUCTIVE = frozenset({"erasure", "retention"})
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What a run against one instance needs; the CLI builds it from the spec and the environment."""
+
+    client: Client
+    instance: str
+    gdpr: Gdpr
+    segments: Mapping[str, str]  # request kind -> alias of its segment in Mautic
+    state_dir: Path  # journal.jsonl, audit.jsonl, receipts.jsonl
+    export_dir: Path
+    email_ids: Mapping[str, int]  # request kind -> Mautic id of its notification email
+    env: Mapping[str, str]
+    workers: int = 4
+
+    @property
+    def journal_path(self) -> Path:
+        return self.state_dir / "journal.jsonl"
+
+    @property
+    def audit_path(self) -> Path:
+        return self.state_dir / "audit.jsonl"
+
+    @property
+    def receipts_path(self) -> Path:
+        return self.state_dir / "receipts.jsonl"
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to run: which kinds, how many, and whether to touch anything."""
+
+    kinds: tuple[str, ...] = ("access", "erasure")
+    limit: int | None = None
+    dry_run: bool = False
+    yes: bool = False
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one request in this run; ``detail`` holds ids and step names only."""
+
+    request_id: str
+    kind: str
+    contact_id: int
+    status: Status
+    detail: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "request": self.request_id,
+            "type": self.kind,
+            "contact": self.contact_id,
+            "status": self.status,
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The end of a run: every request's outcome, and the Mautic requests it took."""
+
+    instance: str
+    outcomes: tuple[Outcome, ...]
+    api_requests: int = 0
+    dry_run: bool = False
+
+    def count(self, status: Status) -> int:
+        return sum(1 for outcome in self.outcomes if outcome.status == status)
+
+    @property
+    def exit_code(self) -> int:
+        """1 when a request failed or an erasure was refused (a scheduled job must notice), else 0."""
+        return 1 if self.count("failed") or self.count("refused") else 0
+
+    def as_dict(self) -> dict[str, Any]:
+        counts = {
+            status: self.count(status) for status in ("done", "failed", "skipped", "refused", "planned")
+        }
+        return {
+            "instance": self.instance,
+            "dry_run": self.dry_run,
+            "counts": counts,
+            "api_requests": self.api_requests,
+            "requests": [outcome.as_dict() for outcome in self.outcomes],
+        }
+
+    def text(self) -> str:
+        """The summary an operator reads: one line of counts, then a line per request that needs attention."""
+        if self.dry_run:
+            head = f"Dry run on {self.instance}: {len(self.outcomes)} request(s) to work on; nothing changed."
+            lines = [f"  {o.kind:9} {o.request_id}: {o.detail}" for o in self.outcomes]
+            return "\n".join([head, *lines])
+        head = (
+            f"Requests on {self.instance}: {self.count('done')} done, {self.count('failed')} failed, "
+            f"{self.count('skipped') + self.count('refused')} skipped ({self.api_requests} API requests)."
+        )
+        lines = [f"  {o.status:8} {o.request_id}: {o.detail}" for o in self.outcomes if o.status != "done"]
+        return "\n".join([head, *lines])
+
+
+Confirm = Callable[[str], bool]
+Progress = Callable[[Outcome, int, int], None]
+
+
+def _steps_left(kind: str, state: RequestState | None) -> list[str]:
+    return [step for step in STEPS[kind] if state is None or not state.is_done(step)]
+
+
+def resumed(state: RequestState) -> Request:
+    """A request begun in an earlier run, rebuilt from the journal (Mautic may no longer list it)."""
+    return Request(
+        state.kind,  # type: ignore[arg-type]
+        state.contact_id,
+        parse_time(state.data["received"]),
+        state.data.get("segment_id"),
+    )
+
+
+def work_list(
+    found: Iterable[Request], journal: Journal, kinds: Sequence[str], limit: int | None
+) -> list[Request]:
+    """Unfinished requests from the journal first (oldest first), then new ones; finished ones never again."""
+    carried = [
+        resumed(state) for state in journal.unfinished() if state.kind in kinds and "received" in state.data
+    ]
+    known = {request.request_id for request in carried}
+    fresh = [
+        request
+        for request in found
+        if request.kind in kinds
+        and request.request_id not in known
+        and not (journal.state(request.request_id) or RequestState("", "", 0)).finished
+    ]
+    # Resumed requests need the contact the segment list already returned, when it is still listed.
+    listed = {request.request_id: request for request in found}
+    ordered = [listed.get(r.request_id, r) for r in sorted(carried, key=lambda r: r.received)] + fresh
+    return ordered[:limit] if limit is not None else ordered
+
+
+class Runner:
+    """One run: the journal and audit log open, the requests worked through their steps."""
+
+    def __init__(self, setup: Setup, journal: Journal, audit: AuditLog, key: bytes | None) -> None:
+        self.setup = setup
+        self.journal = journal
+        self.audit = audit
+        self.key = key
+        self._contacts: dict[int, Mapping[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    # --- one journaled step ---
+
+    def step(
+        self,
+        request: Request,
+        step: str,
+        action: Callable[[], Mapping[str, Any] | None],
+        already: Callable[[datetime], bool] | None = None,
+    ) -> None:
+        """Run ``action`` as ``step`` of ``request`` unless the journal says it is done; resolve a step an
+        earlier run left unfinished with ``already(started)`` before repeating it."""
+        state = self.journal.state(request.request_id)
+        previous = state.status(step) if state else None
+        if previous == "done":
+            return
+        rid, kind, cid = request.request_id, request.kind, request.contact_id
+        unsure = previous in ("start", "failed") and already is not None and state is not None
+        if unsure and already(parse_time(state.started[step])):  # type: ignore[misc,union-attr]
+            self.journal.record(rid, kind, cid, step, "done", resolved="found done in Mautic")
+            self.audit.write(rid, kind, cid, step, "done", "an earlier run did it; Mautic confirms")
+            return
+        self.journal.record(rid, kind, cid, step, "start")
+        try:
+            data = action() or {}
+        except GdprAsCodeError as err:
+            self.journal.record(rid, kind, cid, step, "failed")
+            self.audit.write(rid, kind, cid, step, "failed", str(err))
+            raise
+        note = str(data.pop("note", "")) if isinstance(data, dict) else ""
+        self.journal.record(rid, kind, cid, step, "done", **data)
+        self.audit.write(rid, kind, cid, step, "done", note)
+
+    def begin(self, request: Request) -> None:
+        if self.journal.state(request.request_id) is None:
+            self.journal.record(
+                request.request_id,
+                request.kind,
+                request.contact_id,
+                "begin",
+                "done",
+                received=request.received.isoformat(),
+                segment_id=request.segment_id,
+            )
+            self.audit.write(request.request_id, request.kind, request.contact_id, "begin", "done")
+
+    def finish(self, request: Request) -> Outcome:
+        rid, kind, cid = request.request_id, request.kind, request.contact_id
+        if kind in DESTRUCTIVE:
+            state = self.journal.state(rid)
+            assert state is not None
+            erasure.append_receipts(
+                self.setup.receipts_path,
+                [
+                    {
+                        "request": rid,
+                        "type": kind,
+                        "instance": self.setup.instance,
+                        "contact": cid,
+                        "email_hmac": state.data.get("email_hmac"),
+                        "received": request.received.isoformat(),
+                        "completed": now().isoformat(timespec="seconds"),
+                    }
+                ],
+            )
+        self.journal.record(rid, kind, cid, "finish", "done")
+        self.audit.write(rid, kind, cid, "finish", "done")
+        return Outcome(rid, kind, cid, "done", "; ".join(STEPS[kind]))
+
+    # --- what the steps do ---
+
+    def contact(self, request: Request) -> Mapping[str, Any]:
+        """The contact's representation: from the segment list, else read once (a resumed request)."""
+        if request.contact:
+            return request.contact
+        with self._lock:
+            cached = self._contacts.get(request.contact_id)
+        if cached is None:
+            cached = self.setup.client.get(f"/contacts/{request.contact_id}")["contact"]
+            with self._lock:
+                self._contacts[request.contact_id] = cached
+        return cached
+
+    def folder(self, request: Request) -> Path:
+        return self.setup.export_dir / request.request_id
+
+    def do_export(self, request: Request) -> dict[str, Any]:
+        full = Request(
+            request.kind,
+            request.contact_id,
+            request.received,
+            request.segment_id,
+            contact=self.contact(request),
+            segments=request.segments,
+        )
+        files = export.render(export.gather(self.setup.client, full), self.setup.gdpr.export_formats)
+        path = export.write(self.setup.export_dir, request.request_id, files)
+        return {"folder": str(path), "files": sorted(files)}
+
+    def do_deliver(self, request: Request) -> dict[str, Any]:
+        method = self.setup.gdpr.delivery
+        if method.method == "folder":
+            return {"method": "folder", "note": "export left in the delivery folder for the operator"}
+        address = contact_email(self.contact(request))
+        delivery.send_smtp(method, address, request.request_id, self.folder(request), self.setup.env)
+        return {"method": "smtp"}
+
+    def do_notify(self, request: Request) -> dict[str, Any]:
+        email_id = self.setup.email_ids[request.kind]
+        notify.send(self.setup.client, email_id, request.contact_id)
+        dnc = request.email_dnc_reason if request.contact else None
+        return {"email_id": email_id, "note": notify.dnc_note(dnc)}
+
+    def was_notified(self, request: Request) -> Callable[[datetime], bool]:
+        email_id = self.setup.email_ids[request.kind]
+        return lambda since: notify.sent_since(self.setup.client, email_id, request.contact_id, since)
+
+    def do_unsegment(self, request: Request) -> dict[str, Any]:
+        if request.segment_id is None:
+            raise GdprAsCodeError(
+                f"Request {request.request_id} has no segment id in the journal; it cannot be marked done."
+            )
+        self.setup.client.post(f"/segments/{request.segment_id}/contact/{request.contact_id}/remove")
+        return {"segment_id": request.segment_id}
+
+    def do_receipt(self, request: Request) -> dict[str, Any]:
+        assert self.key is not None
+        address = contact_email(self.contact(request))
+        return {"email_hmac": erasure.email_hash(self.key, address) if address else None}
+
+    def do_confirm(self, request: Request) -> dict[str, Any]:
+        if not erasure.is_gone(self.setup.client, request.contact_id):
+            raise GdprAsCodeError(
+                f"Contact {request.contact_id} still exists in Mautic at {self.setup.instance} after the "
+                f"delete (request {request.request_id}). Check the API user may delete contacts, then rerun."
+            )
+        return {}
+
+    # --- the sequences ---
+
+    def guarded(self, request: Request, work: Callable[[], T]) -> T | Outcome:
+        """Run ``work`` for one request; an expected error fails this request only, with its message."""
+        try:
+            return work()
+        except GdprAsCodeError as err:
+            return Outcome(request.request_id, request.kind, request.contact_id, "failed", str(err))
+
+    def access(self, request: Request) -> Outcome:
+        self.begin(request)
+        self.step(request, "export", lambda: self.do_export(request))
+        self.step(request, "deliver", lambda: self.do_deliver(request))
+        self.step(request, "notify", lambda: self.do_notify(request), self.was_notified(request))
+        self.step(request, "unsegment", lambda: self.do_unsegment(request))
+        return self.finish(request)
+
+    def prepare_erasure(self, request: Request) -> Request:
+        """Receipt and notification: everything that must be done before the delete."""
+        self.begin(request)
+        self.step(request, "receipt", lambda: self.do_receipt(request))
+        if request.kind == "erasure":
+            self.step(request, "notify", lambda: self.do_notify(request), self.was_notified(request))
+        return request
+
+    def delete(self, batch: Sequence[Request]) -> None:
+        """Delete up to 200 contacts in one call; each is journaled ``start`` before and ``done`` after.
+
+        A delete left at ``start`` by a killed run is simply repeated: Mautic skips ids that are already gone.
+        """
+        todo = [r for r in batch if not self.journal.state(r.request_id).is_done("delete")]  # type: ignore[union-attr]
+        for r in todo:
+            self.journal.record(r.request_id, r.kind, r.contact_id, "delete", "start")
+        try:
+            if todo:
+                erasure.delete_batch(self.setup.client, [r.contact_id for r in todo])
+        except GdprAsCodeError as err:
+            for r in todo:
+                self.journal.record(r.request_id, r.kind, r.contact_id, "delete", "failed")
+                self.audit.write(r.request_id, r.kind, r.contact_id, "delete", "failed", str(err))
+            raise
+        for r in todo:
+            self.journal.record(r.request_id, r.kind, r.contact_id, "delete", "done")
+            self.audit.write(r.request_id, r.kind, r.contact_id, "delete", "done")
+
+    def complete_erasure(self, request: Request) -> Outcome:
+        self.step(request, "confirm", lambda: self.do_confirm(request))
+        return self.finish(request)
+
+
+def _api_requests(client: Client) -> int:
+    stats = getattr(client, "stats", None)
+    return int(stats.total) if stats is not None else 0
+
+
+def run(
+    setup: Setup,
+    found: Sequence[Request],
+    options: Options,
+    confirm: Confirm | None = None,
+    progress: Progress | None = None,
+) -> Summary:
+    """Work ``found`` (plus whatever the journal left unfinished) through their steps; see the module doc.
+
+    ``confirm`` asks the operator before erasing (None: nobody to ask, so erasures are refused unless
+    ``options.yes``); ``progress`` hears of each request as it completes.
+    """
+    before = _api_requests(setup.client)
+    if options.dry_run:
+        with Journal(setup.journal_path, read_only=True) as journal:
+            work = work_list(found, journal, options.kinds, options.limit)
+            planned = tuple(
+                Outcome(
+                    r.request_id,
+                    r.kind,
+                    r.contact_id,
+                    "planned",
+                    "would run: " + ", ".join(_steps_left(r.kind, journal.state(r.request_id))),
+                )
+                for r in work
+            )
+        return Summary(setup.instance, planned, _api_requests(setup.client) - before, dry_run=True)
+
+    with Journal(setup.journal_path) as journal, AuditLog(setup.audit_path) as audit:
+        work = work_list(found, journal, options.kinds, options.limit)
+        destructive = [r for r in work if r.kind in DESTRUCTIVE]
+        key = erasure.receipt_key(setup.env) if destructive else None
+        outcomes: list[Outcome] = []
+        if destructive and not options.yes:
+            question = (
+                f"Erase {len(destructive)} contact(s) from {setup.instance}? They are deleted from Mautic "
+                "after their notification; this cannot be undone."
+            )
+            if confirm is None or not confirm(question):
+                reason = (
+                    "not confirmed"
+                    if confirm is not None
+                    else "erasure deletes contacts and there is no terminal to ask: rerun with --yes"
+                )
+                for r in destructive:
+                    audit.write(r.request_id, r.kind, r.contact_id, "confirm", "refused", reason)
+                    outcomes.append(Outcome(r.request_id, r.kind, r.contact_id, "refused", reason))
+                destructive = []
+        runner = Runner(setup, journal, audit, key)
+        access = [r for r in work if r.kind == "access"]
+        total = len(outcomes) + len(access) + len(destructive)
+
+        def report(outcome: Outcome) -> None:
+            outcomes.append(outcome)
+            if progress is not None:
+                progress(outcome, len(outcomes), total)
+
+        with ThreadPoolExecutor(max_workers=max(1, setup.workers)) as pool:
+            for outcome in pool.map(lambda r: runner.guarded(r, lambda: runner.access(r)), access):
+                report(outcome)
+            for outcome in _erase(runner, journal, found, destructive, pool):
+                report(outcome)
+    return Summary(setup.instance, tuple(outcomes), _api_requests(setup.client) - before)
+
+
+def _erase(
+    runner: Runner,
+    journal: Journal,
+    found: Sequence[Request],
+    requests: Sequence[Request],
+    pool: ThreadPoolExecutor,
+) -> Iterable[Outcome]:
+    """Erasures in three waves: receipt + notification each, batch deletes, then each confirmed gone."""
+
+    def unfinished_access(request: Request) -> bool:
+        state = journal.state(request.request_id)
+        return request.kind == "access" and not (state is not None and state.finished)
+
+    blocked = {r.contact_id for r in found if unfinished_access(r)} | {
+        state.contact_id for state in journal.unfinished() if state.kind == "access"
+    }
+    ready: list[Request] = []
+    for request in requests:
+        if request.contact_id in blocked:
+            yield Outcome(
+                request.request_id,
+                request.kind,
+                request.contact_id,
+                "skipped",
+                f"contact {request.contact_id} also has an access request that is not finished; it is erased "
+                "after that export is delivered (rerun without --type, or with --type access first)",
+            )
+    prepared = pool.map(
+        lambda r: runner.guarded(r, lambda: runner.prepare_erasure(r)),
+        [r for r in requests if r.contact_id not in blocked],
+    )
+    for result in prepared:
+        if isinstance(result, Request):
+            ready.append(result)
+        else:
+            yield result
+    deleted: list[Request] = []
+    for batch in erasure.batches(ready):
+        try:
+            runner.delete(batch)
+            deleted.extend(batch)
+        except GdprAsCodeError as err:
+            yield from (Outcome(r.request_id, r.kind, r.contact_id, "failed", str(err)) for r in batch)
+    yield from pool.map(lambda r: runner.guarded(r, lambda: runner.complete_erasure(r)), deleted)

@@ -1,0 +1,135 @@
+"""Pending GDPR requests: the members of the spec's request segments, with the date each request was received.
+
+Mautic has no "request" object; the seed's setup files a request by putting the contact in a segment ("Data
+Requested", "Request to be Forgotten"). So a pending request is a segment membership, found with one paged
+list call per segment (``GET /contacts?search=segment:ALIAS``, which also returns every field, the IP
+addresses, UTM tags and do-not-contact entries), and its received date is the membership date Mautic keeps per
+contact (``GET /contacts/{id}/segments`` → ``dateAdded``; no list call exposes it). For a filter-based segment
+that is when the cron rebuild added the contact, which can be later than the form submission by one cron
+interval.
+
+The contact's email address stays inside ``Request`` (it is needed to notify and to hash); everything printed
+uses ``masked_email`` (``j***@example.com``) and ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, Protocol
+
+Kind = Literal["access", "erasure", "retention"]
+DNC_BOUNCED = 2
+
+
+class Client(Protocol):
+    """The part of ``MauticClient`` this package uses: paths relative to ``/api``, answers as parsed JSON."""
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any: ...
+
+    def post(self, path: str, body: Any = None) -> Any: ...
+
+    def delete(self, path: str, params: Mapping[str, Any] | None = None) -> Any: ...
+
+    def list_all(self, path: str, list_key: str, params: Mapping[str, Any] | None = None) -> list[Any]: ...
+
+
+@dataclass(frozen=True)
+class Request:
+    """One GDPR request. ``request_id`` is stable across runs (kind, contact, received), so the journal can
+    recognise a request it has seen; the email and the contact's data never appear in ``repr``."""
+
+    kind: Kind
+    contact_id: int
+    received: datetime
+    segment_id: int | None = None
+    email: str = field(default="", repr=False)
+    contact: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    segments: tuple[Mapping[str, Any], ...] = field(default=(), repr=False, compare=False)
+
+    @property
+    def request_id(self) -> str:
+        return f"{self.kind}-{self.contact_id}-{self.received:%Y%m%dT%H%M%SZ}"
+
+    @property
+    def masked_email(self) -> str:
+        return mask_email(self.email)
+
+    def age_days(self, now: datetime) -> int:
+        return max(0, (now - self.received).days)
+
+    def overdue(self, now: datetime, deadline_days: int) -> bool:
+        return now - self.received > timedelta(days=deadline_days)
+
+    @property
+    def email_dnc_reason(self) -> int | None:
+        """The do-not-contact reason on email (1 unsubscribed, 2 bounced, 3 manual), or None."""
+        for entry in self.contact.get("doNotContact") or ():
+            if entry.get("channel") == "email":
+                return int(entry.get("reason") or 0)
+        return None
+
+
+def mask_email(address: str) -> str:
+    """``jane@example.com`` → ``j***@example.com``: the only form of an address that may be printed."""
+    local, at, domain = address.strip().partition("@")
+    if not at or not local:
+        return "***" if address else "(no email)"
+    return f"{local[0]}***@{domain}"
+
+
+def contact_email(contact: Mapping[str, Any]) -> str:
+    """The address of record: ``fields.all.email`` (the list and single answers both carry it)."""
+    fields = contact.get("fields") or {}
+    value = (fields.get("all") or {}).get("email") if isinstance(fields, Mapping) else None
+    return str(value or "")
+
+
+def parse_time(value: str) -> datetime:
+    """Mautic's ISO-8601 (``2026-11-29T05:58:38+00:00``) or DB form (``2026-11-29 05:58:38``, in UTC)."""
+    parsed = datetime.fromisoformat(value.replace(" ", "T"))
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def collection(body: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+    """A Mautic collection as a list: keyed by id (``{"3": {...}}``), an array, or empty as ``[]``."""
+    items = body.get(key) or []
+    return list(items.values()) if isinstance(items, Mapping) else list(items)
+
+
+def membership(segments: Iterable[Mapping[str, Any]], segment_alias: str) -> tuple[int, datetime] | None:
+    """The segment id and the date the contact joined ``segment_alias``, from ``/contacts/{id}/segments``."""
+    for segment in segments:
+        if segment.get("alias") == segment_alias and not segment.get("manuallyRemoved"):
+            return int(segment["id"]), parse_time(str(segment["dateAdded"]))
+    return None
+
+
+def pending_requests(client: Client, segments: Sequence[tuple[Kind, str]], workers: int = 4) -> list[Request]:
+    """The pending requests of each ``(kind, segment alias)``, oldest first.
+
+    One list call per page per segment, then one ``/segments`` call per member for the received date, run
+    ``workers`` at a time: that is the only place Mautic keeps the membership date.
+    """
+    members = [
+        (kind, alias, contact)
+        for kind, alias in segments
+        for contact in client.list_all("/contacts", "contacts", params={"search": f"segment:{alias}"})
+    ]
+
+    def one(item: tuple[Kind, str, Mapping[str, Any]]) -> Request | None:
+        kind, alias, contact = item
+        segments = tuple(collection(client.get(f"/contacts/{contact['id']}/segments"), "lists"))
+        found = membership(segments, alias)
+        if found is None:  # left the segment between the two calls
+            return None
+        segment_id, received = found
+        return Request(
+            kind, int(contact["id"]), received, segment_id, contact_email(contact), contact, segments
+        )
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        found = [request for request in pool.map(one, members) if request is not None]
+    return sorted(found, key=lambda request: (request.received, request.contact_id))
