@@ -68,7 +68,7 @@ def _explain(error: ValidationError, locator: Locator) -> list[Problem]:
         return [locator.problem(path, f"{where} is missing the required key '{key}'",
                                 f"add '{key}:' ({_describe(error.schema, key)})") for key in missing]
     messages = {
-        "type": lambda: (f"{where} must be {_type_name(expected)}", _hint(error)),
+        "type": lambda: (f"{where} must be {_type_name(expected)}", _type_fix(error)),
         "enum": lambda: (f"{where} must be one of: {', '.join(map(str, expected))}", "pick one of them"),
         "const": lambda: (f"{where} must be {expected!r}", f"write {expected!r}"),
         "pattern": lambda: (f"{where} has the wrong form", _hint(error) or f"it must match {expected}"),
@@ -93,6 +93,14 @@ def _type_name(expected: Any) -> str:
              "object": "a mapping (key: value lines)", "array": "a list ('- ' items)", "null": "empty"}
     kinds = expected if isinstance(expected, list) else [expected]
     return " or ".join(names.get(k, k) for k in kinds)
+
+
+def _type_fix(error: ValidationError) -> str:
+    """Numbers and true/false where text is expected are YAML reading the value: quoting fixes it."""
+    wants_text = error.validator_value == "string" or "string" in (error.validator_value or [])
+    if wants_text and isinstance(error.instance, (int, float, bool)):
+        return "put the value in quotes, so YAML reads it as text (e.g. '000000', 'yes')"
+    return _hint(error)
 
 
 def _hint(error: ValidationError) -> str:
