@@ -132,16 +132,24 @@ def desired_state(spec: Spec) -> State:
     }
 
 
-def read_live(client: Any, kinds: Iterable[Kind] = KINDS) -> LiveState:
+def read_live(
+    client: Any, kinds: Iterable[Kind] = KINDS, known: Mapping[str, int] | None = None
+) -> LiveState:
     """Read every object of each kind with one list call per kind (the client follows pages), then normalise
-    them; ids of managed objects inside others (a form action's segment) become references."""
+    them; ids of managed objects inside others (a form action's segment) become references. ``known``
+    (``@kind.key -> id``) names managed objects of kinds not read this time."""
     raws = {kind.name: client.list_all(kind.path, kind.list_key) for kind in kinds}
-    return live_from_raw(raws)
+    return live_from_raw(raws, known)
 
 
-def live_from_raw(raws: Mapping[str, list[Mapping[str, Any]]]) -> LiveState:
+def live_from_raw(
+    raws: Mapping[str, list[Mapping[str, Any]]], known: Mapping[str, int] | None = None
+) -> LiveState:
     """Pure half of ``read_live``: build the live state from list answers (tested from recorded answers)."""
     refs: dict[tuple[str, int], str] = {}
+    for reference, known_id in (known or {}).items():
+        kind, key = parse_ref(reference) or ("", "")
+        refs[(kind, known_id)] = key
     for name, items in raws.items():
         for raw in items:
             key = BY_NAME[name].key_of(raw)
@@ -429,16 +437,18 @@ def apply(plan: Plan, client: Any) -> tuple[Outcome, ...]:
             failure.outcomes = tuple(run.outcomes)  # type: ignore[attr-defined]
             raise failure from err
     if acting:
-        verify(plan, client, run.outcomes)
+        verify(plan, client, run.outcomes, run.ids)
     return tuple(run.outcomes)
 
 
-def verify(plan: Plan, client: Any, outcomes: Iterable[Outcome]) -> None:
-    """Re-read the kinds apply wrote and check Mautic kept every change; raise ``ApplyError`` otherwise."""
+def verify(plan: Plan, client: Any, outcomes: Iterable[Outcome], known: Mapping[str, int]) -> None:
+    """Re-read the kinds apply wrote and check Mautic kept every change; raise ``ApplyError`` otherwise.
+    ``known`` are the ids of every managed object (from the plan and created in this run)."""
     touched = [c for c in plan.actionable if c.action != "delete"]
     if not touched:
         return
-    live = read_live(client, [kind for kind in KINDS if any(c.kind == kind.name for c in touched)])
+    kinds = [kind for kind in KINDS if any(c.kind == kind.name for c in touched)]
+    live = read_live(client, kinds, known)
     problems = []
     for change in touched:
         claims = live.managed(change.kind).get(change.key, [])
