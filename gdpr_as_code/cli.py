@@ -10,13 +10,17 @@ Exit codes (documented in README.md):
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import traceback
+from pathlib import Path
+from typing import Any
 
 import click
 
 from gdpr_as_code.errors import GdprAsCodeError
+from gdpr_as_code.redact import redact_text
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -52,14 +56,14 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Exit as err:
         return err.exit_code
     except GdprAsCodeError as err:
-        click.echo(f"Error: {err}", err=True)
+        click.echo(f"Error: {redact_text(str(err))}", err=True)
         return err.exit_code
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         return 130
     except Exception:  # noqa: BLE001 - the one place that turns bugs into an exit code
         if debug:
-            traceback.print_exc()
+            click.echo(redact_text(traceback.format_exc()), err=True, nl=False)
         else:
             click.echo(
                 "Internal error: this is a bug in gdpr-as-code. Rerun with --debug to see the traceback, "
@@ -96,6 +100,284 @@ def schema_command() -> int:
 
     click.echo(spec_schema_text(), nl=False)
     return EXIT_OK
+
+
+# --- sandbox ---
+
+
+@cli.command("sandbox")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback by default).")
+@click.option("--port", default=8080, show_default=True, type=int, help="Port (0 picks a free one).")
+@click.option("--state", "state_file", type=click.Path(dir_okay=False), help="Keep the state in this file.")
+@click.option("--allow-remote", is_flag=True, help="Allow a non-loopback --host (others could reach it).")
+def sandbox_command(host: str, port: int, state_file: str | None, allow_remote: bool) -> int:
+    """Serve a Mautic-5.1-compatible API for tests and trials, until Ctrl-C."""
+    from gdpr_as_code.sandbox import Sandbox
+
+    server = Sandbox(host, port, state_file=state_file, allow_remote=allow_remote).start()
+    click.echo(server.banner())
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("Sandbox stopped.", err=True)
+    finally:
+        server.stop()
+    return EXIT_OK
+
+
+# --- plan / apply ---
+
+
+def _spec_and_client(spec_path: str) -> tuple[Any, Any]:
+    """Load the spec and connect to its target (``MAUTIC_*`` variables unless the spec names others)."""
+    from gdpr_as_code.client import client_from_env
+    from gdpr_as_code.spec import load_spec
+
+    spec = load_spec(Path(spec_path))
+    return spec, client_from_env(spec.target)
+
+
+def _output_options(command: Any) -> Any:
+    """``--format`` and ``--json``, shared by plan and show."""
+    command = click.option("--json", "as_json", is_flag=True, help="Same as --format json.")(command)
+    return click.option("--format", "output", type=click.Choice(["text", "markdown", "json"]), default="text",
+                        show_default=True, help="text, markdown (a pull-request comment) or json.")(command)
+
+
+@cli.command("plan")
+@click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when nothing would change, 2 when it would.")
+@click.option("--prune", is_flag=True, help="Plan to delete managed objects that are no longer in the spec.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Save the plan for apply PLANFILE.")
+@_output_options
+def plan_command(spec_path: str, detailed_exitcode: bool, prune: bool, out_path: str | None, output: str,
+                 as_json: bool) -> int:
+    """Show what apply would change in Mautic (reads only)."""
+    from gdpr_as_code import engine
+    from gdpr_as_code.planfile import save_plan, spec_redactor
+    from gdpr_as_code.report import render
+
+    spec, client = _spec_and_client(spec_path)
+    with client:
+        result = engine.plan(spec, client, prune=prune)
+    redactor = spec_redactor(spec)
+    if out_path:
+        save_plan(result, Path(out_path), Path(spec_path), redactor)
+    click.echo(render(result, "json" if as_json else output, redactor, out_path))
+    return EXIT_CHANGES if detailed_exitcode and result.has_changes else EXIT_OK
+
+
+@cli.command("apply")
+@click.argument("spec_path", metavar="SPEC|PLANFILE", type=click.Path(exists=True, dir_okay=False))
+@click.option("--auto-approve", is_flag=True, help="Apply without asking (needed when not on a terminal).")
+@click.option("--prune", is_flag=True, help="Also delete managed objects that are no longer in the spec.")
+@click.option("--receipts", "receipts_dir", type=click.Path(file_okay=False),
+              help="Write the apply receipt here (default: receipts/ beside the spec).")
+@click.option("--lock-timeout", type=click.FloatRange(min=0), default=0, show_default=True,
+              help="Seconds to wait for another apply to the same instance to finish.")
+@click.option("--remote-lock", is_flag=True, help="Also lock in Mautic itself (runners on other machines).")
+def apply_command(spec_path: str, auto_approve: bool, prune: bool, receipts_dir: str | None,
+                  lock_timeout: float, remote_lock: bool) -> int:
+    """Make Mautic match the spec: show the plan, ask, apply, verify. A PLANFILE is applied as saved."""
+    from gdpr_as_code import engine
+    from gdpr_as_code.errors import NotApproved
+    from gdpr_as_code.lock import apply_lock
+    from gdpr_as_code.planfile import apply_saved, is_plan_file, spec_redactor
+    from gdpr_as_code.receipts import apply_with_receipt, default_receipt_dir
+    from gdpr_as_code.redact import Redactor
+    from gdpr_as_code.report import render
+
+    receipts = Path(receipts_dir) if receipts_dir else None
+    if is_plan_file(Path(spec_path)):
+        saved, outcomes, receipt = apply_saved(
+            Path(spec_path), receipts=receipts, lock_timeout=lock_timeout, remote_lock=remote_lock
+        )
+        shown = render(saved, "text", Redactor.from_environ())
+        click.echo(shown + "\n" + engine.describe(outcomes) + _receipt_line(receipt))
+        return EXIT_OK
+    spec, client = _spec_and_client(spec_path)
+    with client, apply_lock(client, remote=remote_lock, timeout=lock_timeout):
+        planned = engine.plan(spec, client, prune=prune)
+        redactor = spec_redactor(spec)
+        click.echo(render(planned, "text", redactor))
+        if not planned.has_changes:
+            return EXIT_OK
+        if not auto_approve and not sys.stdin.isatty():
+            raise NotApproved(
+                "Not applying: there is no terminal to ask for approval. Review the plan above, rerun with "
+                "--auto-approve (e.g. in CI), or run apply in a terminal."
+            )
+        if not auto_approve and not click.confirm("Apply these changes?", default=False):
+            raise NotApproved("Not applying: the plan was not approved. Nothing was changed.")
+        directory = receipts or default_receipt_dir(Path(spec_path))
+        outcomes, receipt = apply_with_receipt(planned, client, Path(spec_path), directory, redactor)
+        click.echo(engine.describe(outcomes) + _receipt_line(receipt))
+    return EXIT_OK
+
+
+@cli.command("import")
+@click.argument("address", metavar="KEY")
+@click.argument("mautic_id", metavar="ID", type=int)
+@click.option("--spec", "spec_path", type=click.Path(exists=True, dir_okay=False),
+              help="Check KEY is in this spec and connect to its target.")
+def import_command(address: str, mautic_id: int, spec_path: str | None) -> int:
+    """Adopt an existing Mautic object as spec object KEY (e.g. segment.forget): writes its marker."""
+    from gdpr_as_code import engine
+    from gdpr_as_code.client import client_from_env
+
+    spec, client = _spec_and_client(spec_path) if spec_path else (None, client_from_env())
+    with client:
+        outcome = engine.adopt(client, address, mautic_id, spec)
+    label = engine.BY_NAME[outcome.kind].label
+    click.echo(
+        f"Imported Mautic {label} #{outcome.mautic_id} as {outcome.address} ({outcome.detail}). "
+        "Run plan to see what apply would change to match the spec."
+    )
+    return EXIT_OK
+
+
+@cli.command("demo")
+@click.argument("spec_path", metavar="[SPEC]", required=False, type=click.Path(exists=True, dir_okay=False))
+def demo_command(spec_path: str | None) -> int:
+    """Start a sandbox and run plan → apply → plan of configs/gdpr.yaml (or SPEC) on it."""
+    from gdpr_as_code.demo import DEFAULT_SPEC, run_demo
+
+    return run_demo(Path(spec_path) if spec_path else DEFAULT_SPEC, click.echo)
+
+
+# --- saved plans and receipts ---
+
+
+def _receipt_line(receipt: Path | None) -> str:
+    return f"\nReceipt: {receipt}" if receipt else ""
+
+
+@cli.command("show")
+@click.argument("plan_path", metavar="PLANFILE", type=click.Path(exists=True, dir_okay=False))
+@_output_options
+def show_command(plan_path: str, output: str, as_json: bool) -> int:
+    """Show a plan saved by plan --out (reads no Mautic)."""
+    from gdpr_as_code.planfile import read_plan
+    from gdpr_as_code.redact import Redactor
+    from gdpr_as_code.report import render
+
+    saved, _ = read_plan(Path(plan_path))
+    click.echo(render(saved, "json" if as_json else output, Redactor.from_environ(), plan_path))
+    return EXIT_OK
+
+
+@cli.command("history")
+@click.argument("where", metavar="[DIR|SPEC]", default="receipts", type=click.Path(exists=False))
+@click.option("--key", help="Only applies that changed this object (its spec key), with its new values.")
+@click.option("--json", "as_json", is_flag=True, help="The receipts themselves, as a JSON array.")
+def history_command(where: str, key: str | None, as_json: bool) -> int:
+    """List apply receipts, oldest first: what was applied where, when, from which commit."""
+    from gdpr_as_code.receipts import default_receipt_dir, read_receipts, render_history, touching
+
+    path = Path(where)
+    entries = read_receipts(default_receipt_dir(path) if path.is_file() else path)
+    entries = touching(entries, key) if key else entries
+    if as_json:
+        click.echo(json.dumps([e.receipt for e in entries], indent=2))
+    else:
+        click.echo(render_history(entries, key))
+    return EXIT_OK
+
+
+# --- requests ---
+
+
+def _requests_setup(spec_path: str, state_dir: str | None, workers: int) -> Any:
+    """The spec, its Mautic, and the request state folder (``--state-dir`` or beside the spec)."""
+    from gdpr_as_code import requests as gdpr_requests
+
+    spec, client = _spec_and_client(spec_path)
+    return gdpr_requests.prepare(spec, client, state_dir=Path(state_dir) if state_dir else None, workers=workers)
+
+
+def _requests_options(command: Any) -> Any:
+    """Options every ``requests`` command shares."""
+    command = click.option("--workers", default=4, show_default=True, type=click.IntRange(1, 32),
+                           help="Contacts worked on at the same time.")(command)
+    command = click.option("--state-dir", type=click.Path(file_okay=False),
+                           help="Journal, audit log and receipts (default: gdpr-state/<instance> beside the spec, "
+                                "or $GDPR_AS_CODE_STATE_DIR).")(command)
+    command = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(command)
+    return click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))(command)
+
+
+def _ask_or_refuse() -> Any:
+    """On a terminal, ask before erasing; without one there is nobody to ask (None: erasures need --yes)."""
+    if not sys.stdin.isatty():
+        return None
+    return lambda question: click.confirm(question, default=False, err=True)
+
+
+def _progress(outcome: Any, done: int, total: int) -> None:
+    """A progress line on stderr: every request in a small run, about every 5% in a long one."""
+    if total <= 20 or done == total or done % max(1, total // 20) == 0:
+        click.echo(f"  [{done}/{total}] {outcome.status:7} {outcome.request_id}", err=True)
+
+
+@cli.group("requests")
+def requests_group() -> None:
+    """GDPR requests: list what is pending, fulfil access and erasure requests, enforce retention."""
+
+
+@requests_group.command("list")
+@_requests_options
+def requests_list(spec_path: str, as_json: bool, state_dir: str | None, workers: int) -> int:
+    """Pending requests with masked email, age and deadline; exit 2 when any is overdue."""
+    from gdpr_as_code import requests as gdpr_requests
+
+    setup = _requests_setup(spec_path, state_dir, workers)
+    with setup.client:
+        listing = gdpr_requests.listing(setup, gdpr_requests.pending(setup))
+    click.echo(listing.as_json() if as_json else listing.text())
+    return listing.exit_code
+
+
+@requests_group.command("fulfil")
+@_requests_options
+@click.option("--type", "kind", type=click.Choice(["access", "erasure"]), help="Only this type of request.")
+@click.option("--limit", type=click.IntRange(min=1), help="Work on at most this many requests.")
+@click.option("--dry-run", is_flag=True, help="Show what would be done; touch nothing.")
+@click.option("--yes", is_flag=True, help="Erase without asking (needed when not on a terminal).")
+def requests_fulfil(spec_path: str, as_json: bool, state_dir: str | None, workers: int, kind: str | None,
+                    limit: int | None, dry_run: bool, yes: bool) -> int:
+    """Export, deliver, notify and mark done (access); notify, delete and confirm (erasure). Resumable."""
+    from gdpr_as_code import requests as gdpr_requests
+
+    options = gdpr_requests.Options((kind,) if kind else ("access", "erasure"), limit, dry_run, yes)
+    setup = _requests_setup(spec_path, state_dir, workers)
+    with setup.client:
+        summary = gdpr_requests.fulfil(setup, options, _ask_or_refuse(), None if as_json else _progress)
+    click.echo(json.dumps(summary.as_dict(), indent=2) if as_json else summary.text())
+    return summary.exit_code
+
+
+@requests_group.command("retention")
+@_requests_options
+@click.option("--erase", is_flag=True, help="Erase them (receipt, delete, confirm), journaled like erasures.")
+@click.option("--limit", type=click.IntRange(min=1), help="Erase at most this many.")
+@click.option("--dry-run", is_flag=True, help="With --erase: show what would be done; touch nothing.")
+@click.option("--yes", is_flag=True, help="Erase without asking (needed when not on a terminal).")
+def requests_retention(spec_path: str, as_json: bool, state_dir: str | None, workers: int, erase: bool,
+                       limit: int | None, dry_run: bool, yes: bool) -> int:
+    """Contacts past the data inventory's retention (by last activity); exit 2 when there are any."""
+    from gdpr_as_code import requests as gdpr_requests
+
+    setup = _requests_setup(spec_path, state_dir, workers)
+    with setup.client:
+        found = gdpr_requests.retention(setup)
+        if not erase:
+            listing = gdpr_requests.listing(setup, found, deadline_days=0)
+            click.echo(listing.as_json() if as_json else listing.text())
+            return listing.exit_code
+        options = gdpr_requests.Options(("retention",), limit, dry_run, yes)
+        summary = gdpr_requests.erase(setup, found, options, _ask_or_refuse(), None if as_json else _progress)
+    click.echo(json.dumps(summary.as_dict(), indent=2) if as_json else summary.text())
+    return summary.exit_code
 
 
 if __name__ == "__main__":

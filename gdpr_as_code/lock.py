@@ -196,3 +196,15 @@ def _held_error(instance: str, lock: RemoteHolder | None) -> LockError:
         "run died, its lock expires by itself; to clear it now, delete the unpublished segment with alias "
         f"{REMOTE_ALIAS} in Mautic."
     )
+
+
+@contextmanager
+def apply_lock(client: Any, *, remote: bool = False, timeout: float = 0.0) -> Iterator[None]:
+    """What every apply holds: this machine's lock on the client's instance, and with ``remote`` the lock
+    object in Mautic too (for runners on different machines)."""
+    with local_lock(client.base_url, timeout=timeout):
+        if not remote:
+            yield
+            return
+        with remote_lock(client, client.name):
+            yield

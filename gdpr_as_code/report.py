@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from gdpr_as_code.plan import SYMBOLS, Change, FieldChange, Plan
+from gdpr_as_code.plan import SYMBOLS, Change, FieldChange, Plan, render_text
 from gdpr_as_code.redact import Redactor, emails_in
 
 DETAILED_CHANGES = 50
@@ -159,3 +159,15 @@ def render_markdown(plan: Plan, base: Redactor, plan_file: str | None = None) ->
         parts.append(section)
         used += len(section)
     return redactor.text("\n".join(parts).rstrip("\n")) + "\n"
+
+
+FORMATS = ("text", "markdown", "json")
+
+
+def render(plan: Plan, output: str, base: Redactor, plan_file: str | None = None) -> str:
+    """The plan in one of ``FORMATS``: what ``plan`` and ``show`` print."""
+    if output == "json":
+        return render_json(plan, base)
+    if output == "markdown":
+        return render_markdown(plan, base, plan_file).rstrip("\n")
+    return plan_redactor(plan, base).text(render_text(plan))

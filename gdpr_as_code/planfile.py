@@ -1,0 +1,217 @@
+"""Saved plans: ``plan --out PLANFILE`` writes one, ``apply PLANFILE`` applies exactly it, or refuses.
+
+A plan file is the plan's JSON document (``report.plan_document``, the same as ``plan --json``) plus the path
+of the spec it was made from. ``apply`` never re-plans; before writing anything it refuses a plan file that
+- is not one, was edited (its ``plan_sha256`` no longer matches), or has another ``format_version``;
+- was made by another tool version, from another spec (the spec at ``spec_path`` hashes differently now), or
+  for another instance;
+- is stale: an object the plan touches changed in Mautic since (its fingerprint differs, it is gone, or a
+  managed object or a look-alike now stands where the plan creates one), or an object its payloads refer to
+  is gone. Changes to objects the plan does not touch do not make it stale (Terraform refuses on any change
+  of state; without a state file we can be finer).
+The freshness check reads live state as ``plan`` does (one list call per kind): fingerprints are taken of
+normalised objects, and normalising turns ids of other kinds into references, so every kind is needed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from gdpr_as_code.client import client_from_env
+from gdpr_as_code.engine import LiveState, Outcome, read_live
+from gdpr_as_code.errors import GdprAsCodeError, PlanError
+from gdpr_as_code.lock import apply_lock, instance_key
+from gdpr_as_code.plan import PLAN_FORMAT_VERSION, Change, Plan, fingerprint, tool_version
+from gdpr_as_code.receipts import apply_with_receipt, default_receipt_dir
+from gdpr_as_code.redact import Redactor
+from gdpr_as_code.report import plan_document
+from gdpr_as_code.resources import BY_NAME, parse_ref, ref
+from gdpr_as_code.spec import Spec, load_spec
+
+
+class StalePlanError(PlanError):
+    """A saved plan no longer matches the spec, the instance, the tool, or the live objects it touches."""
+
+
+def save_plan(plan: Plan, path: Path, spec_path: Path, base: Redactor) -> dict[str, Any]:
+    """Write ``plan`` to ``path`` atomically and return the document written.
+
+    The document is redacted like every output; if that would alter a desired payload (the spec put a
+    secret's value into an object), nothing is written, since applying the masked value would be wrong.
+    """
+    document = plan_document(plan, base)
+    changed = [
+        change.address
+        for change, saved in zip(plan.changes, document["changes"], strict=True)
+        if saved["desired"] != _plain(change.desired)
+    ]
+    if changed:
+        raise PlanError(
+            f"Not saving the plan to {path}: the desired values of {', '.join(changed)} contain a secret or "
+            "personal data (the value of a password, token or secret variable, or a contact's address). "
+            "Remove it from the spec; credentials belong in environment variables only."
+        )
+    document = {**document, "spec_path": str(spec_path)}
+    _write_atomically(path, json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    return document
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as it reads back from JSON (tuples and read-only mappings become lists and dicts)."""
+    return json.loads(json.dumps(value, default=dict))
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(temporary, path)
+    except OSError as err:
+        message = f"Could not write the plan to {path}: {err.strerror}. Choose another --out."
+        raise GdprAsCodeError(message) from err
+
+
+def is_plan_file(path: Path) -> bool:
+    """Whether ``path`` looks like a saved plan rather than a spec (so ``apply`` can take either)."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(1) == b"{"  # a plan is a JSON object; a spec is YAML, never starting with "{"
+    except OSError:
+        return False
+
+
+def read_plan(path: Path) -> tuple[Plan, Path]:
+    """The plan saved in ``path`` and the spec path it was made from; refuses anything else."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        message = f"{path} is not a readable plan file ({err}). Make one with plan SPEC --out {path}."
+        raise StalePlanError(message) from err
+    if not isinstance(document, dict) or "plan_sha256" not in document or "format_version" not in document:
+        raise StalePlanError(f"{path} is not a gdpr-as-code plan file. Make one with plan SPEC --out {path}.")
+    if document["format_version"] != PLAN_FORMAT_VERSION:
+        raise StalePlanError(
+            f"{path} is a plan file of format {document['format_version']}; this gdpr-as-code reads format "
+            f"{PLAN_FORMAT_VERSION}. Plan again with the version you apply with."
+        )
+    try:
+        plan = Plan.from_dict(document)
+        intact = plan.to_dict()["plan_sha256"] == document["plan_sha256"]
+        spec_path = Path(document["spec_path"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise StalePlanError(f"{path} is a damaged plan file (missing or wrong {err}). Plan again.") from err
+    if not intact:
+        raise StalePlanError(
+            f"{path} was changed after it was made (its plan_sha256 does not match its content), so it is "
+            "not the plan that was reviewed. Plan again."
+        )
+    return plan, spec_path
+
+
+def check_origin(plan: Plan, plan_path: Path, spec_sha256: str, instance: str) -> None:
+    """Refuse a plan made by another tool version, from another spec, or for another instance."""
+    if plan.tool_version != tool_version():
+        raise StalePlanError(
+            f"{plan_path} was made by gdpr-as-code {plan.tool_version}; this is {tool_version()}. Use the "
+            "same version for plan and apply (pin it in CI), or plan again."
+        )
+    if plan.spec_sha256 != spec_sha256:
+        raise StalePlanError(
+            f"{plan_path} was made from another version of the spec (sha256 {plan.spec_sha256[:12]}…, the "
+            f"spec now is {spec_sha256[:12]}…): the spec changed since the plan was reviewed. Plan again and "
+            "have the new plan reviewed."
+        )
+    if instance_key(plan.instance) != instance_key(instance):
+        raise StalePlanError(
+            f"{plan_path} was made for {plan.instance}, but the connection settings point at {instance}. Set "
+            "MAUTIC_URL (or the spec's target) to the planned instance, or plan again for this one."
+        )
+
+
+def _references(changes: Iterable[Change]) -> Iterator[tuple[str, str]]:
+    """``(kind, key)`` of every reference in the desired payloads of ``changes``."""
+    stack: list[Any] = [c.desired for c in changes]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, Mapping):
+            stack.extend(value.values())
+        elif isinstance(value, list | tuple):
+            stack.extend(value)
+        elif (found := parse_ref(value)) is not None:
+            yield found
+
+
+def staleness(plan: Plan, live: LiveState) -> list[str]:
+    """Why ``plan`` can no longer be applied as reviewed, one line per object (pure; empty when fresh)."""
+    problems = []
+    for change in plan.actionable:
+        kind = BY_NAME[change.kind]
+        claims = live.managed(change.kind).get(change.key, [])
+        if change.action == "create":
+            if claims:
+                problems.append(f"{change.address}: now exists in Mautic (id {claims[0].id}), planned as new")
+            identity = (change.desired or {}).get(kind.identity)
+            problems.extend(
+                f"{change.address}: an unmanaged {kind.label} #{other.id} with its {kind.identity} appeared"
+                for other in live.objects.get(change.kind, ())
+                if other.key is None and identity is not None and other.identity == identity
+            )
+        elif len(claims) != 1 or claims[0].id != change.mautic_id:
+            problems.append(f"{change.address} (id {change.mautic_id}): no longer in Mautic as planned")
+        elif fingerprint(claims[0].data) != change.fingerprint:
+            problems.append(f"{change.address} (id {change.mautic_id}): changed in Mautic since the plan")
+    now = live.ids()
+    created = {ref(c.kind, c.key) for c in plan.actionable if c.action == "create"}
+    for kind, key in sorted(set(_references(plan.actionable))):
+        reference = ref(kind, key)
+        if reference not in created and now.get(reference) != plan.ids.get(reference):
+            problems.append(f"{BY_NAME[kind].address(key)}: referred to by the plan, but gone or replaced")
+    return problems
+
+
+def check_fresh(plan: Plan, client: Any, plan_path: Path) -> None:
+    """Read Mautic (one list call per kind) and refuse a stale plan, naming every changed object."""
+    if not plan.actionable:
+        return
+    problems = staleness(plan, read_live(client))
+    if problems:
+        raise StalePlanError(
+            f"{plan_path} is stale: objects it would change were changed in Mautic ({plan.instance}) after "
+            "the plan was made:\n" + "\n".join(f"- {p}" for p in problems) + "\nNothing was written. Plan "
+            "again and review the new plan."
+        )
+
+
+def spec_redactor(spec: Spec) -> Redactor:
+    """The redactor for a run on ``spec``: the environment's secrets, plus the variables its target names."""
+    target = spec.target
+    return Redactor.from_environ(extra_names=(target.password_env, target.client_secret_env))
+
+
+def apply_saved(
+    plan_path: Path, *, receipts: Path | None, lock_timeout: float = 0.0, remote_lock: bool = False
+) -> tuple[Plan, tuple[Outcome, ...], Path | None]:
+    """``apply PLANFILE``: check origin and freshness under the apply lock, then apply exactly the saved
+    plan and write its receipt. Nothing is written to Mautic when any check fails."""
+    plan, spec_path = read_plan(plan_path)
+    if not spec_path.is_file():
+        raise StalePlanError(
+            f"{plan_path} was made from the spec {spec_path}, which is not there. Run apply from the "
+            "directory plan ran in (the spec must be the one the plan was made from)."
+        )
+    spec = load_spec(spec_path)
+    client = client_from_env(spec.target)
+    with client:
+        check_origin(plan, plan_path, spec.sha256, client.name)
+        with apply_lock(client, remote=remote_lock, timeout=lock_timeout):
+            check_fresh(plan, client, plan_path)
+            directory = receipts or default_receipt_dir(spec_path)
+            outcomes, receipt = apply_with_receipt(plan, client, spec_path, directory, spec_redactor(spec))
+    return plan, outcomes, receipt
