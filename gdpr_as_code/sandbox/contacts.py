@@ -258,8 +258,9 @@ def field_entry(field: dict[str, Any], value: Any, mode: str) -> dict[str, Any]:
     return entry
 
 
-def render_fields(store: Store, row: dict[str, Any], mode: str) -> dict[str, Any]:
-    """``contact.fields``: entries by group, plus ``all`` (alias -> value) except in the DNC answer."""
+def render_fields(store: Store, row: dict[str, Any], mode: str, *, with_all: bool = True) -> dict[str, Any]:
+    """``contact.fields``: entries by group, plus ``all`` (alias -> value), which only the API's contact
+    controller adds (not the DNC answer, not a note's contact)."""
     groups: dict[str, dict[str, Any]] = {g: {} for g in GROUPS}
     everything: dict[str, Any] = {"id": str(row["id"])}
     values = row["values"]
@@ -272,7 +273,7 @@ def render_fields(store: Store, row: dict[str, Any], mode: str) -> dict[str, Any
         groups.setdefault(field.get("group", "core"), {})[alias] = field_entry(field, shown, mode)
         everything[alias] = typed(field, value)
     result: dict[str, Any] = {g: (entries if entries else []) for g, entries in groups.items()}
-    if mode != "dnc":
+    if with_all and mode != "dnc":
         result["all"] = everything
     return result
 
@@ -848,7 +849,7 @@ def render_note(store: Store, note: dict[str, Any], lead: str) -> dict[str, Any]
     if row is not None:
         contact = {"id": row["id"], "points": row["points"], "color": None, "fields": []}
         if lead == "full":
-            contact["fields"] = render_fields(store, row, "dnc")
+            contact["fields"] = render_fields(store, row, "loaded", with_all=False)
     return {**base, "dateTime": note["dateTime"], "lead": contact}
 
 

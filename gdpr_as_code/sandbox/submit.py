@@ -281,13 +281,16 @@ def submit(req: Request) -> Response:
         if posted.get("formName"):
             body["formName"] = posted["formName"]
         return answer(req, body, return_url or referer or "/form/message", {})
-    contact, fresh = track_contact(store, req)
-    contact["lastActive"] = iso(now(store))
     tracking_id = "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(23))
     errors = validate(form, posted)
     name = html_name(form)
+    # A request without a User-Agent is not tracked: no contact, no cookie (flows/227 and the ids after it).
+    browser = bool(req.headers.get("user-agent"))
+    if browser or not errors:
+        contact, fresh = track_contact(store, req)
+        contact["lastActive"] = iso(now(store))
     if errors:
-        cookie = {"device": tracking_id, "contact": str(contact["id"])}
+        cookie = {"device": tracking_id, "contact": str(contact["id"])} if browser else {}
         target = return_url or referer
         if target:
             listed = "".join(f"<li>{m if isinstance(m, str) else m[0]}</li>" for m in errors.values())
