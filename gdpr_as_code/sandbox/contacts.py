@@ -782,8 +782,8 @@ def batch_new(req: Request) -> Response:
 
 def query_ids(query: dict[str, Any]) -> list[int]:
     """``?ids=1,2`` or ``?ids[]=1&ids[]=2``; anything not numeric is dropped (the body is never read)."""
-    raw = query.get("ids", [])
-    parts = raw.split(",") if isinstance(raw, str) else list(raw.values() if isinstance(raw, dict) else raw)
+    raw = query.get("ids")
+    parts = raw.split(",") if isinstance(raw, str) else as_list(raw)
     return [int(p) for p in (str(p).strip() for p in parts) if p.isdigit()]
 
 
@@ -993,18 +993,22 @@ def timeline(store: Store, contact_id: int | None) -> list[dict[str, Any]]:
     return events
 
 
+def as_list(value: Any) -> list[Any]:
+    """A PHP-parsed query value as a list: ``x[]=a`` gives a list, ``x[0]=a`` a dict, ``x=a`` a string."""
+    if isinstance(value, dict):
+        return list(value.values())
+    if isinstance(value, list):
+        return value
+    return [] if value in (None, "") else [value]
+
+
 def activity(req: Request, contact_id: int | None) -> Response:
     """The timeline answer: filters, order (``order[0]`` column, ``order[1]`` direction), page/limit."""
     query = req.query
     filters = query.get("filters") if isinstance(query.get("filters"), dict) else {}
-    include = (
-        list((filters.get("includeEvents") or {}).values())
-        if isinstance(filters.get("includeEvents"), dict)
-        else list(filters.get("includeEvents") or [])
-    )
-    exclude = list(filters.get("excludeEvents") or [])
+    include, exclude = as_list(filters.get("includeEvents")), as_list(filters.get("excludeEvents"))
     search = str(filters.get("search") or "")
-    order = query.get("order") if isinstance(query.get("order"), list) else ["timestamp", "DESC"]
+    order = as_list(query.get("order")) or ["timestamp", "DESC"]  # order[0]=column&order[1]=direction
     ascending = len(order) > 1 and str(order[1]).upper() == "ASC"
     events = [
         e

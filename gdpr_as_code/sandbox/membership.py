@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from gdpr_as_code.sandbox.contacts import column_value, get_contact, iso, like, log_event, now
+from gdpr_as_code.sandbox.contacts import as_list, column_value, get_contact, iso, like, log_event, now
 from gdpr_as_code.sandbox.http import Request, Response, controller_error, not_found
 from gdpr_as_code.sandbox.routing import route
 from gdpr_as_code.sandbox.store import Store
@@ -148,7 +148,7 @@ def add_contacts(req: Request) -> Response:
     ids = data.get("ids")
     if not ids:
         raise controller_error(400, "ids: This value should not be blank.")
-    values = ids.values() if isinstance(ids, dict) else ids if isinstance(ids, list) else [ids]
+    values = as_list(ids)
     details: dict[str, dict[str, bool]] = {}
     for raw in values:
         contact_id = int(raw) if str(raw).isdigit() else 0
