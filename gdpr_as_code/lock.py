@@ -143,8 +143,9 @@ def _parse_remote(segment: Mapping[str, Any]) -> RemoteHolder | None:
 
 
 def _list_remote(client: LockClient) -> list[RemoteHolder]:
-    """Every lock object in the instance, oldest first: one list call searching for the lock alias."""
-    segments = client.list_all("/segments", "lists", params={"search": REMOTE_ALIAS})
+    """Every lock object in the instance, oldest first. One list call over all segments, filtered here by
+    the marker: Mautic's ``search`` parses its own syntax, which a literal alias should not depend on."""
+    segments = client.list_all("/segments", "lists")
     return sorted(
         (lock for lock in map(_parse_remote, segments) if lock is not None), key=lambda lock: lock.segment_id
     )
