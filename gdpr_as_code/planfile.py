@@ -16,8 +16,6 @@ normalised objects, and normalising turns ids of other kinds into references, so
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -27,7 +25,7 @@ from gdpr_as_code.engine import LiveState, Outcome, read_live
 from gdpr_as_code.errors import GdprAsCodeError, PlanError
 from gdpr_as_code.lock import apply_lock, instance_key
 from gdpr_as_code.plan import PLAN_FORMAT_VERSION, Change, Plan, fingerprint, tool_version
-from gdpr_as_code.receipts import apply_with_receipt, default_receipt_dir
+from gdpr_as_code.receipts import apply_with_receipt, default_receipt_dir, write_atomically
 from gdpr_as_code.redact import Redactor
 from gdpr_as_code.report import plan_document
 from gdpr_as_code.resources import BY_NAME, parse_ref, ref
@@ -57,7 +55,7 @@ def save_plan(plan: Plan, path: Path, spec_path: Path, base: Redactor) -> dict[s
             "Remove it from the spec; credentials belong in environment variables only."
         )
     document = {**document, "spec_path": str(spec_path)}
-    _write_atomically(path, json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    _write_plan(path, json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
     return document
 
 
@@ -66,13 +64,9 @@ def _plain(value: Any) -> Any:
     return json.loads(json.dumps(value, default=dict))
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def _write_plan(path: Path, text: str) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
+        write_atomically(path, text)
     except OSError as err:
         message = f"Could not write the plan to {path}: {err.strerror}. Choose another --out."
         raise GdprAsCodeError(message) from err

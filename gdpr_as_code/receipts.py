@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import subprocess
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -150,18 +150,26 @@ def receipt_name(receipt: Mapping[str, Any]) -> str:
     return f"{when}-{host}-{receipt['plan_sha256'][:8]}.json"
 
 
-def write_receipt(directory: Path, receipt: Mapping[str, Any]) -> Path:
-    """Write ``receipt`` into ``directory`` atomically and return its path."""
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so a reader sees the old file or the whole new one, never half of it: a
+    temporary file in the same directory (created with the usual permissions), synced, then renamed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        path = directory / receipt_name(receipt)
-        fd, temporary = tempfile.mkstemp(prefix=".receipt-", suffix=".tmp", dir=directory)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(receipt, handle, indent=2, sort_keys=True)
-            handle.write("\n")
+        with temporary.open("x", encoding="utf-8") as handle:
+            handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def write_receipt(directory: Path, receipt: Mapping[str, Any]) -> Path:
+    """Write ``receipt`` into ``directory`` atomically and return its path."""
+    path = directory / receipt_name(receipt)
+    try:
+        write_atomically(path, json.dumps(receipt, indent=2, sort_keys=True) + "\n")
     except OSError as err:
         raise GdprAsCodeError(
             f"Could not write the apply receipt to {directory}: {err.strerror}. The apply itself is done; "
