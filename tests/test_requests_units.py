@@ -81,7 +81,20 @@ def test_journal_folds_records_and_ignores_a_torn_last_line(tmp_path: Path) -> N
         assert state is not None
         assert state.is_done("begin") and state.status("export") == "start"
         assert [s.request_id for s in journal.unfinished()] == ["access-1-x"]
+        journal.record("access-1-x", "access", 1, "export", "done")  # appended on a line of its own
+    with Journal(path) as journal:
+        assert journal.state("access-1-x").is_done("export")  # type: ignore[union-attr]
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_a_torn_receipt_does_not_count_and_does_not_swallow_the_next(tmp_path: Path) -> None:
+    path = tmp_path / "receipts.jsonl"
+    erasure.append_receipts(path, [{"request": "erasure-1-x"}])
+    with path.open("a") as handle:
+        handle.write('{"request":"erasure-2-x","ty')
+    assert erasure.has_receipt(path, "erasure-1-x") and not erasure.has_receipt(path, "erasure-2-x")
+    erasure.append_receipts(path, [{"request": "erasure-2-x"}])
+    assert erasure.has_receipt(path, "erasure-2-x")
 
 
 def test_a_damaged_journal_line_in_the_middle_is_an_error_naming_the_line(tmp_path: Path) -> None:

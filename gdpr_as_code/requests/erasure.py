@@ -76,9 +76,26 @@ def is_gone(client: Client, contact_id: int) -> bool:
 def append_receipts(path: Path, receipts: Iterable[Mapping[str, Any]]) -> None:
     """Append erasure receipts (JSONL, 0600) and fsync: they are the lasting evidence."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    with os.fdopen(descriptor, "a", encoding="utf-8") as handle:
+    descriptor = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+    with os.fdopen(descriptor, "a+", encoding="utf-8") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        if size and (handle.seek(size - 1), handle.read(1))[1] != "\n":
+            handle.write("\n")  # a receipt torn by a crash stays alone on its line
         for receipt in receipts:
             handle.write(json.dumps(receipt, separators=(",", ":")) + "\n")
         handle.flush()
         os.fsync(handle.fileno())
+
+
+def has_receipt(path: Path, request_id: str) -> bool:
+    """True when the receipts file already holds a whole receipt of ``request_id`` (crash after writing)."""
+    if not path.exists():
+        return False
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            try:
+                if json.loads(line).get("request") == request_id:
+                    return True
+            except ValueError:  # a receipt torn by a crash does not count: it is written again
+                continue
+    return False

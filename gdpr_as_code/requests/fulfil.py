@@ -239,27 +239,28 @@ class Runner:
             self.audit.write(request.request_id, request.kind, request.contact_id, "begin", "done")
 
     def finish(self, request: Request) -> Outcome:
+        """Mark the request complete; an erasure first appends its receipt (once, even across a crash)."""
         rid, kind, cid = request.request_id, request.kind, request.contact_id
         if kind in DESTRUCTIVE:
-            state = self.journal.state(rid)
-            assert state is not None
-            erasure.append_receipts(
-                self.setup.receipts_path,
-                [
-                    {
-                        "request": rid,
-                        "type": kind,
-                        "instance": self.setup.instance,
-                        "contact": cid,
-                        "email_hmac": state.data.get("email_hmac"),
-                        "received": request.received.isoformat(),
-                        "completed": now().isoformat(timespec="seconds"),
-                    }
-                ],
-            )
-        self.journal.record(rid, kind, cid, "finish", "done")
-        self.audit.write(rid, kind, cid, "finish", "done")
+            written = lambda _: erasure.has_receipt(self.setup.receipts_path, rid)  # noqa: E731
+            self.step(request, "finish", lambda: self.write_receipt(request), written)
+        else:
+            self.step(request, "finish", lambda: None)
         return Outcome(rid, kind, cid, "done", "; ".join(STEPS[kind]))
+
+    def write_receipt(self, request: Request) -> None:
+        state = self.journal.state(request.request_id)
+        assert state is not None
+        receipt = {
+            "request": request.request_id,
+            "type": request.kind,
+            "instance": self.setup.instance,
+            "contact": request.contact_id,
+            "email_hmac": state.data.get("email_hmac"),
+            "received": request.received.isoformat(),
+            "completed": now().isoformat(timespec="seconds"),
+        }
+        erasure.append_receipts(self.setup.receipts_path, [receipt])
 
     # --- what the steps do ---
 

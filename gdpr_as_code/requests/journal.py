@@ -92,7 +92,10 @@ class Journal:
                 f"{self.path}. Wait for it to finish and rerun; the lock is released when that process exits."
             ) from None
         handle.seek(0)
-        self._fold(handle.read())
+        text = handle.read()
+        self._fold(text)
+        if text and not text.endswith("\n"):  # drop a torn last record so the next append starts a line
+            handle.truncate(len(text[: text.rfind("\n") + 1].encode("utf-8")))
         self._handle = handle
         return self
 
