@@ -574,15 +574,17 @@ def search_terms(text: str) -> list[str]:
     return [a or b for a, b in re.findall(r'(!?\+?[\w.-]*:?"[^"]*")|(\S+)', text)]
 
 
-def matches_term(store: Store, row: dict[str, Any], term: str) -> bool:
+def matches_term(store: Store, row: dict[str, Any], term: str, cache: dict[str, Any]) -> bool:
     """One search term: a command (``segment:``, ``email:``, ``<field>:``, ``ids:``, ``is:``) or free text."""
-    from gdpr_as_code.sandbox.membership import in_segment_alias  # membership builds on contacts
+    from gdpr_as_code.sandbox.membership import members_of_alias  # membership builds on contacts
 
     command, sep, value = term.partition(":")
     value = value.strip('"')
     command = command.lower()
     if sep and command == "segment":
-        return in_segment_alias(store, row["id"], value)
+        if term not in cache:  # one membership scan per request, not per contact
+            cache[term] = members_of_alias(store, value)
+        return row["id"] in cache[term]
     if sep and command == "ids":
         return str(row["id"]) in {v.strip() for v in value.split(",")}
     if sep and command == "is":
@@ -597,14 +599,14 @@ def matches_term(store: Store, row: dict[str, Any], term: str) -> bool:
     return any(like(row["values"].get(c), f"%{text}%") for c in CATCH_ALL)
 
 
-def matches_search(store: Store, row: dict[str, Any], search: str) -> bool:
+def matches_search(store: Store, row: dict[str, Any], search: str, cache: dict[str, Any]) -> bool:
     """All terms must hold (Mautic ANDs terms); ``!`` negates a term."""
     for term in search_terms(search):
         negate = term.startswith("!")
         term = term.lstrip("!+")
         if not term:
             continue
-        if matches_term(store, row, term) == negate:
+        if matches_term(store, row, term, cache) == negate:
             return False
     return True
 
@@ -687,10 +689,11 @@ def list_contacts(req: Request) -> Response:
     store = req.store
     start, limit = paging(req.query)
     search = str(req.query.get("search") or "")
+    cache: dict[str, Any] = {}
     rows = [
         r
         for r in store.table("contacts").values()
-        if matches_search(store, r, search) and matches_where(r, req.query.get("where"))
+        if matches_search(store, r, search, cache) and matches_where(r, req.query.get("where"))
     ]
     rows = order_rows(store, rows, req.query)
     page = rows[start : start + limit if limit else None]

@@ -42,12 +42,11 @@ def memberships(
     ]
 
 
-def in_segment_alias(store: Store, contact_id: int, alias: str) -> bool:
-    """``segment:<alias>`` search: a member (not manually removed) of a segment with that alias."""
+def members_of_alias(store: Store, alias: str) -> set[int]:
+    """``segment:<alias>`` search: members (not manually removed) of the segments with that alias."""
     ids = {s["id"] for s in segments(store).values() if s.get("alias") == alias}
-    return any(
-        m["segment"] in ids and not m["manuallyRemoved"] for m in memberships(store, contact=contact_id)
-    )
+    return {m["contact"] for m in store.table("segment_members").values()
+            if m["segment"] in ids and not m["manuallyRemoved"]}
 
 
 def add(store: Store, segment: dict[str, Any], contact_id: int, *, manually: bool) -> bool:
@@ -268,12 +267,13 @@ def rebuild(store: Store, segment_id: int | None = None) -> dict[str, dict[str, 
         filters = [f for f in segment.get("filters") or [] if isinstance(f, dict)]
         added = removed = 0
         if filters:
+            members = {m["contact"]: m for m in memberships(store, segment=segment["id"])}
             for row in contacts:
-                member = [m for m in memberships(store, segment=segment["id"], contact=row["id"])]
+                member = members.get(row["id"])
                 if matches_filters(store, row, filters):
-                    if not member and add(store, segment, row["id"], manually=False):
+                    if member is None and add(store, segment, row["id"], manually=False):
                         added += 1
-                elif member and not member[0]["manuallyAdded"] and not member[0]["manuallyRemoved"]:
+                elif member and not member["manuallyAdded"] and not member["manuallyRemoved"]:
                     remove(store, segment, row["id"], manually=False)
                     removed += 1
         result[str(segment["id"])] = {"added": added, "removed": removed}
