@@ -7,7 +7,7 @@ error path go through.
 
 What is masked:
 - the value of every environment variable whose name says it is a secret (``*PASSWORD*``, ``*SECRET*``,
-  ``*TOKEN*``, ...) and of any variable a spec names for credentials (``extra_names``);
+  ``*TOKEN*``, ``*_KEY``, ...) and of any variable a spec names for credentials (``extra_names``);
 - values registered at run time (``with_secrets``, ``with_personal``), e.g. a contact's name;
 - credentials in URLs (``https://user:pass@host``), ``Authorization`` headers, ``access_token=`` parameters;
 - every email address, except those in ``allowed_emails``: addresses written in the spec itself (a sender
@@ -28,7 +28,7 @@ SECRET_MASK = "[redacted]"
 EMAIL_MASK = "[email redacted]"
 
 # An environment variable with one of these in its name holds a secret.
-_SECRET_NAME = re.compile(r"PASS(WORD|WD)?|SECRET|TOKEN|API_?KEY|CREDENTIAL|PRIVATE_?KEY", re.IGNORECASE)
+_SECRET_NAME = re.compile(r"PASS(WORD|WD)?|SECRET|TOKEN|API_?KEY|(^|_)KEY(_|$)|CREDENTIAL", re.IGNORECASE)
 # A dict key naming a secret: its value is masked whatever it is.
 _SECRET_KEY = re.compile(
     r"password|passwd|^pass$|secret|token|authori[sz]ation|api_?key|credential|private_?key", re.IGNORECASE

@@ -12,13 +12,16 @@ ENV = {
     "MAUTIC_PASSWORD": "pw-Canary-7731",
     "MAUTIC_CLIENT_SECRET": "cs-Canary-9902",
     "ACME_LOGIN": "acme-Canary-1234",
+    "GDPR_AS_CODE_RECEIPT_KEY": "key-Canary-0001",
+    "KEYBOARD": "us",
     "HOME": "/root",
     "PWD": "/work/main",
 }
 
 
 def test_secret_env_names_are_found_by_name_only() -> None:
-    assert sorted(secret_env_names(ENV)) == ["MAUTIC_CLIENT_SECRET", "MAUTIC_PASSWORD"]
+    expected = ["GDPR_AS_CODE_RECEIPT_KEY", "MAUTIC_CLIENT_SECRET", "MAUTIC_PASSWORD"]
+    assert sorted(secret_env_names(ENV)) == expected
 
 
 @pytest.mark.parametrize(
