@@ -51,7 +51,7 @@ PLACEMENTS = {
     "page": (),
 }
 
-BodyReader = Callable[[Path, Path_], str | None]
+BodyReader = Callable[[str, Path_], str | None]
 """Reads an email body file (relative to the spec), interpolates it, and returns its text (None on a
 problem)."""
 
@@ -60,11 +60,10 @@ class Builder:
     """Builds the model parts from validated data; ``problems`` collects everything wrong."""
 
     def __init__(
-        self, data: Mapping[str, Any], locator: Locator, spec_dir: Path, read_body: BodyReader
+        self, data: Mapping[str, Any], locator: Locator, read_body: BodyReader
     ) -> None:
         self.data = data
         self.locator = locator
-        self.spec_dir = spec_dir
         self.read_body = read_body
         self.problems: list[Problem] = []
         self.fields: dict[str, ContactField] = {}
@@ -317,7 +316,7 @@ class Builder:
                 text, source, fmt = item["body"], "inline", item.get("body_format", "markdown")
             else:
                 source = item["body_file"]
-                file_text = self.read_body(self.spec_dir / source, (*path, "body_file"))
+                file_text = self.read_body(source, (*path, "body_file"))
                 if file_text is None:
                     continue
                 default_format = "html" if source.lower().endswith((".html", ".htm")) else "markdown"
@@ -788,16 +787,21 @@ def render_body(text: str, body_format: str) -> str:
 
 
 def read_body_file(
-    interpolate: Callable[[str, str, list[Problem]], str], problems: list[Problem], locator: Locator
+    spec_dir: Path,
+    interpolate: Callable[[str, str, list[Problem]], str],
+    problems: list[Problem],
+    locator: Locator,
 ) -> BodyReader:
-    """A ``BodyReader`` that reports a missing or unreadable file at the body_file line."""
+    """A ``BodyReader`` for files next to the spec; a missing file is reported at the body_file line, and
+    problems inside the file are located in it (named as the spec is named: relative stays relative)."""
 
-    def read(path: Path, where: Path_) -> str | None:
+    def read(relative: str, where: Path_) -> str | None:
+        path = spec_dir / relative
         if not path.is_file():
             problems.append(
                 locator.problem(
                     where,
-                    f"email body file '{path}' does not exist",
+                    f"email body file '{relative}' does not exist",
                     "create it, or fix the path (it is relative to the spec's folder)",
                 )
             )

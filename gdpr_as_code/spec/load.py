@@ -169,8 +169,8 @@ def _build(
     """The semantic pass: build every part, collecting the problems of all of them."""
     body_problems: list[Problem] = []
     interpolator = Interpolator(values, env)
-    reader = read_body_file(interpolator.document, body_problems, locator)
-    builder = Builder(data, locator, source.parent, reader)
+    reader = read_body_file(source.parent, interpolator.document, body_problems, locator)
+    builder = Builder(data, locator, reader)
     fields = builder.contact_fields()
     segments = builder.segments()
     emails = builder.emails()

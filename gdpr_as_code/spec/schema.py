@@ -9,6 +9,7 @@ symlink to it, for editors (``# yaml-language-server: $schema=../schemas/gdpr-sp
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from functools import cache
 from importlib import resources
@@ -63,9 +64,12 @@ def _explain(error: ValidationError, locator: Locator) -> list[Problem]:
                             key=True)
             for key in extras
         ]
+    if kind == "type" and error.instance is None and not path:
+        return [locator.problem(path, "the file is empty", "start with 'version: 1' (see configs/gdpr.yaml)")]
     if kind == "required":
         missing = [key for key in expected if isinstance(error.instance, dict) and key not in error.instance]
-        return [locator.problem(path, f"{where} is missing the required key '{key}'",
+        because = " (the other values here need it)" if "then" in error.schema_path else ""
+        return [locator.problem(path, f"{where} is missing the required key '{key}'{because}",
                                 f"add '{key}:' ({_describe(error.schema, key)})") for key in missing]
     messages = {
         "type": lambda: (f"{where} must be {_type_name(expected)}", _type_fix(error)),
@@ -96,20 +100,33 @@ def _type_name(expected: Any) -> str:
 
 
 def _type_fix(error: ValidationError) -> str:
-    """Numbers and true/false where text is expected are YAML reading the value: quoting fixes it."""
-    wants_text = error.validator_value == "string" or "string" in (error.validator_value or [])
-    if wants_text and isinstance(error.instance, (int, float, bool)):
+    """How to write a value of the expected type in YAML (numbers and true/false are read, not written)."""
+    expected = error.validator_value
+    kinds = expected if isinstance(expected, list) else [expected]
+    if "string" in kinds and isinstance(error.instance, (int, float, bool)):
         return "put the value in quotes, so YAML reads it as text (e.g. '000000', 'yes')"
-    return _hint(error)
+    fixes = {
+        "boolean": "write true or false, without quotes",
+        "integer": "write a whole number, without quotes",
+        "number": "write a number, without quotes",
+        "object": "write it as 'key: value' lines indented under it",
+        "array": "write a list: [a, b] or one '- item' line per item",
+        "string": "write text",
+    }
+    return fixes.get(kinds[0], _hint(error))
 
 
 def _hint(error: ValidationError) -> str:
-    """The schema's own description of the property, which says what belongs there."""
+    """The first sentence of the schema's description of the property, which says what belongs there."""
     description = error.schema.get("description", "") if isinstance(error.schema, dict) else ""
-    return description.split(". ")[0].rstrip(".") if description else ""
+    return _first_sentence(description)
+
+
+def _first_sentence(text: str) -> str:
+    return re.split(r"(?<!e\.g)(?<!i\.e)\. ", text, maxsplit=1)[0].rstrip(".") if text else ""
 
 
 def _describe(schema: Mapping[str, Any], key: str) -> str:
     sub = schema.get("properties", {}).get(key, {})
-    text = sub.get("description", "see the schema") if isinstance(sub, dict) else "see the schema"
-    return text.split(". ")[0].rstrip(".")
+    text = sub.get("description", "") if isinstance(sub, dict) else ""
+    return _first_sentence(text) or "see gdpr-as-code schema"

@@ -41,6 +41,16 @@ MAX_NODES = 100_000
 Path_ = tuple[str | int, ...]
 """A JSON path into the loaded data: mapping keys and sequence indexes."""
 
+_TOKEN_WORDS = {
+    "'<block mapping start>'": "a new 'key: value' line",
+    "'<block sequence start>'": "a new '- item' line",
+    "'<block end>'": "the end of the indented block",
+    "<block end>": "the end of the indented block",
+    "'<scalar>'": "a value",
+    "'<block entry>'": "a '- item' line",
+}
+"""PyYAML's token names in syntax errors, in words a spec author knows."""
+
 _INTERPOLATION = re.compile(r"\$\$\{|\$\{([^}]*)\}")
 _REFERENCE = re.compile(r"(var|env)\.([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -182,6 +192,8 @@ def compose(text: str, display: str) -> Node | None:
         mark = err.problem_mark or err.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         what = err.problem or "invalid YAML"
+        for token, words in _TOKEN_WORDS.items():
+            what = what.replace(token, words)
         if err.context and err.context_mark and mark and err.context_mark.line != mark.line:
             what += f" ({err.context} started at line {err.context_mark.line + 1})"
         elif err.context:
