@@ -180,6 +180,16 @@ def _show(value: Any) -> str:
     return text if len(text) <= _VALUE_WIDTH else text[: _VALUE_WIDTH - 1] + "…"
 
 
+def _leaves(path: str, value: Any) -> list[tuple[str, Any]]:
+    """What a create sets, one line per set value: nested settings flattened to dotted paths, form fields and
+    actions listed by key, unset values left out."""
+    if path in ("fields", "actions") and isinstance(value, Mapping):
+        return [(path, ", ".join(value))] if value else []
+    if isinstance(value, Mapping):
+        return [leaf for key, inner in value.items() for leaf in _leaves(f"{path}.{key}", inner)]
+    return [] if value is None else [(path, value)]
+
+
 def _change_lines(change: Change) -> list[str]:
     where = f" (id {change.mautic_id})" if change.mautic_id is not None else ""
     head = f"  {SYMBOLS[change.action]} {change.address}{where}  {_show(change.name)}"
@@ -190,7 +200,7 @@ def _change_lines(change: Change) -> list[str]:
         return lines
     for item in change.fields:
         if change.action == "create":
-            lines.append(f"      {item.path}: {_show(item.after)}")
+            lines.extend(f"      {path}: {_show(value)}" for path, value in _leaves(item.path, item.after))
         elif item.before is None and isinstance(item.after, Mapping):
             lines.append(f"      + {item.path}")
         elif item.after is None and isinstance(item.before, Mapping):

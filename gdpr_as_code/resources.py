@@ -138,7 +138,7 @@ def split_html(html: object) -> tuple[str | None, str | None]:
     """``(html without the marker comment, marker key)`` of an email body."""
     raw = "" if html is None else str(html)
     match = MARKER_RE.search(raw)
-    body = re.sub(r"\s*<!--\s*\[gdpr-as-code:[^\]]*\]\s*-->", "", raw)
+    body = re.sub(r"\n?<!--\s*\[gdpr-as-code:[^\]]*\]\s*-->", "", raw)
     return (body or None), (match.group(1) if match else None)
 
 

@@ -1,0 +1,103 @@
+"""apply under faults: 500s, dropped connections and 429s (the sandbox's fault injection), and answers lost
+after Mautic made the object (a transport that drops the response of a processed create). None may leave a
+duplicate, and running apply again must converge.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from test_e2e_plan_apply import SPEC_PATH, connect, writes
+
+from gdpr_as_code import engine
+from gdpr_as_code.client import MauticClient
+from gdpr_as_code.errors import ApplyError, MauticError
+from gdpr_as_code.spec import Spec, load_spec
+
+FAULTS = [
+    pytest.param(
+        {"kind": "error", "status": 500, "rate": 0.4, "methods": ["POST", "PATCH"], "seed": 3}, id="500s"
+    ),
+    pytest.param({"kind": "error", "status": 503, "rate": 0.5, "seed": 5}, id="503s"),
+    pytest.param(
+        {"kind": "drop", "rate": 0.4, "methods": ["POST", "PATCH", "DELETE"], "seed": 7}, id="resets"
+    ),
+    pytest.param({"kind": "rate_limit", "retry_after": 1, "rate": 0.5, "seed": 11}, id="429s"),
+]
+
+
+@pytest.fixture(scope="module")
+def spec() -> Spec:
+    return load_spec(SPEC_PATH, env={"MAUTIC_URL": "http://127.0.0.1"})
+
+
+def apply_until_converged(spec: Spec, client: MauticClient, attempts: int = 8) -> int:
+    """Rerun plan + apply as an operator would after a failure; answer how many runs it took."""
+    for run in range(1, attempts + 1):
+        try:
+            engine.apply(engine.plan(spec, client), client)
+            return run
+        except (ApplyError, MauticError):
+            continue
+    raise AssertionError(f"apply did not converge in {attempts} runs")
+
+
+def assert_one_of_each(spec: Spec, client: MauticClient) -> None:
+    """Every spec object exists exactly once in Mautic, and nothing is left to change."""
+    live = engine.read_live(client)
+    for kind, objects in engine.desired_state(spec).items():
+        claims = live.managed(kind)
+        assert {key: len(claims.get(key, [])) for key in objects} == dict.fromkeys(objects, 1)
+    assert not engine.plan(spec, client).changes
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_apply_under_faults_never_duplicates_and_a_rerun_converges(
+    fault: dict[str, Any],
+    spec: Spec,
+    sandbox: Any,
+    controls: Any,
+) -> None:
+    controls.fault(**fault)
+    with connect(sandbox.url) as client:
+        apply_until_converged(spec, client)
+        controls.clear_faults()
+        assert_one_of_each(spec, client)
+        controls.clear_requests()
+        engine.apply(engine.plan(spec, client), client)
+        assert writes(controls) == []
+
+
+class LoseCreateAnswers(httpx.BaseTransport):
+    """Passes every request to the server, then loses the answer of each create (``POST .../new``): Mautic
+    made the object, the client never heard."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.lost: list[str] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        if request.method == "POST" and request.url.path.endswith("/new"):
+            response.read()
+            response.close()
+            self.lost.append(request.url.path)
+            raise httpx.ReadError("connection reset after the request was processed", request=request)
+        return response
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_a_create_whose_answer_was_lost_is_adopted_not_repeated(
+    spec: Spec,
+    sandbox: Any,
+    controls: Any,
+) -> None:
+    transport = LoseCreateAnswers()
+    with connect(sandbox.url, transport=transport) as client:
+        outcomes = engine.apply(engine.plan(spec, client), client)
+        assert len(outcomes) == client.stats.adopted == len(transport.lost) > 0
+        assert_one_of_each(spec, client)
