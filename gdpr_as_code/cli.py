@@ -10,10 +10,13 @@ Exit codes (documented in README.md):
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
 import traceback
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +128,116 @@ def sandbox_command(host: str, port: int, state_file: str | None, allow_remote: 
     return EXIT_OK
 
 
+# --- rollout ---
+
+
+def _plan_rollout(selection: tuple[str, tuple[str, ...], str | None], options: Any, *, spec_path: str,
+                  detailed_exitcode: bool, prune: bool, out_path: str | None, output: str,
+                  as_json: bool) -> int:
+    """``plan SPEC --inventory FILE``: plan every selected instance concurrently; one combined result."""
+    from gdpr_as_code import rollout
+    from gdpr_as_code import rollout_report as report
+
+    inventory, instances, redactor = _rollout_selection(selection)
+    if not instances:
+        return EXIT_OK
+    progress = rollout.Progress(len(instances), report.describe_plan(redactor))
+    ready, results = rollout.plan_inventory(Path(spec_path), instances, os.environ,
+                                            replace(options, prune=prune), progress)
+    if out_path:
+        results = rollout.save_plans(results, Path(out_path), ready, redactor)
+    click.echo(report.render_plan(inventory, results, "json" if as_json else output, redactor))
+    return report.exit_code([report.plan_status(r) for r in results], detailed_exitcode)
+
+
+def _apply_rollout(selection: tuple[str, tuple[str, ...], str | None], options: Any, *, spec_path: str,
+                   auto_approve: bool, prune: bool, receipts_dir: str | None, lock_timeout: float,
+                   remote_lock: bool) -> int:
+    """``apply SPEC|PLANDIR --inventory FILE``: plan all, show, ask once, then apply wave by wave."""
+    from gdpr_as_code import rollout
+    from gdpr_as_code import rollout_report as report
+
+    inventory, instances, redactor = _rollout_selection(selection)
+    if not instances:
+        return EXIT_OK
+    options = replace(options, prune=prune, receipts=Path(receipts_dir) if receipts_dir else None,
+                      lock_timeout=lock_timeout, remote_lock=remote_lock)
+    progress = rollout.Progress(len(instances), report.describe_plan(redactor))
+    ready, plans = rollout.plan_inventory(Path(spec_path), instances, os.environ, options, progress)
+    click.echo(report.render_plan_text(plans, redactor))
+    if not any(r.value is not None and r.value.has_changes for r in plans):
+        return report.exit_code([report.plan_status(r) for r in plans], False)
+    _approve(auto_approve)
+    progress = rollout.Progress(sum(r.value is not None for r in plans), report.describe_apply(redactor))
+    results = rollout.apply_all(inventory, ready, plans, os.environ, options, progress,
+                                on_stop=lambda wave, after: progress.note(report.stop_note(wave, after)))
+    click.echo(report.render_apply_text(results, redactor))
+    return report.exit_code([report.apply_status(r) for r in results], False)
+
+
+def _rollout_selection(selection: tuple[str, tuple[str, ...], str | None]) -> tuple[Any, Any, Any]:
+    """The inventory, its selected instances (telling when a shard is empty) and the rollout's redactor."""
+    from gdpr_as_code import rollout
+    from gdpr_as_code import rollout_report as report
+
+    inventory, instances = rollout.selection(*selection)
+    if not instances:
+        click.echo(f"No instance of {inventory.path} is in shard {selection[2]}: nothing to do.", err=True)
+    return inventory, instances, report.redactor_for(inventory)
+
+
+def _approve(auto_approve: bool) -> None:
+    """Ask once for the whole rollout; refuse without a terminal unless ``--auto-approve``."""
+    from gdpr_as_code.errors import NotApproved
+
+    if auto_approve:
+        return
+    if not sys.stdin.isatty():
+        raise NotApproved("Not applying: there is no terminal to ask for approval. Review the plans above, "
+                          "rerun with --auto-approve (e.g. in CI), or run apply in a terminal.")
+    if not click.confirm("Apply these changes to the instances above?", default=False):
+        raise NotApproved("Not applying: the plans were not approved. Nothing was changed.")
+
+
+def _inventory_options(runner: Callable[..., int]) -> Callable[[Callable[..., int]], Callable[..., int]]:
+    """Add ``--inventory`` and its options to plan/apply; without ``--inventory`` the single-instance
+    command runs exactly as before, with it ``runner`` does the rollout."""
+
+    def decorate(command: Callable[..., int]) -> Callable[..., int]:
+        @functools.wraps(command)
+        def wrapper(*, inventory: str | None, select: tuple[str, ...], shard: str | None, parallelism: int,
+                    continue_on_error: bool, **kwargs: Any) -> int:
+            if inventory is None:
+                if select or shard or continue_on_error:
+                    raise click.UsageError("--select, --shard and --continue-on-error need --inventory FILE.")
+                return command(**kwargs)
+            from gdpr_as_code.rollout import RolloutOptions
+
+            options = RolloutOptions(parallelism=parallelism, continue_on_error=continue_on_error)
+            return runner((inventory, select, shard), options, **kwargs)
+
+        for option in reversed((
+            click.option("--inventory", type=click.Path(exists=True, dir_okay=False),
+                         help="Run on every instance of this inventory (see README, Rollout)."),
+            click.option("--select", multiple=True, metavar="LABEL=VALUE",
+                         help="With --inventory: only instances with this label; repeat to require several."),
+            click.option("--shard", metavar="I/N", help="With --inventory: only shard I of N (a stable split "
+                         "by a hash of the instance name, for CI; see examples/ci/README-sharding.md)."),
+            click.option("--parallelism", type=click.IntRange(1, 64), default=DEFAULT_PARALLELISM,
+                         show_default=True, help="With --inventory: instances worked on at the same time."),
+            click.option("--continue-on-error", is_flag=True, help="With --inventory: go on with the next "
+                         "wave (apply) even when an instance failed."),
+        )):
+            wrapper = option(wrapper)
+        return wrapper
+
+    return decorate
+
+
+# Equal to rollout.DEFAULT_PARALLELISM (a test keeps them so); importing rollout here slows every command.
+DEFAULT_PARALLELISM = 8
+
+
 # --- plan / apply ---
 
 
@@ -148,8 +261,10 @@ def _output_options(command: Any) -> Any:
 @click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when nothing would change, 2 when it would.")
 @click.option("--prune", is_flag=True, help="Plan to delete managed objects that are no longer in the spec.")
-@click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Save the plan for apply PLANFILE.")
+@click.option("--out", "out_path", type=click.Path(),
+              help="Save the plan for apply PLANFILE (with --inventory: a directory, one plan per instance).")
 @_output_options
+@_inventory_options(_plan_rollout)
 def plan_command(spec_path: str, detailed_exitcode: bool, prune: bool, out_path: str | None, output: str,
                  as_json: bool) -> int:
     """Show what apply would change in Mautic (reads only)."""
@@ -168,7 +283,7 @@ def plan_command(spec_path: str, detailed_exitcode: bool, prune: bool, out_path:
 
 
 @cli.command("apply")
-@click.argument("spec_path", metavar="SPEC|PLANFILE", type=click.Path(exists=True, dir_okay=False))
+@click.argument("spec_path", metavar="SPEC|PLANFILE", type=click.Path(exists=True))
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (needed when not on a terminal).")
 @click.option("--prune", is_flag=True, help="Also delete managed objects that are no longer in the spec.")
 @click.option("--receipts", "receipts_dir", type=click.Path(file_okay=False),
@@ -176,6 +291,7 @@ def plan_command(spec_path: str, detailed_exitcode: bool, prune: bool, out_path:
 @click.option("--lock-timeout", type=click.FloatRange(min=0), default=0, show_default=True,
               help="Seconds to wait for another apply to the same instance to finish.")
 @click.option("--remote-lock", is_flag=True, help="Also lock in Mautic itself (runners on other machines).")
+@_inventory_options(_apply_rollout)
 def apply_command(spec_path: str, auto_approve: bool, prune: bool, receipts_dir: str | None,
                   lock_timeout: float, remote_lock: bool) -> int:
     """Make Mautic match the spec: show the plan, ask, apply, verify. A PLANFILE is applied as saved."""

@@ -13,16 +13,42 @@ memory.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
-from typing import Generic, Literal, TextIO, TypeVar
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, Literal, TextIO, TypeVar
 
+from gdpr_as_code import engine
+from gdpr_as_code.client import MauticClient, client_from_env
+from gdpr_as_code.engine import Outcome
 from gdpr_as_code.errors import GdprAsCodeError
-from gdpr_as_code.inventory import Instance, Inventory
+from gdpr_as_code.inventory import (
+    Instance,
+    Inventory,
+    check_credentials,
+    load_inventory,
+    parse_selectors,
+    parse_shard,
+    select,
+)
+from gdpr_as_code.lock import apply_lock
+from gdpr_as_code.plan import Plan
+from gdpr_as_code.planfile import (
+    StalePlanError,
+    check_fresh,
+    check_origin,
+    read_plan,
+    save_plan,
+    spec_redactor,
+)
+from gdpr_as_code.receipts import apply_with_receipt, default_receipt_dir
+from gdpr_as_code.redact import Redactor
+from gdpr_as_code.spec import Spec, load_spec
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -202,3 +228,217 @@ class Progress:
         with self._lock:
             self._stream.write(text.rstrip("\n") + "\n")
             self._stream.flush()
+
+
+# --- plan and apply over an inventory ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RolloutOptions:
+    """The knobs of one rollout, as one small value rather than a long parameter list."""
+
+    parallelism: int = DEFAULT_PARALLELISM
+    continue_on_error: bool = False
+    prune: bool = False
+    receipts: Path | None = None
+    lock_timeout: float = 0.0
+    remote_lock: bool = False
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What apply did on one instance: the plan it applied, what it changed, and the receipt it wrote."""
+
+    plan: Plan
+    outcomes: tuple[Outcome, ...] = ()
+    receipt: Path | None = None
+
+
+@dataclass
+class Prepared:
+    """The selected instances split into those ready to run (with their spec, and saved plan if any) and
+    those that failed before any request: missing credentials, a spec invalid with their variables, no
+    saved plan."""
+
+    specs: dict[str, Spec] = field(default_factory=dict)
+    saved: dict[str, tuple[Plan, Path]] = field(default_factory=dict)
+    spec_paths: dict[str, Path] = field(default_factory=dict)
+    failed: list[InstanceResult[Any]] = field(default_factory=list)
+
+    def ready(self, instances: Sequence[Instance]) -> list[Instance]:
+        """The instances that can run, in inventory order."""
+        return [instance for instance in instances if instance.name in self.specs]
+
+
+def saved_plan_path(directory: Path, instance: Instance) -> Path:
+    """Where ``plan --inventory --out DIR`` saves an instance's plan: ``DIR/<name>.plan.json``."""
+    return directory / f"{instance.name}.plan.json"
+
+
+def prepare(
+    source: Path, instances: Sequence[Instance], env: Mapping[str, str], *, saved: bool = False
+) -> Prepared:
+    """Check every instance before any request: its own credential variables, the spec loaded with its
+    variables, and (``saved``: ``source`` is a directory of saved plans) its plan file.
+
+    Specs are loaded once per distinct set of variables: instances that share them share one ``Spec``.
+    """
+    ready = Prepared()
+    loaded: dict[tuple[Path, tuple[tuple[str, Any], ...]], Spec | GdprAsCodeError] = {}
+    for instance in instances:
+        try:
+            check_credentials(instance, env)
+            spec_path = source
+            if saved:
+                plan_path = saved_plan_path(source, instance)
+                if not plan_path.is_file():
+                    raise StalePlanError(
+                        f"There is no saved plan for instance {instance.name} in {source} "
+                        f"({plan_path.name} is missing). Plan it with plan SPEC --inventory INVENTORY --out "
+                        f"{source}, or leave it out with --select."
+                    )
+                plan, spec_path = read_plan(plan_path)
+                ready.saved[instance.name] = (plan, plan_path)
+            key = (spec_path, tuple(sorted(instance.variables.items())))
+            if key not in loaded:
+                try:
+                    loaded[key] = load_spec(spec_path, variables=instance.variables, env=env)
+                except GdprAsCodeError as err:
+                    loaded[key] = err
+            spec = loaded[key]
+            if isinstance(spec, GdprAsCodeError):
+                raise spec
+        except GdprAsCodeError as err:
+            message = f"Instance {instance.name} ({instance.where}): {err}"
+            ready.failed.append(InstanceResult(instance, "failed", error=message, exception=err))
+            continue
+        ready.specs[instance.name] = spec
+        ready.spec_paths[instance.name] = spec_path
+    return ready
+
+
+def _client(instance: Instance, env: Mapping[str, str]) -> MauticClient:
+    """A client for this instance, from its own variables only."""
+    return client_from_env(instance.target, env)
+
+
+def selection(
+    inventory_path: str | os.PathLike[str], selectors: Sequence[str], shard: str | None
+) -> tuple[Inventory, tuple[Instance, ...]]:
+    """Load the inventory and pick the instances of ``--select`` (all must hold) and ``--shard I/N``."""
+    inventory = load_inventory(inventory_path)
+    return inventory, select(inventory, parse_selectors(selectors), parse_shard(shard) if shard else None)
+
+
+def plan_inventory(
+    source: Path,
+    instances: Sequence[Instance],
+    env: Mapping[str, str],
+    options: RolloutOptions,
+    on_result: Callable[[InstanceResult[Plan]], None] | None = None,
+) -> tuple[Prepared, tuple[InstanceResult[Plan], ...]]:
+    """Prepare every instance (reported at once through ``on_result`` when it fails), then plan the rest.
+
+    ``source`` is a spec, or a directory of plans saved by ``plan --inventory --out``.
+    """
+    ready = prepare(source, instances, env, saved=source.is_dir())
+    for failure in ready.failed:
+        if on_result is not None:
+            on_result(failure)
+    return ready, plan_all(ready, instances, env, options, on_result)
+
+
+def save_plans(
+    results: Sequence[InstanceResult[Plan]], directory: Path, ready: Prepared, base: Redactor
+) -> tuple[InstanceResult[Plan], ...]:
+    """Save each instance's plan as ``DIR/<name>.plan.json`` for ``apply DIR --inventory``; an instance whose
+    plan cannot be saved becomes a failure (its plan would not be the reviewed one)."""
+    saved = []
+    for result in results:
+        if result.value is not None:
+            path = saved_plan_path(directory, result.instance)
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+                save_plan(result.value, path, ready.spec_paths[result.instance.name], base)
+            except (GdprAsCodeError, OSError) as err:
+                message = error_message(err) if isinstance(err, GdprAsCodeError) else (
+                    f"Cannot write {path} ({err.strerror}): check the directory and its permissions."
+                )
+                result = InstanceResult(result.instance, "failed", None, message, result.seconds, err)
+        saved.append(result)
+    return tuple(saved)
+
+
+def plan_all(
+    ready: Prepared,
+    instances: Sequence[Instance],
+    env: Mapping[str, str],
+    options: RolloutOptions,
+    on_result: Callable[[InstanceResult[Plan]], None] | None = None,
+) -> tuple[InstanceResult[Plan], ...]:
+    """Plan every prepared instance concurrently (reads only); saved plans are taken as they are."""
+
+    def step(instance: Instance) -> Plan:
+        if instance.name in ready.saved:
+            return ready.saved[instance.name][0]
+        with _client(instance, env) as client:
+            return engine.plan(ready.specs[instance.name], client, prune=options.prune)
+
+    done = run(ready.ready(instances), step, parallelism=options.parallelism, on_result=on_result)
+    by_name = {result.instance.name: result for result in (*ready.failed, *done)}
+    return tuple(by_name[instance.name] for instance in instances)
+
+
+def apply_all(
+    inventory: Inventory,
+    ready: Prepared,
+    plans: Sequence[InstanceResult[Plan]],
+    env: Mapping[str, str],
+    options: RolloutOptions,
+    on_result: Callable[[InstanceResult[Applied]], None] | None = None,
+    on_stop: Callable[[Wave, Wave], None] | None = None,
+) -> tuple[InstanceResult[Applied], ...]:
+    """Apply the (approved) plans wave by wave. Each instance is locked, its plan checked still fresh (no
+    object it touches changed since), applied, verified and receipted; an instance without changes is not
+    written to at all. Failures before this point stop everything unless ``continue_on_error``.
+    """
+    instances = [result.instance for result in plans]
+    early = [result for result in plans if result.status != "ok"]
+    if early and not options.continue_on_error:
+        reason = (
+            f"not attempted: {len(early)} instance(s) failed before any write, so nothing was written "
+            "anywhere — fix them and rerun, or pass --continue-on-error to roll out to the others."
+        )
+        return tuple(
+            result if result.status != "ok" else InstanceResult(result.instance, "skipped", error=reason)
+            for result in plans
+        )
+    approved = {result.instance.name: result.value for result in plans if result.value is not None}
+
+    def step(instance: Instance) -> Applied:
+        plan = approved[instance.name]
+        if not plan.has_changes:
+            return Applied(plan)
+        spec_path = ready.spec_paths[instance.name]
+        plan_path = ready.saved.get(instance.name, (None, Path(f"the plan shown for {instance.name}")))[1]
+        redactor = spec_redactor(ready.specs[instance.name])
+        with _client(instance, env) as client:
+            if instance.name in ready.saved:
+                check_origin(plan, plan_path, ready.specs[instance.name].sha256, client.name)
+            with apply_lock(client, remote=options.remote_lock, timeout=options.lock_timeout):
+                check_fresh(plan, client, plan_path)
+                directory = options.receipts or default_receipt_dir(spec_path)
+                outcomes, receipt = apply_with_receipt(plan, client, spec_path, directory, redactor)
+        return Applied(plan, outcomes, receipt)
+
+    staged = waves(inventory, [instance for instance in instances if instance.name in approved])
+    done = run_waves(
+        staged,
+        step,
+        parallelism=options.parallelism,
+        continue_on_error=options.continue_on_error,
+        on_result=on_result,
+        on_stop=on_stop,
+    )
+    by_name = {result.instance.name: result for result in (*early, *done)}
+    return tuple(by_name[instance.name] for instance in instances)

@@ -123,3 +123,9 @@ def test_progress_writes_one_whole_line_per_instance_with_done_and_total() -> No
 def test_results_are_values_not_exceptions(parallelism: int) -> None:
     results = run([inst("x")], lambda i: 42, parallelism=parallelism)
     assert results == (InstanceResult(results[0].instance, "ok", 42, "", results[0].seconds),)
+
+
+def test_the_cli_default_parallelism_is_the_librarys() -> None:
+    from gdpr_as_code import cli, rollout
+
+    assert cli.DEFAULT_PARALLELISM == rollout.DEFAULT_PARALLELISM
