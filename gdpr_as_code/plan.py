@@ -180,6 +180,22 @@ def _show(value: Any) -> str:
     return text if len(text) <= _VALUE_WIDTH else text[: _VALUE_WIDTH - 1] + "…"
 
 
+def _around_difference(before: Any, after: Any) -> tuple[Any, Any]:
+    """Two long texts cut to where they start to differ, so an edit at the end of a consent text shows."""
+    if (
+        not (isinstance(before, str) and isinstance(after, str))
+        or max(len(before), len(after)) <= _VALUE_WIDTH - 2
+    ):
+        return before, after
+    same = next(
+        (i for i, (a, b) in enumerate(zip(before, after, strict=False)) if a != b),
+        min(len(before), len(after)),
+    )
+    start = max(0, same - 20)
+    prefix = "…" if start else ""
+    return prefix + before[start:], prefix + after[start:]
+
+
 def _leaves(path: str, value: Any) -> list[tuple[str, Any]]:
     """What a create sets, one line per set value: nested settings flattened to dotted paths, form fields and
     actions listed by key, unset values left out."""
@@ -206,7 +222,8 @@ def _change_lines(change: Change) -> list[str]:
         elif item.after is None and isinstance(item.before, Mapping):
             lines.append(f"      - {item.path}")
         else:
-            lines.append(f"      {item.path}: {_show(item.before)} → {_show(item.after)}")
+            before, after = _around_difference(item.before, item.after)
+            lines.append(f"      {item.path}: {_show(before)} → {_show(after)}")
     return lines
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from gdpr_as_code import engine
 from gdpr_as_code.errors import PlanError
-from gdpr_as_code.plan import Plan, render_text
+from gdpr_as_code.plan import Change, FieldChange, Plan, render_text
 from gdpr_as_code.spec import (
     ContactField,
     Email,
@@ -306,3 +306,22 @@ def test_plan_round_trips_through_json() -> None:
     assert change.sub_ids == {"fields": {"email": 1}, "actions": {"collect": 7, "confirm": 8}}
     assert data["ids"] == {"@emails.confirm": 1, "@forms.gdpr_form": 5, "@segments.collected": 2}
     assert len(data["plan_sha256"]) == 64 and change.fingerprint
+
+
+def test_an_edit_deep_in_a_long_consent_text_is_visible_in_the_plan() -> None:
+    text = "Example Ltd uses cookies on this site. We only keep what we need, for as long as we need it."
+    edited = text.replace("for as long as", "for longer than")
+    change = Change(
+        "update",
+        "focus",
+        "consent",
+        "Consent banner",
+        4,
+        (FieldChange("properties.content.tagline", edited, text),),
+    )
+    lines = render_text(Plan("https://mautic.example.com", (change,))).splitlines()
+    assert '  ~ focus.consent (id 4)  "Consent banner"' in lines
+    assert (
+        '      properties.content.tagline: "…p what we need, for longer than we need it." → '
+        '"…p what we need, for as long as we need it."' in lines
+    )
