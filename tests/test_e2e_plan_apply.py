@@ -213,9 +213,10 @@ def test_an_unmanaged_look_alike_blocks_the_plan_until_imported(
 
 
 @pytest.fixture
-def cli_env(sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The connection variables a user sets, pointing at the sandbox."""
+def cli_env(sandbox: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The connection variables a user sets, pointing at the sandbox; locks in a temporary directory."""
     monkeypatch.setenv("MAUTIC_URL", sandbox.url)
+    monkeypatch.setenv("GDPR_AS_CODE_LOCK_DIR", str(tmp_path / "locks"))
     for name, value in SANDBOX_ENV.items():
         monkeypatch.setenv(name, value)
 
@@ -225,15 +226,15 @@ def objects_in(spec: Spec) -> int:
 
 
 def test_cli_plan_apply_plan_with_exit_codes(
-    cli_env: None, spec: Spec, capsys: pytest.CaptureFixture[str]
+    cli_env: None, spec: Spec, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     n = objects_in(spec)
     assert main(["plan", str(SPEC_PATH), "--detailed-exitcode"]) == 2
     first = capsys.readouterr().out
     assert "+ form.gdpr_request" in first and f"Plan: {n} to add, 0 to change, 0 to destroy." in first
-    assert main(["apply", str(SPEC_PATH)]) == 1  # pytest's stdin is no terminal: nobody to say yes
+    assert main(["apply", str(SPEC_PATH), "--receipts", str(tmp_path)]) == 1  # stdin is no terminal
     assert "rerun with --auto-approve" in capsys.readouterr().err
-    assert main(["apply", str(SPEC_PATH), "--auto-approve"]) == 0
+    assert main(["apply", str(SPEC_PATH), "--auto-approve", "--receipts", str(tmp_path)]) == 0
     assert f"Apply complete! Resources: {n} added, 0 changed, 0 destroyed." in capsys.readouterr().out
     assert main(["plan", str(SPEC_PATH), "--detailed-exitcode"]) == 0
     assert capsys.readouterr().out.strip() == "No changes. Mautic matches the spec."
