@@ -213,6 +213,8 @@ def _change_lines(change: Change) -> list[str]:
         return [f"{head}  — kept: removed from the spec, deleted only with --prune"]
     lines = [head]
     if change.action == "delete":
+        if change.kind == "fields":
+            lines.append("      (Mautic drops the field's column: the value of every contact is lost)")
         return lines
     for item in change.fields:
         if change.action == "create":

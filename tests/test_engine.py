@@ -143,6 +143,27 @@ def test_managed_object_gone_from_the_spec_is_a_suppressed_delete_unless_pruned(
     assert "deleted only with --prune" in render_text(Plan("x", (kept,)))
     (pruned,) = engine.diff(desired, live, prune=True)  # the unmanaged #4 is never touched
     assert (pruned.action, pruned.mautic_id, pruned.suppressed) == ("delete", 3, False)
+    assert render_text(Plan("x", (pruned,))).splitlines()[2] == '  - segment.old (id 3)  "Old"'
+
+
+def test_pruning_a_contact_field_warns_that_its_data_goes_with_it() -> None:
+    live = engine.live_from_raw(
+        {
+            "fields": [
+                {
+                    "id": 44,
+                    "label": "Old",
+                    "alias": "old",
+                    "type": "text",
+                    "properties": {"gdprAsCode": "[gdpr-as-code:old]"},
+                }
+            ]
+        }
+    )
+    (change,) = engine.diff(
+        engine.desired_state(make_spec(fields=(), segments=(), emails=(), forms=())), live, prune=True
+    )
+    assert "the value of every contact is lost" in render_text(Plan("x", (change,)))
 
 
 def test_two_objects_claiming_one_key_are_a_plan_error() -> None:
