@@ -54,9 +54,18 @@ def save_plan(plan: Plan, path: Path, spec_path: Path, base: Redactor) -> dict[s
             "personal data (the value of a password, token or secret variable, or a contact's address). "
             "Remove it from the spec; credentials belong in environment variables only."
         )
-    document = {**document, "spec_path": str(spec_path)}
+    document = {**document, "spec_path": str(_portable(spec_path))}
     _write_plan(path, json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
     return document
+
+
+def _portable(spec_path: Path) -> Path:
+    """The spec's path relative to the working directory when it is below it, so a plan made on one CI
+    runner (``/home/runner/work/...``) finds its spec on another that checks the repository out elsewhere."""
+    try:
+        return spec_path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return spec_path
 
 
 def _plain(value: Any) -> Any:

@@ -145,3 +145,13 @@ def test_a_plan_that_would_store_a_secret_is_not_saved(tmp_path: Path) -> None:
     with pytest.raises(PlanError, match=r"desired values of segment\.forget, segment\.new contain a secret"):
         save_plan(make_plan(), path, Path("gdpr.yaml"), redactor.with_secrets("Brand new"))
     assert not path.exists()
+
+
+def test_the_spec_path_is_saved_relative_to_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    save_plan(make_plan(), Path("gdpr.plan"), tmp_path / "gdpr" / "gdpr.yaml", Redactor())
+    assert read_plan(Path("gdpr.plan"))[1] == Path("gdpr/gdpr.yaml")
+    save_plan(make_plan(), Path("gdpr.plan"), Path("/elsewhere/gdpr.yaml"), Redactor())
+    assert read_plan(Path("gdpr.plan"))[1] == Path("/elsewhere/gdpr.yaml")
