@@ -83,17 +83,20 @@ def main(argv: list[str] | None = None) -> int:
 
 
 @cli.command("validate")
-@click.argument("spec_paths", metavar="SPEC...", nargs=-1, required=True)
+@click.argument("spec_paths", metavar="SPEC|INVENTORY...", nargs=-1, required=True)
 @click.option("--var", "assignments", multiple=True, metavar="NAME=VALUE",
               help="Override a spec variable (as an inventory would); repeatable.")
 def validate_command(spec_paths: tuple[str, ...], assignments: tuple[str, ...]) -> int:
-    """Check specs: schema, then meaning; every problem as FILE:LINE:COL: what — fix. Exit 1 on any."""
+    """Check specs and inventories: schema, then meaning; every problem as FILE:LINE:COL: what — fix."""
+    from gdpr_as_code.inventory import is_inventory, validate_inventories
     from gdpr_as_code.spec import validate
 
     variables = dict(item.partition("=")[::2] for item in assignments)
-    lines, count = validate(list(spec_paths), variables=variables)
-    click.echo("\n".join(lines))
-    return EXIT_ERROR if count else EXIT_OK
+    inventories = [path for path in spec_paths if is_inventory(path)]
+    lines, count = validate([p for p in spec_paths if p not in inventories], variables=variables)
+    inventory_lines, inventory_count = validate_inventories(inventories)
+    click.echo("\n".join(inventory_lines + lines))
+    return EXIT_ERROR if count or inventory_count else EXIT_OK
 
 
 @cli.command("schema")

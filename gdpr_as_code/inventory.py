@@ -99,6 +99,30 @@ def load_inventory(path: str | os.PathLike[str]) -> Inventory:
     return Inventory(str(path), instances, tuple(rollout.get("waves", ())), rollout.get("batch_size", 0))
 
 
+def is_inventory(path: str | os.PathLike[str]) -> bool:
+    """Whether a YAML file is an inventory (top-level ``instances:``) rather than a spec, for ``validate``."""
+    try:
+        data, _ = load_yaml_document(path, interpolate=False)
+    except SpecError:
+        return False  # unreadable or broken YAML: the spec loader reports it, line by line
+    return isinstance(data, dict) and "instances" in data
+
+
+def validate_inventories(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[str], int]:
+    """What ``validate`` prints for inventories, and how many problems they have."""
+    lines: list[str] = []
+    count = 0
+    for path in paths:
+        try:
+            inventory = load_inventory(path)
+        except SpecError as err:
+            lines.extend(str(problem) for problem in err.problems)
+            count += len(err.problems)
+        else:
+            lines.append(f"{path}: valid inventory ({len(inventory.instances)} instances)")
+    return lines, count
+
+
 ENV_KEYS = ("username_env", "password_env", "client_id_env", "client_secret_env")
 
 

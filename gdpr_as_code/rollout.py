@@ -243,6 +243,7 @@ class RolloutOptions:
     receipts: Path | None = None
     lock_timeout: float = 0.0
     remote_lock: bool = False
+    client_options: Mapping[str, Any] = field(default_factory=dict)  # e.g. timeout, retry (tests, benchmarks)
 
 
 @dataclass(frozen=True)
@@ -317,9 +318,9 @@ def prepare(
     return ready
 
 
-def _client(instance: Instance, env: Mapping[str, str]) -> MauticClient:
+def _client(instance: Instance, env: Mapping[str, str], options: RolloutOptions) -> MauticClient:
     """A client for this instance, from its own variables only."""
-    return client_from_env(instance.target, env)
+    return client_from_env(instance.target, env, **options.client_options)
 
 
 def selection(
@@ -381,7 +382,7 @@ def plan_all(
     def step(instance: Instance) -> Plan:
         if instance.name in ready.saved:
             return ready.saved[instance.name][0]
-        with _client(instance, env) as client:
+        with _client(instance, env, options) as client:
             return engine.plan(ready.specs[instance.name], client, prune=options.prune)
 
     done = run(ready.ready(instances), step, parallelism=options.parallelism, on_result=on_result)
@@ -422,7 +423,7 @@ def apply_all(
         spec_path = ready.spec_paths[instance.name]
         plan_path = ready.saved.get(instance.name, (None, Path(f"the plan shown for {instance.name}")))[1]
         redactor = spec_redactor(ready.specs[instance.name])
-        with _client(instance, env) as client:
+        with _client(instance, env, options) as client:
             if instance.name in ready.saved:
                 check_origin(plan, plan_path, ready.specs[instance.name].sha256, client.name)
             with apply_lock(client, remote=options.remote_lock, timeout=options.lock_timeout):

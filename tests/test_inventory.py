@@ -136,3 +136,14 @@ def test_credentials_come_from_the_instances_own_variables_only() -> None:
     assert "Instance brand-de (" in message and "inventory.example.yaml:19:5" in message
     assert "BRAND_DE_MAUTIC_PASSWORD is not set or empty" in message
     assert "global-pass" not in message and "s3" not in message
+
+
+def test_validate_checks_inventories_beside_specs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from gdpr_as_code.cli import main
+
+    broken = write(tmp_path, many(2).replace("shop-0001", "shop-0000"))
+    assert main(["validate", str(EXAMPLE), str(ROOT / "configs" / "gdpr.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert f"{EXAMPLE}: valid inventory (3 instances)" in out and "gdpr.yaml: valid (" in out
+    assert main(["validate", str(broken)]) == 1
+    assert f"{broken}:4:12: instance name 'shop-0000' is used twice" in capsys.readouterr().out
