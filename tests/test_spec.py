@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import shutil
@@ -119,6 +120,18 @@ def test_an_own_consent_checkbox_is_kept_not_doubled(tmp_path: Path) -> None:
     assert fields[-1].consent
 
 
+def test_a_static_request_segment_fed_by_a_form_action_is_routed(tmp_path: Path) -> None:
+    """A form that serves one request type may fill a static segment by action (no condition needed)."""
+    text = (CORPUS / "request_segment_not_routed.yaml").read_text().replace(
+        "      request: {label: Request, type: radiogrp, contact_field: request_type}\n",
+        "      request: {label: Request, type: radiogrp, contact_field: request_type}\n"
+        "    actions:\n      queue: {type: add_to_segments, segments: [forget]}\n",
+    )
+    spec = load_spec(write(tmp_path, text), env={})
+    assert spec.segment("forget").static
+    assert spec.form("request").actions[0].segments == ("forget",)
+
+
 def test_yaml_yes_no_and_dates_stay_the_text_written(tmp_path: Path) -> None:
     spec = load_spec(write(tmp_path, """version: 1
 segments:
@@ -142,6 +155,17 @@ emails:
     assert html.startswith("<!DOCTYPE html>")
     assert spec.email("html").html == "<p>Exactly {contactfield=firstname}</p>\n"
     assert spec.email("html").body_source == "b.html"
+
+
+def test_the_spec_hash_covers_its_body_files(tmp_path: Path) -> None:
+    body = tmp_path / "body.md"
+    body.write_text("first\n", encoding="utf-8")
+    path = write(tmp_path, "version: 1\nemails:\n  e: {name: E, subject: S, body_file: body.md}\n")
+    first = load_spec(path, env={}).sha256
+    body.write_text("second\n", encoding="utf-8")
+    assert load_spec(path, env={}).sha256 != first
+    plain = write(tmp_path, MINIMAL, "plain.yaml")
+    assert load_spec(plain, env={}).sha256 == hashlib.sha256(MINIMAL.encode()).hexdigest()
 
 
 def test_problems_in_a_body_file_point_into_that_file() -> None:

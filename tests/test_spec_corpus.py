@@ -250,6 +250,23 @@ CASES: list[tuple[str, list[tuple[int, int, str]]]] = [
         ],
     ),
     (
+        "request_option_not_offered.yaml",
+        [
+            (19, 16, "form field 'request' does not offer the erasure request ('forget')"),
+        ],
+    ),
+    (
+        "request_segment_not_routed.yaml",
+        [
+            (
+                25,
+                39,
+                "segment 'forget' never receives erasure requests: it does not filter on field "
+                "'request_type' for 'forget'",
+            ),
+        ],
+    ),
+    (
         'request_type_unknown_segment.yaml',
         [
             (23, 38, "unknown segment 'data_requested'"),

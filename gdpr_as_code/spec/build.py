@@ -1,15 +1,14 @@
 """The second pass: turn schema-valid data into the model, checking what the schema cannot say.
 
-Unknown references, duplicate names and aliases, options used but not declared, aliases Mautic would rewrite,
-a request form without an email field, the consent checkbox (added here to every form when required, so the
-model the engine sees already contains it), email bodies from files. Every problem is collected, never raised
-one by one, and each points at the node that is wrong.
+This module builds contact fields, segments and emails (``build_forms`` adds forms and the consent banner,
+``build_gdpr`` the GDPR section): unknown references, duplicate names and aliases, options used but not
+declared, aliases Mautic would rewrite, email bodies from files. Every problem is collected, never raised one
+by one, and each points at the node that is wrong.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,19 +23,9 @@ from gdpr_as_code.spec.mautic_rules import (
     field_alias_problem,
 )
 from gdpr_as_code.spec.model import (
-    ConsentFocus,
-    ConsentSettings,
     ContactField,
-    DataItem,
     Email,
-    ExportDelivery,
-    FocusColors,
-    Form,
-    FormAction,
-    FormField,
-    Gdpr,
     Options,
-    RequestType,
     Segment,
     SegmentFilter,
 )
@@ -44,12 +33,6 @@ from gdpr_as_code.spec.yaml_loader import Locator, Path_, read_text
 
 CHOICE_FIELD_TYPES = frozenset({"select", "multiselect", "lookup"})
 CHOICE_FORM_TYPES = frozenset({"select", "checkboxgrp", "radiogrp"})
-PLACEMENTS = {
-    "bar": ("top", "bottom"),
-    "modal": ("top", "middle", "bottom"),
-    "notification": ("top_left", "top_right", "bottom_left", "bottom_right"),
-    "page": (),
-}
 
 BodyReader = Callable[[str, Path_], str | None]
 """Reads an email body file (relative to the spec), interpolates it, and returns its text (None on a
@@ -59,9 +42,7 @@ problem)."""
 class Builder:
     """Builds the model parts from validated data; ``problems`` collects everything wrong."""
 
-    def __init__(
-        self, data: Mapping[str, Any], locator: Locator, read_body: BodyReader
-    ) -> None:
+    def __init__(self, data: Mapping[str, Any], locator: Locator, read_body: BodyReader) -> None:
         self.data = data
         self.locator = locator
         self.read_body = read_body
@@ -338,436 +319,12 @@ class Builder:
             )
         return tuple(result)
 
-    # --- forms ---
-
-    def forms(
-        self, segments: tuple[Segment, ...], emails: tuple[Email, ...], consent: ConsentSettings
-    ) -> tuple[Form, ...]:
-        """Forms with fields mapped to contact fields, actions resolved, and the consent checkbox when
-        required."""
-        result: list[Form] = []
-        names: dict[str, str] = {}
-        for key, item in self.data.get("forms", {}).items():
-            path: Path_ = ("forms", key)
-            self.unique(names, item["name"], key, (*path, "name"), "form name")
-            if ("message" in item) == ("redirect" in item):
-                self.fail(
-                    path,
-                    f"form '{key}' needs exactly one of message or redirect",
-                    "say what people see after submitting: message: <text> or redirect: <URL>",
-                )
-            fields = self.form_fields(item["fields"], (*path, "fields"))
-            if consent.required and consent.field_alias:
-                fields = self.with_consent(fields, consent, (*path, "fields"))
-            actions = tuple(
-                action
-                for action_key, action_item in item.get("actions", {}).items()
-                if (
-                    action := self.form_action(
-                        action_key, action_item, (*path, "actions", action_key), segments, emails
-                    )
-                )
-                is not None
-            )
-            result.append(
-                Form(
-                    key=key,
-                    name=item["name"],
-                    fields=fields,
-                    actions=actions,
-                    description=item.get("description", ""),
-                    published=item.get("published", True),
-                    message=item.get("message"),
-                    redirect=item.get("redirect"),
-                    where=self.where(path),
-                )
-            )
-        return tuple(result)
-
-    def form_fields(self, items: Mapping[str, Any], path: Path_) -> tuple[FormField, ...]:
-        """Form fields in order; each maps to at most one contact field, and no two to the same one."""
-        result: list[FormField] = []
-        mapped: dict[str, str] = {}
-        for key, item in items.items():
-            here: Path_ = (*path, key)
-            reason = field_alias_problem(key)
-            if reason:
-                self.fail(here, reason, "choose another field key", key=True)
-            kind = item.get("type", "text")
-            alias = field_key = None
-            contact_options: Options = ()
-            if "contact_field" in item:
-                resolved = self.resolve_field(item["contact_field"], (*here, "contact_field"))
-                if resolved is not None:
-                    alias, field_key, _ = resolved
-                    contact_options = self.fields[field_key].options if field_key else ()
-                    if alias in mapped:
-                        self.fail(
-                            (*here, "contact_field"),
-                            f"contact field '{alias}' is already filled by form field '{mapped[alias]}'",
-                            "map each contact field from one form field only (Mautic refuses two)",
-                        )
-                    mapped.setdefault(alias, key)
-            options = self.form_options(item, here, kind, contact_options, field_key)
-            default = item.get("default")
-            result.append(
-                FormField(
-                    key=key,
-                    label=item["label"],
-                    type=kind,
-                    required=item.get("required", False),
-                    options=options,
-                    contact_field=alias,
-                    contact_field_key=field_key,
-                    default=default,
-                    help=item.get("help", ""),
-                    where=self.where(here),
-                )
-            )
-        return tuple(result)
-
-    def form_options(
-        self, item: Mapping[str, Any], path: Path_, kind: str, contact_options: Options, field_key: str | None
-    ) -> Options:
-        """Choices of a form field: its own (a subset of the contact field's) or the contact field's."""
-        if kind not in CHOICE_FORM_TYPES:
-            if "options" in item:
-                self.fail(
-                    (*path, "options"),
-                    f"options only apply to select, checkboxgrp or radiogrp, not {kind}",
-                    "remove options or change the type",
-                )
-            return ()
-        if "options" not in item:
-            if not contact_options:
-                self.fail(
-                    path,
-                    f"a {kind} field needs options",
-                    "add options:, or map it (contact_field:) to a contact field that has options",
-                )
-            return contact_options
-        options = self.options(item["options"], (*path, "options"))
-        if contact_options:
-            declared = {value for _, value in contact_options}
-            for index, (_, value) in enumerate(options):
-                if value not in declared:
-                    self.fail(
-                        (*path, "options", index, "value"),
-                        f"option value '{value}' is not declared on contact field '{field_key}'",
-                        f"use one of: {', '.join(sorted(declared))}, or add it to the contact field",
-                    )
-        return options
-
-    def with_consent(
-        self, fields: tuple[FormField, ...], consent: ConsentSettings, path: Path_
-    ) -> tuple[FormField, ...]:
-        """The form's fields with the required consent checkbox: the one mapped to the consent field, or a new
-        one."""
-        for index, field in enumerate(fields):
-            if field.contact_field == consent.field_alias:
-                if not field.required or field.type != "checkboxgrp":
-                    self.fail(
-                        (*path, field.key),
-                        f"form field '{field.key}' records consent but is not a required checkbox",
-                        "make it type: checkboxgrp with required: true, or remove it and let "
-                        "gdpr.consent add it",
-                    )
-                return (*fields[:index], replace(field, consent=True), *fields[index + 1 :])
-            if field.key == consent.form_field:
-                self.fail(
-                    (*path, field.key),
-                    f"form field key '{field.key}' is reserved for the consent checkbox",
-                    "rename this field, or set gdpr.consent.form_field to another key",
-                )
-                return fields
-        checkbox = FormField(
-            key=consent.form_field,
-            label=consent.heading,
-            type="checkboxgrp",
-            required=True,
-            options=((consent.label, consent.value),),
-            contact_field=consent.field_alias,
-            contact_field_key=consent.field,
-            consent=True,
-            where=self.locator.where(("gdpr", "consent")),
-        )
-        buttons = [index for index, field in enumerate(fields) if field.type == "button"]
-        at = buttons[0] if buttons else len(fields)
-        return (*fields[:at], checkbox, *fields[at:])
-
-    def form_action(
-        self,
-        key: str,
-        item: Mapping[str, Any],
-        path: Path_,
-        segments: tuple[Segment, ...],
-        emails: tuple[Email, ...],
-    ) -> FormAction | None:
-        """A submit action whose segments or email exist and are published (Mautic ignores unpublished
-        ones)."""
-        kind = item["type"]
-        name = item.get("name") or key.replace("_", " ").capitalize()
-        if kind == "send_email":
-            if "segments" in item:
-                self.fail((*path, "segments"), "send_email takes an email, not segments", "remove segments")
-            if "email" not in item:
-                self.fail(
-                    path, f"action '{key}' (send_email) needs the email to send", "add email: <email key>"
-                )
-                return None
-            email = next((e for e in emails if e.key == item["email"]), None)
-            if email is None:
-                self._unknown((*path, "email"), "email", item["email"], [e.key for e in emails])
-                return None
-            if not email.published:
-                self.fail(
-                    (*path, "email"),
-                    f"email '{email.key}' is unpublished, so Mautic would not send it",
-                    "publish the email or remove the action",
-                )
-            return FormAction(key=key, type=kind, name=name, email=email.key, where=self.where(path))
-        if "email" in item:
-            self.fail((*path, "email"), f"{kind} takes segments, not an email", "remove email")
-        if "segments" not in item:
-            self.fail(path, f"action '{key}' ({kind}) needs the segments", "add segments: [<segment key>]")
-            return None
-        by_key = {segment.key: segment for segment in segments}
-        for index, segment_key in enumerate(item["segments"]):
-            if segment_key not in by_key:
-                self._unknown((*path, "segments", index), "segment", segment_key, list(by_key))
-            elif not by_key[segment_key].published:
-                self.fail(
-                    (*path, "segments", index),
-                    f"segment '{segment_key}' is unpublished; Mautic only "
-                    "lets form actions use published segments",
-                    "publish the segment",
-                )
-        return FormAction(
-            key=key, type=kind, name=name, segments=tuple(item["segments"]), where=self.where(path)
-        )
-
-    def _unknown(self, path: Path_, kind: str, name: str, known: list[str]) -> None:
+    def unknown(self, path: Path_, kind: str, name: str, known: list[str]) -> None:
         self.fail(
             path,
             f"unknown {kind} '{name}'",
             f"use a key declared under {kind}s: ({', '.join(known) or 'none declared'})",
         )
-
-    # --- consent banner ---
-
-    def consent_focus(self, forms: tuple[Form, ...]) -> ConsentFocus | None:
-        """The consent banner; its form must exist and its placement fit its style."""
-        item = self.data.get("consent")
-        if item is None:
-            return None
-        path: Path_ = ("consent",)
-        style = item["style"]
-        placement = item.get("placement")
-        if placement is not None and placement not in PLACEMENTS[style]:
-            fits = ", ".join(PLACEMENTS[style]) or "none (leave placement out)"
-            self.fail(
-                (*path, "placement"),
-                f"placement '{placement}' does not fit style '{style}'",
-                f"use one of: {fits}",
-            )
-        if "form" in item and item["form"] not in {form.key for form in forms}:
-            self._unknown((*path, "form"), "form", item["form"], [form.key for form in forms])
-        colors = item.get("colors", {})
-        return ConsentFocus(
-            key="consent",
-            name=item["name"],
-            style=style,
-            headline=item["headline"],
-            text=item.get("text", ""),
-            button_text=item.get("button_text", ""),
-            privacy_url=item.get("privacy_url"),
-            form=item.get("form"),
-            description=item.get("description", ""),
-            website=item.get("website"),
-            published=item.get("published", True),
-            placement=placement,
-            colors=FocusColors(**{k: v.lower() for k, v in colors.items()}),
-            when=item.get("when", "immediately"),
-            timeout=item.get("timeout"),
-            frequency=item.get("frequency", "everypage"),
-            stop_after_conversion=item.get("stop_after_conversion", True),
-            stop_after_close=item.get("stop_after_close", True),
-            link_new_window=item.get("link_new_window", True),
-            where=self.where(path),
-        )
-
-    # --- gdpr ---
-
-    def consent_settings(self) -> ConsentSettings:
-        """The consent checkbox settings; the consent field must be a declared boolean field."""
-        item = self.data.get("gdpr", {}).get("consent", {})
-        path: Path_ = ("gdpr", "consent")
-        field_key = item.get("field")
-        alias = None
-        if field_key is not None:
-            field = self.fields.get(field_key)
-            if field is None:
-                self._unknown((*path, "field"), "field", field_key, list(self.fields))
-            elif field.type != "boolean":
-                self.fail(
-                    (*path, "field"),
-                    f"consent field '{field_key}' is a {field.type} field",
-                    "record consent in a field of type: boolean",
-                )
-            else:
-                alias = field.alias
-        reason = field_alias_problem(item.get("form_field", "gdpr_consent"))
-        if reason:
-            self.fail((*path, "form_field"), reason, "choose another key")
-        return ConsentSettings(
-            required=item.get("required", False),
-            label=item.get("label", ""),
-            heading=item.get("heading", "Consent"),
-            field=field_key,
-            field_alias=alias,
-            form_field=item.get("form_field", "gdpr_consent"),
-        )
-
-    def gdpr(
-        self,
-        forms: tuple[Form, ...],
-        segments: tuple[Segment, ...],
-        emails: tuple[Email, ...],
-        consent: ConsentSettings,
-    ) -> Gdpr | None:
-        """The GDPR section: request form/field/types cross-checked, delivery and inventory resolved."""
-        item = self.data.get("gdpr")
-        if item is None:
-            return None
-        path: Path_ = ("gdpr",)
-        field = self.fields.get(item["request_field"])
-        if field is None:
-            self._unknown((*path, "request_field"), "field", item["request_field"], list(self.fields))
-        elif field.type not in ("select", "multiselect"):
-            self.fail(
-                (*path, "request_field"),
-                f"request field '{field.key}' is a {field.type} field",
-                "use a select or multiselect field whose option values name the requests",
-            )
-            field = None
-        form = next((f for f in forms if f.key == item["request_form"]), None)
-        if form is None:
-            self._unknown((*path, "request_form"), "form", item["request_form"], [f.key for f in forms])
-        else:
-            self.check_request_form(form, field, ("forms", form.key))
-        request_types = tuple(
-            self.request_type(kind, spec, (*path, "requests", kind), field, segments, emails)
-            for kind, spec in item["requests"].items()
-        )
-        values = [r.value for r in request_types]
-        if len(set(values)) < len(values):
-            self.fail(
-                (*path, "requests", "erasure", "value"),
-                "access and erasure use the same option value",
-                "give each request type its own value",
-            )
-        return Gdpr(
-            request_form=item["request_form"],
-            request_field=item["request_field"],
-            request_types=request_types,
-            deadline_days=item.get("deadline_days", 30),
-            export_formats=tuple(item.get("exports", {}).get("formats", ("json", "csv"))),
-            delivery=self.delivery(
-                item.get("exports", {}).get("delivery", {}), (*path, "exports", "delivery")
-            ),
-            data_inventory=self.data_inventory(item.get("data_inventory", {}), (*path, "data_inventory")),
-            consent=consent,
-        )
-
-    def check_request_form(self, form: Form, field: ContactField | None, path: Path_) -> None:
-        """The request form must identify the person (email) and say what they ask (the request field)."""
-        if not any(f.type == "email" and f.contact_field == "email" for f in form.fields):
-            self.fail(
-                (*path, "fields"),
-                f"request form '{form.key}' has no email field mapped to the contact's email",
-                "add a field with type: email, required: true, contact_field: email (without it "
-                "Mautic cannot tell who asked)",
-            )
-        if field is not None and not any(f.contact_field == field.alias for f in form.fields):
-            self.fail(
-                (*path, "fields"),
-                f"request form '{form.key}' has no field filling request field '{field.key}'",
-                f"add a checkboxgrp or select field with contact_field: {field.key}",
-            )
-
-    def request_type(
-        self,
-        kind: str,
-        item: Mapping[str, Any],
-        path: Path_,
-        field: ContactField | None,
-        segments: tuple[Segment, ...],
-        emails: tuple[Email, ...],
-    ) -> RequestType:
-        """One request type: its value is an option of the request field, its segment and email exist."""
-        label = item.get("label")
-        if field is not None and field.options:  # a choice field without options is reported already
-            options = dict((value, text) for text, value in field.options)
-            if item["value"] not in options:
-                self.fail(
-                    (*path, "value"),
-                    f"'{item['value']}' is not an option value of field '{field.key}'",
-                    f"use one of: {', '.join(options)}, or declare it under the field's options",
-                )
-            label = label or options.get(item["value"])
-        if item["segment"] not in {s.key for s in segments}:
-            self._unknown((*path, "segment"), "segment", item["segment"], [s.key for s in segments])
-        if item["email"] not in {e.key for e in emails}:
-            self._unknown((*path, "email"), "email", item["email"], [e.key for e in emails])
-        return RequestType(
-            kind=kind,
-            label=label or kind,
-            value=item["value"],
-            segment=item["segment"],
-            email=item["email"],
-            where=self.where(path),
-        )
-
-    def delivery(self, item: Mapping[str, Any], path: Path_) -> ExportDelivery:
-        """Export delivery; SMTP needs its server section."""
-        method = item.get("method", "folder")
-        smtp = item.get("smtp", {})
-        if method == "smtp" and not smtp:
-            self.fail(path, "delivery method smtp needs an smtp: section", "add smtp: with host and from")
-        return ExportDelivery(
-            method=method,
-            folder=item.get("folder", "exports"),
-            smtp_host=smtp.get("host"),
-            smtp_port=smtp.get("port", 587),
-            smtp_starttls=smtp.get("starttls", True),
-            smtp_from=smtp.get("from"),
-            smtp_username_env=smtp.get("username_env", "SMTP_USERNAME"),
-            smtp_password_env=smtp.get("password_env", "SMTP_PASSWORD"),
-        )
-
-    def data_inventory(self, items: Mapping[str, Any], path: Path_) -> tuple[DataItem, ...]:
-        """What personal data is kept; its contact fields resolved to Mautic aliases."""
-        result: list[DataItem] = []
-        for key, item in items.items():
-            here: Path_ = (*path, key)
-            aliases = tuple(
-                resolved[0]
-                for index, name in enumerate(item.get("contact_fields", ()))
-                if (resolved := self.resolve_field(name, (*here, "contact_fields", index))) is not None
-            )
-            result.append(
-                DataItem(
-                    key=key,
-                    description=item["description"],
-                    purpose=item["purpose"],
-                    legal_basis=item["legal_basis"],
-                    contact_fields=aliases,
-                    retention_days=item.get("retention_days"),
-                    retention_from=item.get("retention_from", "last_active"),
-                    where=self.where(here),
-                )
-            )
-        return tuple(result)
 
 
 def _text(value: Any) -> str:
@@ -791,9 +348,11 @@ def read_body_file(
     interpolate: Callable[[str, str, list[Problem]], str],
     problems: list[Problem],
     locator: Locator,
+    digest: Any,
 ) -> BodyReader:
     """A ``BodyReader`` for files next to the spec; a missing file is reported at the body_file line, and
-    problems inside the file are located in it (named as the spec is named: relative stays relative)."""
+    problems inside the file are located in it (named as the spec is named: relative stays relative).
+    ``digest`` (a hashlib object) takes each file's name and bytes, so the spec's hash covers its bodies."""
 
     def read(relative: str, where: Path_) -> str | None:
         path = spec_dir / relative
@@ -807,10 +366,11 @@ def read_body_file(
             )
             return None
         try:
-            text, _ = read_text(path, str(path))
+            text, raw = read_text(path, str(path))
         except SpecError as err:
             problems.extend(err.problems)
             return None
+        digest.update(b"\0" + relative.encode() + b"\0" + raw)
         return interpolate(text, str(path), problems)
 
     return read

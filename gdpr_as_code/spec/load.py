@@ -15,7 +15,8 @@ from urllib.parse import urlsplit
 from yaml.nodes import MappingNode, Node
 
 from gdpr_as_code.errors import Problem, SpecError
-from gdpr_as_code.spec.build import Builder, read_body_file
+from gdpr_as_code.spec.build import read_body_file
+from gdpr_as_code.spec.build_gdpr import SpecBuilder
 from gdpr_as_code.spec.model import Spec, Target
 from gdpr_as_code.spec.schema import schema_problems, spec_schema
 from gdpr_as_code.spec.yaml_loader import (
@@ -169,8 +170,9 @@ def _build(
     """The semantic pass: build every part, collecting the problems of all of them."""
     body_problems: list[Problem] = []
     interpolator = Interpolator(values, env)
-    reader = read_body_file(source.parent, interpolator.document, body_problems, locator)
-    builder = Builder(data, locator, reader)
+    digest = hashlib.sha256(raw)
+    reader = read_body_file(source.parent, interpolator.document, body_problems, locator, digest)
+    builder = SpecBuilder(data, locator, reader)
     fields = builder.contact_fields()
     segments = builder.segments()
     emails = builder.emails()
@@ -181,7 +183,7 @@ def _build(
     target = data.get("target", {})
     spec = Spec(
         source=source,
-        sha256=hashlib.sha256(raw).hexdigest(),
+        sha256=digest.hexdigest(),
         target=Target(
             url=target["url"].rstrip("/") if "url" in target else None,
             **{key: value for key, value in target.items() if key != "url"},

@@ -223,6 +223,10 @@ class FormField:
         """Mautic's field alias: the spec key (already checked to be one Mautic keeps as is)."""
         return self.key
 
+    def option_values(self) -> tuple[str, ...]:
+        """The values the field can submit."""
+        return tuple(value for _, value in self.options)
+
 
 @dataclass(frozen=True)
 class FormAction:
@@ -360,8 +364,10 @@ class Gdpr:
 
 @dataclass(frozen=True)
 class Spec:
-    """A loaded, checked spec. ``sha256`` is of the file's bytes (after nothing), for plan fingerprints;
-    ``variables`` are the resolved ``${var.NAME}`` values (never secrets: those stay in env vars).
+    """A loaded, checked spec. ``sha256`` covers the file's bytes and, in order, the name and bytes of each
+    email body file it reads (a spec without body files: exactly the file's sha256), so editing a body counts
+    as editing the spec. ``variables`` are the resolved ``${var.NAME}`` values (never secrets: those stay in
+    environment variables).
     """
 
     source: Path

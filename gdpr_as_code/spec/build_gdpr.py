@@ -1,0 +1,245 @@
+"""The ``gdpr:`` section: request form, field and types cross-checked, exports, consent, data inventory."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from gdpr_as_code.spec.build_forms import FormsBuilder
+from gdpr_as_code.spec.mautic_rules import field_alias_problem
+from gdpr_as_code.spec.model import (
+    ConsentSettings,
+    ContactField,
+    DataItem,
+    Email,
+    ExportDelivery,
+    Form,
+    Gdpr,
+    RequestType,
+    Segment,
+    SegmentFilter,
+)
+from gdpr_as_code.spec.yaml_loader import Path_
+
+
+class SpecBuilder(FormsBuilder):
+    """The whole second pass: everything ``FormsBuilder`` builds plus the GDPR section."""
+
+    def consent_settings(self) -> ConsentSettings:
+        """The consent checkbox settings; the consent field must be a declared boolean field."""
+        item = self.data.get("gdpr", {}).get("consent", {})
+        path: Path_ = ("gdpr", "consent")
+        field_key = item.get("field")
+        alias = None
+        if field_key is not None:
+            field = self.fields.get(field_key)
+            if field is None:
+                self.unknown((*path, "field"), "field", field_key, list(self.fields))
+            elif field.type != "boolean":
+                self.fail(
+                    (*path, "field"),
+                    f"consent field '{field_key}' is a {field.type} field",
+                    "record consent in a field of type: boolean",
+                )
+            else:
+                alias = field.alias
+        reason = field_alias_problem(item.get("form_field", "gdpr_consent"))
+        if reason:
+            self.fail((*path, "form_field"), reason, "choose another key")
+        return ConsentSettings(
+            required=item.get("required", False),
+            label=item.get("label", ""),
+            heading=item.get("heading", "Consent"),
+            field=field_key,
+            field_alias=alias,
+            form_field=item.get("form_field", "gdpr_consent"),
+        )
+
+    def gdpr(
+        self,
+        forms: tuple[Form, ...],
+        segments: tuple[Segment, ...],
+        emails: tuple[Email, ...],
+        consent: ConsentSettings,
+    ) -> Gdpr | None:
+        """The GDPR section: request form/field/types cross-checked, delivery and inventory resolved."""
+        item = self.data.get("gdpr")
+        if item is None:
+            return None
+        path: Path_ = ("gdpr",)
+        field = self.fields.get(item["request_field"])
+        if field is None:
+            self.unknown((*path, "request_field"), "field", item["request_field"], list(self.fields))
+        elif field.type not in ("select", "multiselect"):
+            self.fail(
+                (*path, "request_field"),
+                f"request field '{field.key}' is a {field.type} field",
+                "use a select or multiselect field whose option values name the requests",
+            )
+            field = None
+        form = next((f for f in forms if f.key == item["request_form"]), None)
+        if form is None:
+            self.unknown((*path, "request_form"), "form", item["request_form"], [f.key for f in forms])
+        else:
+            self.check_request_form(form, field, ("forms", form.key))
+        request_types = tuple(
+            self.request_type(kind, spec, (*path, "requests", kind), field, segments, emails)
+            for kind, spec in item["requests"].items()
+        )
+        if form is not None and field is not None:
+            self.check_routing(request_types, field, form, segments, path)
+        values = [r.value for r in request_types]
+        if len(set(values)) < len(values):
+            self.fail(
+                (*path, "requests", "erasure", "value"),
+                "access and erasure use the same option value",
+                "give each request type its own value",
+            )
+        return Gdpr(
+            request_form=item["request_form"],
+            request_field=item["request_field"],
+            request_types=request_types,
+            deadline_days=item.get("deadline_days", 30),
+            export_formats=tuple(item.get("exports", {}).get("formats", ("json", "csv"))),
+            delivery=self.delivery(
+                item.get("exports", {}).get("delivery", {}), (*path, "exports", "delivery")
+            ),
+            data_inventory=self.data_inventory(item.get("data_inventory", {}), (*path, "data_inventory")),
+            consent=consent,
+        )
+
+    def check_request_form(self, form: Form, field: ContactField | None, path: Path_) -> None:
+        """The request form must identify the person (email) and say what they ask (the request field)."""
+        if not any(f.type == "email" and f.contact_field == "email" for f in form.fields):
+            self.fail(
+                (*path, "fields"),
+                f"request form '{form.key}' has no email field mapped to the contact's email",
+                "add a field with type: email, required: true, contact_field: email (without it "
+                "Mautic cannot tell who asked)",
+            )
+        if field is not None and not any(f.contact_field == field.alias for f in form.fields):
+            self.fail(
+                (*path, "fields"),
+                f"request form '{form.key}' has no field filling request field '{field.key}'",
+                f"add a checkboxgrp or select field with contact_field: {field.key}",
+            )
+
+    def check_routing(
+        self,
+        request_types: tuple[RequestType, ...],
+        field: ContactField,
+        form: Form,
+        segments: tuple[Segment, ...],
+        path: Path_,
+    ) -> None:
+        """Each request must be selectable on the form and reach its segment: through a filter on the request
+        field selecting its value, or an add_to_segments action of the request form (right for a form that
+        serves one request type only, since a form action has no condition)."""
+        by_key = {segment.key: segment for segment in segments}
+        added = {key for act in form.actions if act.type == "add_to_segments" for key in act.segments}
+        asking = next((f for f in form.fields if f.contact_field == field.alias), None)
+        for request in request_types:
+            if request.value not in field.option_values():
+                continue  # reported already: not an option of the request field
+            if asking is not None and asking.options and request.value not in asking.option_values():
+                self.fail(
+                    ("forms", form.key, "fields", asking.key),
+                    f"form field '{asking.key}' does not offer the {request.kind} request "
+                    f"('{request.value}')",
+                    f"add the option with value {request.value}, or leave options out to offer all of "
+                    f"field '{field.key}'",
+                )
+            segment = by_key.get(request.segment)
+            if segment is None or segment.key in added:
+                continue
+            if not any(_selects(row, field.alias, request.value) for row in segment.filters):
+                self.fail(
+                    (*path, "requests", request.kind, "segment"),
+                    f"segment '{segment.key}' never receives {request.kind} requests: it does not filter on "
+                    f"field '{field.key}' for '{request.value}'",
+                    f"add to segment '{segment.key}': filters: [{{field: {field.key}, operator: in, value: "
+                    f"[{request.value}]}}]",
+                )
+
+    def request_type(
+        self,
+        kind: str,
+        item: Mapping[str, Any],
+        path: Path_,
+        field: ContactField | None,
+        segments: tuple[Segment, ...],
+        emails: tuple[Email, ...],
+    ) -> RequestType:
+        """One request type: its value is an option of the request field, its segment and email exist."""
+        label = item.get("label")
+        if field is not None and field.options:  # a choice field without options is reported already
+            options = dict((value, text) for text, value in field.options)
+            if item["value"] not in options:
+                self.fail(
+                    (*path, "value"),
+                    f"'{item['value']}' is not an option value of field '{field.key}'",
+                    f"use one of: {', '.join(options)}, or declare it under the field's options",
+                )
+            label = label or options.get(item["value"])
+        if item["segment"] not in {s.key for s in segments}:
+            self.unknown((*path, "segment"), "segment", item["segment"], [s.key for s in segments])
+        if item["email"] not in {e.key for e in emails}:
+            self.unknown((*path, "email"), "email", item["email"], [e.key for e in emails])
+        return RequestType(
+            kind=kind,
+            label=label or kind,
+            value=item["value"],
+            segment=item["segment"],
+            email=item["email"],
+            where=self.where(path),
+        )
+
+    def delivery(self, item: Mapping[str, Any], path: Path_) -> ExportDelivery:
+        """Export delivery; SMTP needs its server section."""
+        method = item.get("method", "folder")
+        smtp = item.get("smtp", {})
+        if method == "smtp" and not smtp:
+            self.fail(path, "delivery method smtp needs an smtp: section", "add smtp: with host and from")
+        return ExportDelivery(
+            method=method,
+            folder=item.get("folder", "exports"),
+            smtp_host=smtp.get("host"),
+            smtp_port=smtp.get("port", 587),
+            smtp_starttls=smtp.get("starttls", True),
+            smtp_from=smtp.get("from"),
+            smtp_username_env=smtp.get("username_env", "SMTP_USERNAME"),
+            smtp_password_env=smtp.get("password_env", "SMTP_PASSWORD"),
+        )
+
+    def data_inventory(self, items: Mapping[str, Any], path: Path_) -> tuple[DataItem, ...]:
+        """What personal data is kept; its contact fields resolved to Mautic aliases."""
+        result: list[DataItem] = []
+        for key, item in items.items():
+            here: Path_ = (*path, key)
+            aliases = tuple(
+                resolved[0]
+                for index, name in enumerate(item.get("contact_fields", ()))
+                if (resolved := self.resolve_field(name, (*here, "contact_fields", index))) is not None
+            )
+            result.append(
+                DataItem(
+                    key=key,
+                    description=item["description"],
+                    purpose=item["purpose"],
+                    legal_basis=item["legal_basis"],
+                    contact_fields=aliases,
+                    retention_days=item.get("retention_days"),
+                    retention_from=item.get("retention_from", "last_active"),
+                    where=self.where(here),
+                )
+            )
+        return tuple(result)
+
+
+def _selects(row: SegmentFilter, alias: str, value: str) -> bool:
+    """Whether a filter row puts contacts whose ``alias`` holds ``value`` into the segment."""
+    if row.field != alias:
+        return False
+    if row.operator == "in":
+        return isinstance(row.value, tuple) and value in row.value
+    return row.operator == "=" and row.value == value
