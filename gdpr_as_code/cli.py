@@ -170,7 +170,8 @@ def _apply_rollout(selection: tuple[str, tuple[str, ...], str | None], options: 
     click.echo(report.render_plan_text(plans, redactor))
     if not any(r.value is not None and r.value.has_changes for r in plans):
         return report.exit_code([report.plan_status(r) for r in plans], False)
-    _approve(auto_approve)
+    if not rollout.blocked(plans, options):
+        _approve(auto_approve)
     progress = rollout.Progress(sum(r.value is not None for r in plans), report.describe_apply(redactor))
     results = rollout.apply_all(inventory, ready, plans, os.environ, options, progress,
                                 on_stop=lambda wave, after: progress.note(report.stop_note(wave, after)))

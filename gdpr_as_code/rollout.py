@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Generic, Literal, TextIO, TypeVar
 
@@ -67,6 +67,7 @@ class InstanceResult(Generic[R]):
     error: str = ""
     seconds: float = 0.0
     exception: BaseException | None = None  # kept for --debug tracebacks of internal errors
+    wave: str = ""  # the apply wave it ran in (or was skipped in)
 
     @property
     def failed(self) -> bool:
@@ -180,7 +181,10 @@ def run_waves(
     """
     results: list[InstanceResult[R]] = []
     for position, wave in enumerate(staged):
-        outcome = run(wave.instances, step, parallelism=parallelism, on_result=on_result)
+        outcome = [
+            replace(result, wave=wave.name)
+            for result in run(wave.instances, step, parallelism=parallelism, on_result=on_result)
+        ]
         results.extend(outcome)
         failures = sum(result.failed for result in outcome)
         if failures and not continue_on_error and position + 1 < len(staged):
@@ -191,7 +195,7 @@ def run_waves(
                 "(converged instances make no writes), or pass --continue-on-error."
             )
             results.extend(
-                InstanceResult(instance, "skipped", error=reason)
+                InstanceResult(instance, "skipped", error=reason, wave=later.name)
                 for later in staged[position + 1 :]
                 for instance in later.instances
             )
@@ -390,6 +394,12 @@ def plan_all(
     return tuple(by_name[instance.name] for instance in instances)
 
 
+def blocked(plans: Sequence[InstanceResult[Plan]], options: RolloutOptions) -> bool:
+    """Whether apply must stop before writing anything: an instance failed to prepare or plan, and the
+    rollout was not told to continue regardless."""
+    return not options.continue_on_error and any(result.status != "ok" for result in plans)
+
+
 def apply_all(
     inventory: Inventory,
     ready: Prepared,
@@ -405,7 +415,7 @@ def apply_all(
     """
     instances = [result.instance for result in plans]
     early = [result for result in plans if result.status != "ok"]
-    if early and not options.continue_on_error:
+    if blocked(plans, options):
         reason = (
             f"not attempted: {len(early)} instance(s) failed before any write, so nothing was written "
             "anywhere — fix them and rerun, or pass --continue-on-error to roll out to the others."

@@ -120,15 +120,16 @@ def render_apply_text(results: Sequence[InstanceResult[Applied]], redactor: Reda
     for result in results:
         if result.value is not None and result.value.outcomes:
             receipt = f"\nReceipt: {result.value.receipt}" if result.value.receipt else ""
-            parts.append(f"=== {result.instance.name} ===\n{engine.describe(result.value.outcomes)}{receipt}")
+            done = redactor.text(engine.describe(result.value.outcomes))
+            parts.append(f"=== {result.instance.name} ===\n{done}{receipt}")
         elif result.error:
-            done = getattr(result.exception, "outcomes", ())
-            before = f"\n{engine.describe(done)}" if done else ""
+            made = getattr(result.exception, "outcomes", ())
+            before = f"\n{redactor.text(engine.describe(made))}" if made else ""
             parts.append(
                 f"=== {result.instance.name} ({result.status}) ===\n{redactor.text(result.error)}{before}"
             )
     rows = [
-        [r.instance.name, r.instance.labels.get("wave", ""), apply_status(r),
+        [r.instance.name, r.wave or "-", apply_status(r),
          *_numbers(r.value.plan if r.value else None), redactor.text(_first_line(r.error))]
         for r in results
     ]
