@@ -148,6 +148,17 @@ CASES: list[tuple[str, list[tuple[int, int, str]]]] = [
         ],
     ),
     (
+        "env_secret_in_content.yaml",
+        [
+            (
+                6,
+                32,
+                "${env.MAUTIC_PASSWORD} would copy a secret into the spec's content (and so into Mautic, "
+                "plans and receipts)",
+            ),
+        ],
+    ),
+    (
         'focus_unknown_form.yaml',
         [
             (6, 9, "unknown form 'newsletter'"),

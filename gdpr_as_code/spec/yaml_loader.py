@@ -33,6 +33,7 @@ from yaml.resolver import Resolver
 from yaml.scanner import Scanner
 
 from gdpr_as_code.errors import Problem, SpecError
+from gdpr_as_code.redact import secret_env_names
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_DEPTH = 64
@@ -316,7 +317,9 @@ class Interpolator:
     """Replaces ``${var.NAME}`` and ``${env.NAME}`` in text; ``$${`` stands for a literal ``${``.
 
     An undefined name is a problem at its line, never an empty string (an empty URL or label would be
-    applied). ``variables=None`` means ``${var.…}`` is not available in this part of the document.
+    applied). ``variables=None`` means ``${var.…}`` is not available in this part of the document. An
+    environment variable whose name says it holds a secret (``*PASSWORD*``, ``*SECRET*``, ``*TOKEN*``, ...)
+    is refused: its value would be copied into Mautic objects, plans and receipts.
     """
 
     variables: Mapping[str, str] | None
@@ -349,6 +352,13 @@ class Interpolator:
                     "write ${var.NAME} or ${env.NAME}, or $${ for a literal '${'"))
                 return ""
             scope, name = reference.groups()
+            if scope == "env" and secret_env_names({name: ""}):
+                problems.append(Problem(display, line, column,
+                    f"${{env.{name}}} would copy a secret into the spec's content (and so into Mautic, plans "
+                    "and receipts)",
+                    "secrets only belong in the target's *_env keys, which name the variable without "
+                    "reading it"))
+                return ""
             table = self.env if scope == "env" else self.variables
             if table is None:
                 problems.append(Problem(display, line, column,
