@@ -158,6 +158,7 @@ class Replayer:
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url.rstrip("/")
         self.tokens: dict[str, str] = {}  # recorded access token -> token the sandbox issued in its place
+        self.clock = ""  # the recorded Date the sandbox clock is pinned to
         self.client = httpx.Client(timeout=30, follow_redirects=False)
 
     def close(self) -> None:
@@ -189,9 +190,10 @@ class Replayer:
             kwargs["content"] = json.dumps(ex.body).encode()
         if ex.name in EXPIRE_TOKENS_BEFORE:
             self.control("POST", "/_sandbox/tokens/expire", None)
-        if "Date" in ex.response_headers:  # pin the sandbox clock to Mautic's, so timestamps order the same
-            moment = parsedate_to_datetime(ex.response_headers["Date"])
-            self.control("POST", "/_sandbox/clock", {"now": moment.isoformat()})
+        stamp = ex.response_headers.get("Date")
+        if stamp and stamp != self.clock:  # pin the sandbox clock to Mautic's, so timestamps order the same
+            self.control("POST", "/_sandbox/clock", {"now": parsedate_to_datetime(stamp).isoformat()})
+            self.clock = stamp
         answer = self.client.request(ex.method, url, headers=headers, **kwargs)
         self.learn(ex, answer)
         return answer
