@@ -26,7 +26,7 @@ from typing import Any, Generic, Literal, TextIO, TypeVar
 from gdpr_as_code import engine
 from gdpr_as_code.client import MauticClient, client_from_env
 from gdpr_as_code.engine import Outcome
-from gdpr_as_code.errors import GdprAsCodeError
+from gdpr_as_code.errors import GdprAsCodeError, SpecError
 from gdpr_as_code.inventory import (
     Instance,
     Inventory,
@@ -261,18 +261,44 @@ class Applied:
 
 @dataclass
 class Prepared:
-    """The selected instances split into those ready to run (with their spec, and saved plan if any) and
-    those that failed before any request: missing credentials, a spec invalid with their variables, no
-    saved plan."""
+    """The selected instances split into those ready to run (with their spec path, and saved plan if any)
+    and those that failed before any request: missing credentials, no saved plan.
 
-    specs: dict[str, Spec] = field(default_factory=dict)
+    Specs are loaded on first use, in the worker that plans the instance, so parsing (tens of ms per spec)
+    overlaps other instances' network waits instead of delaying every request; instances with the same
+    variables share one ``Spec``. Planning reads only, so a spec invalid with an instance's variables is still
+    found before any write.
+    """
+
+    env: Mapping[str, str]
     saved: dict[str, tuple[Plan, Path]] = field(default_factory=dict)
     spec_paths: dict[str, Path] = field(default_factory=dict)
     failed: list[InstanceResult[Any]] = field(default_factory=list)
+    _specs: dict[tuple[Path, tuple[tuple[str, str], ...]], Spec | GdprAsCodeError] = field(
+        default_factory=dict
+    )
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def ready(self, instances: Sequence[Instance]) -> list[Instance]:
         """The instances that can run, in inventory order."""
-        return [instance for instance in instances if instance.name in self.specs]
+        return [instance for instance in instances if instance.name in self.spec_paths]
+
+    def spec(self, instance: Instance) -> Spec:
+        """The spec loaded with this instance's variables; its problems raised as this instance's error."""
+        spec_path = self.spec_paths[instance.name]
+        key = (spec_path, tuple(sorted(instance.variables.items())))
+        with self._lock:
+            if key not in self._specs:
+                try:
+                    self._specs[key] = load_spec(spec_path, variables=instance.variables, env=self.env)
+                except GdprAsCodeError as err:
+                    self._specs[key] = err
+            loaded = self._specs[key]
+        if isinstance(loaded, SpecError):  # a fresh error per instance: threads never share one traceback
+            raise SpecError(loaded.problems)
+        if isinstance(loaded, GdprAsCodeError):
+            raise GdprAsCodeError(str(loaded))
+        return loaded
 
 
 def saved_plan_path(directory: Path, instance: Instance) -> Path:
@@ -283,13 +309,9 @@ def saved_plan_path(directory: Path, instance: Instance) -> Path:
 def prepare(
     source: Path, instances: Sequence[Instance], env: Mapping[str, str], *, saved: bool = False
 ) -> Prepared:
-    """Check every instance before any request: its own credential variables, the spec loaded with its
-    variables, and (``saved``: ``source`` is a directory of saved plans) its plan file.
-
-    Specs are loaded once per distinct set of variables: instances that share them share one ``Spec``.
-    """
-    ready = Prepared()
-    loaded: dict[tuple[Path, tuple[tuple[str, Any], ...]], Spec | GdprAsCodeError] = {}
+    """Check every instance before any request: its own credential variables and (``saved``: ``source`` is
+    a directory of saved plans) its plan file."""
+    ready = Prepared(env)
     for instance in instances:
         try:
             check_credentials(instance, env)
@@ -304,20 +326,10 @@ def prepare(
                     )
                 plan, spec_path = read_plan(plan_path)
                 ready.saved[instance.name] = (plan, plan_path)
-            key = (spec_path, tuple(sorted(instance.variables.items())))
-            if key not in loaded:
-                try:
-                    loaded[key] = load_spec(spec_path, variables=instance.variables, env=env)
-                except GdprAsCodeError as err:
-                    loaded[key] = err
-            spec = loaded[key]
-            if isinstance(spec, GdprAsCodeError):
-                raise spec
         except GdprAsCodeError as err:
             message = f"Instance {instance.name} ({instance.where}): {err}"
             ready.failed.append(InstanceResult(instance, "failed", error=message, exception=err))
             continue
-        ready.specs[instance.name] = spec
         ready.spec_paths[instance.name] = spec_path
     return ready
 
@@ -381,13 +393,15 @@ def plan_all(
     options: RolloutOptions,
     on_result: Callable[[InstanceResult[Plan]], None] | None = None,
 ) -> tuple[InstanceResult[Plan], ...]:
-    """Plan every prepared instance concurrently (reads only); saved plans are taken as they are."""
+    """Plan every prepared instance concurrently (reads only); saved plans are taken as they are, once
+    their spec loads."""
 
     def step(instance: Instance) -> Plan:
+        spec = ready.spec(instance)
         if instance.name in ready.saved:
             return ready.saved[instance.name][0]
         with _client(instance, env, options) as client:
-            return engine.plan(ready.specs[instance.name], client, prune=options.prune)
+            return engine.plan(spec, client, prune=options.prune)
 
     done = run(ready.ready(instances), step, parallelism=options.parallelism, on_result=on_result)
     by_name = {result.instance.name: result for result in (*ready.failed, *done)}
@@ -432,10 +446,11 @@ def apply_all(
             return Applied(plan)
         spec_path = ready.spec_paths[instance.name]
         plan_path = ready.saved.get(instance.name, (None, Path(f"the plan shown for {instance.name}")))[1]
-        redactor = spec_redactor(ready.specs[instance.name])
+        spec = ready.spec(instance)
+        redactor = spec_redactor(spec)
         with _client(instance, env, options) as client:
             if instance.name in ready.saved:
-                check_origin(plan, plan_path, ready.specs[instance.name].sha256, client.name)
+                check_origin(plan, plan_path, spec.sha256, client.name)
             with apply_lock(client, remote=options.remote_lock, timeout=options.lock_timeout):
                 check_fresh(plan, client, plan_path)
                 directory = options.receipts or default_receipt_dir(spec_path)
