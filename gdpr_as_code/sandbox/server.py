@@ -1,0 +1,215 @@
+"""The request pipeline: faults, route, auth, rate limit, handler (under the store lock), headers, log, save.
+
+``App`` is everything one sandbox knows; ``SandboxHandler`` adapts ``http.server`` to it. Paths under
+``/_sandbox/`` are controls: no auth, no faults, not logged, not rate limited.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from gdpr_as_code.sandbox import routing
+from gdpr_as_code.sandbox.auth import Auth
+from gdpr_as_code.sandbox.faults import Faults
+from gdpr_as_code.sandbox.http import (
+    MAUTIC_VERSION,
+    ApiError,
+    Request,
+    Response,
+    kernel_error,
+    php_parse,
+    route_not_found,
+)
+from gdpr_as_code.sandbox.store import Store
+
+CONTROL_PREFIX = "/_sandbox/"
+GATEWAY_PAGES = {
+    502: b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>\n",
+    503: b"<html><head><title>503 Service Unavailable</title></head><body><h1>503 Service Unavailable</h1>"
+    b"</body></html>\n",
+}
+
+
+class Drop(Exception):
+    """Close the connection without answering (an injected fault)."""
+
+
+class RequestLog:
+    """Every non-control request: method, path, status; and counts per ``METHOD /path-template``."""
+
+    def __init__(self) -> None:
+        self.entries: list[dict[str, Any]] = []
+        self.counts: Counter[str] = Counter()
+        self.lock = threading.Lock()
+
+    def add(self, method: str, path: str, query: str, status: int | None, template: str) -> None:
+        with self.lock:
+            self.entries.append({"method": method, "path": path, "query": query, "status": status})
+            self.counts[f"{method} {template}"] += 1
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+            self.counts.clear()
+
+    def describe(self) -> dict[str, Any]:
+        with self.lock:
+            return {"total": len(self.entries), "requests": list(self.entries), "counts": dict(self.counts)}
+
+
+class App:
+    """One sandbox's state and services; ``handle`` answers one request."""
+
+    def __init__(self, store: Store, auth: Auth, state_file: Path | None) -> None:
+        self.store = store
+        self.auth = auth
+        self.state_file = state_file
+        self.faults = Faults()
+        self.log = RequestLog()
+        self.errors: list[BaseException] = []
+        self.stopping = threading.Event()
+
+    def reset(self) -> None:
+        """A fresh install: empty tables, ids from 1, then every module's seed data."""
+        with self.store.lock:
+            self.store.clear()
+            for seeder in routing.SEEDERS:
+                seeder(self.store)
+            self.persist()
+
+    def persist(self) -> None:
+        if self.state_file is not None:
+            self.store.save(self.state_file)
+
+    def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Response:
+        """Answer one request; raises ``Drop`` when a fault says to close the connection instead."""
+        split = urlsplit(target)
+        path = unquote(split.path)
+        control = path.startswith(CONTROL_PREFIX)
+        query = php_parse(parse_qsl(split.query, keep_blank_values=True))
+        found = routing.resolve(method, path)
+        template = found[0].template if found else path
+        status: int | None = None
+        try:
+            try:
+                if not control:
+                    self._inject_faults(method, path)
+                response = self._dispatch(method, path, query, headers, body, found, control)
+            except ApiError as err:
+                response = err.response
+            status = response.status
+            return response
+        finally:
+            if not control:
+                self.log.add(method, path, split.query, status, template)
+
+    def _inject_faults(self, method: str, path: str) -> None:
+        for rule in self.faults.firing(method, path):
+            if rule.kind == "latency":
+                time.sleep(rule.ms / 1000)
+            elif rule.kind == "drop":
+                raise Drop
+            elif rule.kind == "timeout":
+                self.stopping.wait(rule.seconds)
+                raise Drop
+            elif rule.kind == "rate_limit":
+                body = {"errors": [{"code": 429, "message": "Too many requests.", "details": []}]}
+                raise ApiError(Response(429, body, {"Retry-After": str(rule.retry_after)}, controller=False))
+            elif rule.status in GATEWAY_PAGES:
+                raise ApiError(
+                    Response(
+                        rule.status, GATEWAY_PAGES[rule.status], controller=False, content_type="text/html"
+                    )
+                )
+            else:
+                raise kernel_error(rule.status)
+
+    def _dispatch(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, Any],
+        headers: dict[str, str],
+        body: bytes,
+        found: tuple[routing.Route, dict[str, str]] | None,
+        control: bool,
+    ) -> Response:
+        extra: dict[str, str] = {}
+        request = Request(method, path, query, headers, body, self)
+        try:
+            if path.startswith("/api/") or path == "/api":
+                request.user, key = self.auth.authenticate(request)
+                extra = self.auth.count_call(key)
+            if found is None:
+                raise route_not_found(path)
+            route, request.path_args = found
+            with self.store.lock:
+                response = route.handler(request)
+                if method != "GET":
+                    self.persist()
+        except ApiError as err:
+            response = err.response
+        except Exception as err:
+            self.errors.append(err)
+            response = kernel_error(500).response
+        if response.controller and path.startswith("/api/"):
+            response.headers.setdefault("Mautic-Version", MAUTIC_VERSION)
+        response.headers.update(extra)
+        return response
+
+
+class SandboxHandler(BaseHTTPRequestHandler):
+    """Adapts ``http.server`` to ``App.handle``; one instance per request."""
+
+    protocol_version = "HTTP/1.1"
+    # Headers and body leave in one write (no Nagle / delayed-ACK stall of ~40 ms per keep-alive request).
+    wbufsize = 1 << 16
+    disable_nagle_algorithm = True
+    server: SandboxHTTPServer
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        try:
+            response = self.server.app.handle(self.command, self.path, headers, body)
+        except Drop:
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        payload = response.encode()
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        self.send_header("Cache-Control", response.headers.pop("Cache-Control", "no-cache, private"))
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the request log is ``GET /_sandbox/requests``; stderr stays for the CLI."""
+
+
+class SandboxHTTPServer(ThreadingHTTPServer):
+    """Threaded HTTP server bound to one ``App``."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], app: App, family: socket.AddressFamily) -> None:
+        self.address_family = family
+        self.app = app
+        super().__init__(address, SandboxHandler)

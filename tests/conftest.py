@@ -1,0 +1,96 @@
+"""Shared fixtures: one sandbox per test session on port 0, reset before each test.
+
+``sandbox`` yields the running ``Sandbox`` (``sandbox.url``; Basic auth ``admin`` / ``sandbox``) in a fresh
+state: data reset, request log cleared, no faults, rate limiter off. After the test, any exception a handler
+raised inside the server thread is re-raised, so a sandbox bug cannot hide behind a 500 the client tolerated.
+``controls`` drives the ``/_sandbox/`` endpoints over HTTP, as a test or benchmark of a client would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from gdpr_as_code.sandbox import Sandbox
+
+SANDBOX_AUTH = ("admin", "sandbox")
+
+
+class SandboxControls:
+    """The ``/_sandbox/`` controls of one sandbox, over HTTP."""
+
+    def __init__(self, url: str) -> None:
+        self.http = httpx.Client(base_url=url + "/_sandbox", timeout=10)
+
+    def _call(self, method: str, path: str, body: Any = None) -> Any:
+        response = self.http.request(method, path, json=body)
+        response.raise_for_status()
+        return response.json()
+
+    def reset(self) -> None:
+        self._call("POST", "/reset")
+
+    def requests(self) -> dict[str, Any]:
+        """``{"total", "requests": [{method, path, query, status}], "counts": {"GET /api/x": n}}``."""
+        return self._call("GET", "/requests")
+
+    def clear_requests(self) -> None:
+        self._call("DELETE", "/requests")
+
+    def fault(self, **rule: Any) -> list[dict[str, Any]]:
+        """Add one fault rule, e.g. ``fault(kind="error", status=503, count=2)`` (see sandbox/faults.py)."""
+        return self._call("POST", "/faults", rule)["faults"]
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "/faults")
+
+    def expire_tokens(self) -> int:
+        return self._call("POST", "/tokens/expire")["expired"]
+
+    def rate_limit(self, limit: int) -> None:
+        self._call("POST", "/rate-limit", {"limit": limit})
+
+    def close(self) -> None:
+        self.http.close()
+
+
+@pytest.fixture(scope="session")
+def _sandbox_session() -> Iterator[Sandbox]:
+    with Sandbox() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def _controls_session(_sandbox_session: Sandbox) -> Iterator[SandboxControls]:
+    controls = SandboxControls(_sandbox_session.url)
+    yield controls
+    controls.close()
+
+
+@pytest.fixture
+def sandbox(_sandbox_session: Sandbox, _controls_session: SandboxControls) -> Iterator[Sandbox]:
+    """The session's sandbox, fresh: reset data, empty request log, no faults, no rate limit."""
+    _sandbox_session.check_errors()
+    _controls_session.clear_faults()
+    _controls_session.rate_limit(0)
+    _controls_session.reset()
+    _controls_session.clear_requests()
+    yield _sandbox_session
+    _controls_session.clear_faults()
+    _sandbox_session.check_errors()
+
+
+@pytest.fixture
+def controls(sandbox: Sandbox, _controls_session: SandboxControls) -> SandboxControls:
+    """Controls of the (fresh) session sandbox."""
+    return _controls_session
+
+
+@pytest.fixture
+def api(sandbox: Sandbox) -> Iterator[httpx.Client]:
+    """An httpx client on the sandbox with Basic auth, as a test of the raw API needs."""
+    with httpx.Client(base_url=sandbox.url, auth=SANDBOX_AUTH, timeout=10) as client:
+        yield client

@@ -1,0 +1,255 @@
+"""The sandbox's machinery as a client sees it: auth, errors, rate limit, faults, request log, persistence."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gdpr_as_code.errors import GdprAsCodeError
+from gdpr_as_code.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox, routing
+from gdpr_as_code.sandbox.http import Request, Response
+
+RECORDED = Path(__file__).resolve().parents[2] / "shared" / "mautic-api" / "recorded"
+
+
+def token(sandbox: Sandbox) -> str:
+    answer = httpx.post(
+        sandbox.url + "/oauth/v2/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": DEFAULT_CLIENT_ID,
+            "client_secret": DEFAULT_CLIENT_SECRET,
+        },
+    )
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["expires_in"] == 3600 and body["token_type"] == "bearer" and body["scope"] is None
+    return body["access_token"]
+
+
+def test_missing_and_wrong_credentials_answer_mauticss_exact_401(sandbox: Sandbox) -> None:
+    anonymous = httpx.get(sandbox.url + "/api/users/self")
+    wrong = httpx.get(sandbox.url + "/api/users/self", auth=("admin", "nope"))
+    assert (anonymous.status_code, wrong.status_code) == (401, 401)
+    assert (
+        anonymous.text
+        == json.loads((RECORDED / "crud/001_GET_segments_noauth.json").read_text())["response"]["raw"]
+    )
+    assert wrong.json() == {
+        "errors": [
+            {"message": "Authorization denied, invalid credentials.", "code": 401, "type": "access_denied"}
+        ]
+    }
+    assert "Mautic-Version" not in anonymous.headers
+
+
+def test_unknown_route_is_mautics_404_with_type_null(api: httpx.Client) -> None:
+    answer = api.get("/api/nonexistent")
+    assert answer.status_code == 404
+    assert (
+        answer.text == '{"errors":[{"message":"Requested URL not found: \\/api\\/nonexistent","code":404,'
+        '"type":null}]}'
+    )
+
+
+def test_oauth2_client_credentials_token_works_until_expired(sandbox: Sandbox, controls) -> None:
+    bearer = {"Authorization": "Bearer " + token(sandbox)}
+    ok = httpx.get(sandbox.url + "/api/users/self", headers=bearer)
+    assert ok.status_code == 200 and ok.headers["Mautic-Version"] == "5.1.0"
+    assert controls.expire_tokens() >= 1
+    expired = httpx.get(sandbox.url + "/api/users/self", headers=bearer)
+    assert expired.status_code == 401
+    assert expired.json()["errors"][0] == {
+        "message": "The access token provided has expired.",
+        "code": 401,
+        "type": "invalid_grant",
+    }
+    invalid = httpx.get(sandbox.url + "/api/users/self", headers={"Authorization": "Bearer invalidtoken123"})
+    assert invalid.json()["errors"][0]["message"] == "The access token provided is invalid."
+
+
+@pytest.mark.parametrize(
+    ("form", "kind"),
+    [
+        (
+            {"grant_type": "client_credentials", "client_id": DEFAULT_CLIENT_ID, "client_secret": "x"},
+            "invalid_client",
+        ),
+        ({"client_id": DEFAULT_CLIENT_ID, "client_secret": DEFAULT_CLIENT_SECRET}, "invalid_request"),
+        (
+            {
+                "grant_type": "password",
+                "client_id": DEFAULT_CLIENT_ID,
+                "client_secret": DEFAULT_CLIENT_SECRET,
+            },
+            "unauthorized_client",
+        ),
+    ],
+)
+def test_token_endpoint_rejects_like_fosoauth(sandbox: Sandbox, form: dict[str, str], kind: str) -> None:
+    answer = httpx.post(sandbox.url + "/oauth/v2/token", data=form)
+    assert answer.status_code == 400
+    assert answer.json()["errors"][0]["type"] == kind
+
+
+def test_token_accepts_json_body_and_basic_header(sandbox: Sandbox) -> None:
+    as_json = httpx.post(
+        sandbox.url + "/oauth/v2/token",
+        json={
+            "grant_type": "client_credentials",
+            "client_id": DEFAULT_CLIENT_ID,
+            "client_secret": DEFAULT_CLIENT_SECRET,
+        },
+    )
+    in_header = httpx.post(
+        sandbox.url + "/oauth/v2/token",
+        data={"grant_type": "client_credentials"},
+        auth=(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET),
+    )
+    assert as_json.status_code == in_header.status_code == 200
+    query = httpx.get(
+        sandbox.url + "/api/users/self", params={"access_token": in_header.json()["access_token"]}
+    )
+    assert query.status_code == 200
+
+
+def test_rate_limit_counts_per_hour_then_answers_429_without_retry_after(
+    sandbox: Sandbox, api: httpx.Client, controls
+) -> None:
+    controls.rate_limit(2)
+    first, second, third = (api.get("/api/users/self") for _ in range(3))
+    assert [r.status_code for r in (first, second, third)] == [200, 200, 429]
+    assert first.headers["X-RateLimit-Limit"] == "2" and first.headers["X-RateLimit-Remaining"] == "1"
+    assert int(first.headers["X-RateLimit-Reset"]) - time.time() > 3500
+    assert third.text == (
+        '{ "errors": [ { "code": 429, "message": "You exceeded the rate limit of 2 API calls '
+        'per hour.", "details": [] } ]}'
+    )
+    assert "Retry-After" not in third.headers
+    # a bearer token is its own bucket (flows/225); no credentials is a 401 before any counting (flows/226)
+    bearer = httpx.get(sandbox.url + "/api/users/self", headers={"Authorization": "Bearer " + token(sandbox)})
+    assert bearer.status_code == 200 and bearer.headers["X-RateLimit-Remaining"] == "1"
+    assert "X-RateLimit-Limit" not in httpx.get(sandbox.url + "/api/users/self").headers
+
+
+def test_error_fault_fires_count_times_on_matching_paths_only(api: httpx.Client, controls) -> None:
+    controls.fault(kind="error", status=503, count=2, path="^/api/users")
+    statuses = [api.get("/api/users/self").status_code for _ in range(3)]
+    assert statuses == [503, 503, 200]
+    controls.fault(kind="error", status=500, methods=["POST"])
+    assert api.get("/api/users/self").status_code == 200
+    failed = api.post("/oauth/v2/token")
+    assert failed.status_code == 500 and "error #500" in failed.json()["errors"][0]["message"]
+
+
+def test_injected_429_carries_retry_after(api: httpx.Client, controls) -> None:
+    controls.fault(kind="rate_limit", retry_after=7, count=1)
+    limited = api.get("/api/users/self")
+    assert limited.status_code == 429 and limited.headers["Retry-After"] == "7"
+    assert api.get("/api/users/self").status_code == 200
+
+
+def test_dropped_connection_and_timeout_reach_the_client_as_transport_errors(
+    api: httpx.Client, controls
+) -> None:
+    controls.fault(kind="drop", count=1)
+    with pytest.raises(httpx.TransportError):
+        api.get("/api/users/self")
+    controls.fault(kind="timeout", seconds=2, count=1)
+    started = time.monotonic()
+    with pytest.raises(httpx.TimeoutException):
+        api.get("/api/users/self", timeout=0.3)
+    assert time.monotonic() - started < 1.5
+    assert api.get("/api/users/self").status_code == 200
+
+
+def test_latency_fault_delays_each_request(api: httpx.Client, controls) -> None:
+    controls.fault(kind="latency", ms=150, count=1)
+    started = time.monotonic()
+    api.get("/api/users/self")
+    assert time.monotonic() - started >= 0.15
+
+
+def test_seeded_fault_rate_replays_the_same_sequence(api: httpx.Client, controls) -> None:
+    def run() -> list[int]:
+        controls.clear_faults()
+        controls.fault(kind="error", status=502, rate=0.5, seed=42)
+        return [api.get("/api/users/self").status_code for _ in range(12)]
+
+    first = run()
+    assert first == run()
+    assert {200, 502} == set(first)
+
+
+def test_bad_fault_rule_is_refused_with_a_reason(sandbox: Sandbox) -> None:
+    answer = httpx.post(sandbox.url + "/_sandbox/faults", json={"kind": "error", "status": 404})
+    assert answer.status_code == 400 and "status" in answer.json()["error"]
+
+
+def test_request_log_counts_per_route_template_and_ignores_controls(api: httpx.Client, controls) -> None:
+    api.get("/api/users/self")
+    api.get("/api/users/self")
+    api.get("/api/nowhere")
+    controls.requests()
+    log = controls.requests()
+    assert log["counts"] == {"GET /api/users/self": 2, "GET /api/nowhere": 1}
+    assert [(e["method"], e["path"], e["status"]) for e in log["requests"]][-1] == (
+        "GET",
+        "/api/nowhere",
+        404,
+    )
+    controls.clear_requests()
+    assert controls.requests()["total"] == 0
+
+
+def test_handler_exception_answers_500_and_surfaces_in_the_test(
+    sandbox: Sandbox, api: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(req: Request) -> Response:
+        raise RuntimeError("handler bug")
+
+    route = routing.Route("GET", "/api/broken", routing.compile_template("/api/broken"), broken)
+    monkeypatch.setattr(routing, "ROUTES", [route, *routing.ROUTES])
+    assert api.get("/api/broken").status_code == 500
+    with pytest.raises(RuntimeError, match="handler bug"):
+        sandbox.check_errors()
+
+
+def test_non_loopback_host_is_refused_without_allow_remote() -> None:
+    with pytest.raises(GdprAsCodeError, match="--allow-remote"):
+        Sandbox("0.0.0.0")
+
+
+def test_fifty_sandboxes_start_fast_and_serve_independently() -> None:
+    started = time.monotonic()
+    servers = [Sandbox().start() for _ in range(50)]
+    elapsed = time.monotonic() - started
+    try:
+        assert elapsed / 50 < 0.1
+        assert len({s.port for s in servers}) == 50
+        assert httpx.get(servers[-1].url + "/api/users/self", auth=("admin", "sandbox")).status_code == 200
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def test_state_file_survives_a_restart_and_is_written_atomically(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    with Sandbox(state_file=state) as first:
+        first.app.store.insert("notes", {"text": "kept"})
+        httpx.post(first.url + "/_sandbox/faults", json={"kind": "latency", "ms": 0})  # a write request saves
+    assert [p.name for p in tmp_path.iterdir()] == ["state.json"]
+    with Sandbox(state_file=state) as second:
+        assert second.app.store.table("notes")[1]["text"] == "kept"
+        assert second.app.store.next_id("notes") == 2
+
+
+def test_corrupt_state_file_is_a_clear_error(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    state.write_text("{half")
+    with pytest.raises(GdprAsCodeError, match="not a sandbox state"):
+        Sandbox(state_file=state).start()
