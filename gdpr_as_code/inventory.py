@@ -24,6 +24,7 @@ from types import MappingProxyType
 from typing import Any
 
 from gdpr_as_code.errors import MissingCredentials, Problem, SelectionError, SpecError
+from gdpr_as_code.lock import instance_key
 from gdpr_as_code.spec import Target
 from gdpr_as_code.spec.yaml_loader import Locator, load_yaml_document
 
@@ -132,10 +133,11 @@ def _texts(variables: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _semantic_problems(data: Mapping[str, Any], locator: Locator) -> list[Problem]:
-    """What the schema cannot say: unique names, one secret variable per instance, declared waves."""
+    """What the schema cannot say: unique names and URLs, one secret variable per instance, declared waves."""
     problems: list[Problem] = []
     names: dict[str, int] = {}
     secrets: dict[str, str] = {}
+    urls: dict[str, str] = {}
     waves = data.get("rollout", {}).get("waves")
     for index, item in enumerate(data["instances"]):
         here = ("instances", index)
@@ -152,6 +154,13 @@ def _semantic_problems(data: Mapping[str, Any], locator: Locator) -> list[Proble
                 "give each instance its own variable (it may hold the same value), so one instance's "
                 "credentials can never be sent to another"))
         secrets.setdefault(secret, name)
+        url = instance_key(item["url"])
+        if url in urls:
+            problems.append(locator.problem(
+                (*here, "url"), f"instance '{name}' has the URL of instance '{urls[url]}'",
+                "list each Mautic once (two entries would be applied at the same time, and one would wait "
+                "for the other's lock)"))
+        urls.setdefault(url, name)
         wave = item.get("labels", {}).get("wave")
         if waves is not None and wave is not None and wave not in waves:
             problems.append(locator.problem((*here, "labels", "wave"),
