@@ -281,6 +281,7 @@ class Builder:
 
     def emails(self) -> tuple[Email, ...]:
         """Emails with their final HTML (Markdown rendered, files read next to the spec)."""
+        render = MarkdownRenderer()
         result: list[Email] = []
         names: dict[str, str] = {}
         for key, item in self.data.get("emails", {}).items():
@@ -307,7 +308,7 @@ class Builder:
                     key=key,
                     name=item["name"],
                     subject=item["subject"],
-                    html=render_body(text, fmt),
+                    html=render(text, fmt),
                     from_name=item.get("from_name"),
                     from_address=item.get("from_address"),
                     reply_to_address=item.get("reply_to"),
@@ -334,13 +335,29 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def render_body(text: str, body_format: str) -> str:
-    """The email's HTML: Markdown rendered (tables, lists, links) and wrapped as a document, or HTML as
-    given."""
-    if body_format == "html":
-        return text
-    body = markdown.markdown(text, extensions=["extra", "sane_lists"], output_format="html")
-    return f'<!DOCTYPE html>\n<html>\n<head><meta charset="utf-8"></head>\n<body>\n{body}\n</body>\n</html>\n'
+_HTML_PAGE = (
+    '<!DOCTYPE html>\n<html>\n<head><meta charset="utf-8"></head>\n<body>\n{body}\n</body>\n</html>\n'
+)
+"""The document a Markdown body is wrapped in (Mautic sends customHtml as the whole message)."""
+
+
+class MarkdownRenderer:
+    """Renders email bodies to HTML documents, reusing one Markdown converter per spec load (building one
+    loads its extensions, which costs more than converting a short email; a converter is not thread-safe,
+    so it is never shared between loads)."""
+
+    def __init__(self) -> None:
+        self._converter: markdown.Markdown | None = None
+
+    def __call__(self, text: str, body_format: str) -> str:
+        """The email's HTML: Markdown rendered (tables, lists, links) and wrapped as a document, or HTML as
+        given."""
+        if body_format == "html":
+            return text
+        if self._converter is None:
+            self._converter = markdown.Markdown(extensions=["extra", "sane_lists"], output_format="html")
+        body = self._converter.reset().convert(text)
+        return _HTML_PAGE.format(body=body)
 
 
 def read_body_file(

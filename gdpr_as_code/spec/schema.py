@@ -38,11 +38,24 @@ def spec_schema() -> Mapping[str, Any]:
 def schema_problems(data: Any, schema: Mapping[str, Any], locator: Locator) -> list[Problem]:
     """Every schema violation as a problem at the offending node, worded for a person rather than a
     validator."""
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = _validator(schema)
     problems: list[Problem] = []
     for error in validator.iter_errors(data):
         problems.extend(_explain(error, locator))
     return problems
+
+
+_VALIDATORS: dict[int, tuple[Mapping[str, Any], jsonschema.Draft202012Validator]] = {}
+
+
+def _validator(schema: Mapping[str, Any]) -> jsonschema.Draft202012Validator:
+    """One compiled validator per schema object (the spec's and the inventory's are read once per process);
+    validators are immutable, so threads may share them."""
+    cached = _VALIDATORS.get(id(schema))
+    if cached is None or cached[0] is not schema:
+        cached = (schema, jsonschema.Draft202012Validator(schema))
+        _VALIDATORS[id(schema)] = cached
+    return cached[1]
 
 
 def _explain(error: ValidationError, locator: Locator) -> list[Problem]:
