@@ -23,6 +23,17 @@ CASES: list[tuple[str, list[tuple[int, int, str]]]] = [
         ],
     ),
     (
+        "alias_company_field.yaml",
+        [
+            (
+                3,
+                21,
+                "Mautic's built-in company field uses the alias 'companyname' (aliases are unique across "
+                "contact and company fields)",
+            ),
+        ],
+    ),
+    (
         'alias_mautic_would_change.yaml',
         [
             (7, 7, "Mautic would change 'email_' to 'email'"),

@@ -16,6 +16,7 @@ import markdown
 
 from gdpr_as_code.errors import Problem, SpecError
 from gdpr_as_code.spec.mautic_rules import (
+    BUILTIN_COMPANY_FIELDS,
     BUILTIN_CONTACT_FIELDS,
     RESTRICTED_FIELD_ALIASES,
     SELECT_OPERATORS,
@@ -72,6 +73,13 @@ class Builder:
                     (*path, "alias"),
                     f"Mautic already has a built-in contact field '{alias}'",
                     f"use it directly (contact_field: {alias}) or choose another alias",
+                )
+            elif alias in BUILTIN_COMPANY_FIELDS:
+                self.fail(
+                    (*path, "alias"),
+                    f"Mautic's built-in company field uses the alias '{alias}' (aliases are unique across "
+                    "contact and company fields)",
+                    "choose another alias",
                 )
             elif alias in RESTRICTED_FIELD_ALIASES:
                 self.fail(

@@ -45,6 +45,14 @@ BUILTIN_CONTACT_FIELDS: dict[str, str] = {
 """Contact fields every Mautic 5 has (alias -> type): forms and filters may use them without declaring
 them."""
 
+BUILTIN_COMPANY_FIELDS = frozenset({
+    "companyaddress1", "companyaddress2", "companyemail", "companyphone", "companycity", "companystate",
+    "companyzipcode", "companycountry", "companyname", "companywebsite", "companynumber_of_employees",
+    "companyfax", "companyannual_revenue", "companyindustry", "companydescription",
+})
+"""Company fields every Mautic 5 has (``FieldModel::$coreCompanyFields``): field aliases are unique across
+contact and company fields, so a contact field cannot take one of these."""
+
 RESTRICTED_FIELD_ALIASES = frozenset(
     {
         "contact_id",
