@@ -6,9 +6,14 @@ dates, and an HMAC-SHA256 of the lower-cased address under a key from ``GDPR_AS_
 holds the key can answer "did you erase jane@example.com?" by hashing the address again; nobody else can
 reverse it. Erasures refuse to run without the key.
 
+What Mautic keeps: deleting a contact leaves its form results (name, email, every answer) and the address in
+its email statistics; the API can delete neither. So before the delete the receipt lists the form results by
+id (``form_results``: ``[form id, result id]``, no content) and the summary tells the operator to delete them
+in Mautic's UI (Forms → Results).
+
 Delete: ``DELETE /contacts/batch/delete?ids=...``, at most 200 ids a call (Mautic's batch limit), unknown ids
-skipped silently by Mautic; then each contact is read back and must answer 404.
-"""
+skipped silently by Mautic; then Mautic must no longer list them (one ``search=ids:`` call per batch), and any
+it still lists must answer 404 to a direct read."""
 
 from __future__ import annotations
 
@@ -21,7 +26,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from gdpr_as_code.errors import GdprAsCodeError, MauticHTTPError
-from gdpr_as_code.requests.pending import Client
+from gdpr_as_code.requests.export import activity
+from gdpr_as_code.requests.pending import Client, collection
 
 RECEIPT_KEY_ENV = "GDPR_AS_CODE_RECEIPT_KEY"
 MIN_KEY_LENGTH = 16
@@ -62,15 +68,24 @@ def delete_batch(client: Client, ids: Sequence[int]) -> None:
     client.delete("/contacts/batch/delete", params={"ids": ",".join(str(i) for i in ids)})
 
 
-def is_gone(client: Client, contact_id: int) -> bool:
-    """True when Mautic answers 404 for the contact: the only proof of deletion the API gives."""
-    try:
-        client.get(f"/contacts/{contact_id}")
-    except MauticHTTPError as err:
-        if err.status == 404:
-            return True
-        raise
-    return False
+def still_present(client: Client, ids: Sequence[int]) -> set[int]:
+    """Which of ``ids`` Mautic still has, in one list call per 200 (``search=ids:``); for each one listed, a
+    second look (``GET`` must answer 404) rules out a stale list before it is called a failure."""
+    listed: set[int] = set()
+    for batch in batches(list(ids)):
+        search = "ids:" + ",".join(str(i) for i in batch)
+        found = client.get("/contacts", params={"search": search, "limit": len(batch), "minimal": "true"})
+        listed |= {int(contact["id"]) for contact in collection(found, "contacts")}
+    present = set()
+    for contact_id in sorted(listed):
+        try:
+            client.get(f"/contacts/{contact_id}")
+        except MauticHTTPError as err:
+            if err.status != 404:
+                raise
+            continue
+        present.add(contact_id)
+    return present
 
 
 def append_receipts(path: Path, receipts: Iterable[Mapping[str, Any]]) -> None:
@@ -87,15 +102,36 @@ def append_receipts(path: Path, receipts: Iterable[Mapping[str, Any]]) -> None:
         os.fsync(handle.fileno())
 
 
-def has_receipt(path: Path, request_id: str) -> bool:
-    """True when the receipts file already holds a whole receipt of ``request_id`` (crash after writing)."""
-    if not path.exists():
-        return False
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            try:
-                if json.loads(line).get("request") == request_id:
-                    return True
-            except ValueError:  # a receipt torn by a crash does not count: it is written again
-                continue
-    return False
+def receipt_ids(path: Path) -> set[str]:
+    """Request ids of the whole receipts already in the file (a line torn by a crash does not count)."""
+    found: set[str] = set()
+    if path.exists():
+        with path.open(encoding="utf-8") as handle:
+            for line in handle:
+                try:
+                    found.add(str(json.loads(line)["request"]))
+                except (ValueError, KeyError, TypeError):
+                    continue
+    return found
+
+
+def form_results(client: Client, contact_id: int) -> list[list[int]]:
+    """``[form id, result id]`` of every form result of the contact: they outlive its deletion."""
+    found = []
+    for event in activity(client, contact_id, ("form.submitted",)):
+        submission = (event.get("details") or {}).get("submission") or {}
+        form = submission.get("form") or {}
+        if submission.get("id") is not None and form.get("id") is not None:
+            found.append([int(form["id"]), int(submission["id"])])
+    return found
+
+
+def leftover_note(results: Sequence[Sequence[int]]) -> str:
+    """What the operator must still delete by hand, by id only; empty when nothing is left."""
+    if not results:
+        return ""
+    listed = ", ".join(f"form {form} result {result}" for form, result in results)
+    return (
+        f"Mautic keeps {len(results)} form result(s) of this person ({listed}); the API cannot delete them: "
+        "delete them in Mautic under Forms → Results"
+    )

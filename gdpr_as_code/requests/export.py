@@ -49,15 +49,16 @@ CONTACT_KEYS = (
 )
 
 
-def activity(client: Client, contact_id: int) -> list[Mapping[str, Any]]:
-    """Every timeline event of the contact, oldest first, all pages (Mautic pages by ``page``)."""
+def activity(client: Client, contact_id: int, only: Sequence[str] = ()) -> list[Mapping[str, Any]]:
+    """Every timeline event of the contact (or those of the types ``only``), oldest first, all pages."""
     events: list[Mapping[str, Any]] = []
     page = 1
     while True:
-        body = client.get(
-            f"/contacts/{contact_id}/activity",
-            params={"limit": ACTIVITY_PAGE, "page": page, "order[0]": "timestamp", "order[1]": "ASC"},
-        )
+        params: dict[str, Any] = {"limit": ACTIVITY_PAGE, "page": page, "order[0]": "timestamp"}
+        params["order[1]"] = "ASC"
+        if only:
+            params["filters[includeEvents][]"] = list(only)
+        body = client.get(f"/contacts/{contact_id}/activity", params=params)
         batch = list(body.get("events") or [])
         events.extend(batch)
         if not batch or page >= int(float(body.get("maxPages") or 1)):

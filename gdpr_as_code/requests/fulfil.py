@@ -40,6 +40,9 @@ STEPS: Mapping[str, tuple[str, ...]] = {
     "retention": ("receipt", "delete", "confirm"),
 }
 DESTRUCTIVE = frozenset({"erasure", "retention"})
+# Steps whose ``start`` is fsynced: repeating them blindly would send twice. The rest are safe to repeat, so
+# their records are only flushed (a killed process keeps them; a power cut may cost a repeat).
+UNREPEATABLE = frozenset({"notify", "deliver"})
 T = TypeVar("T")
 
 
@@ -89,6 +92,7 @@ class Outcome:
     contact_id: int
     status: Status
     detail: str = ""
+    warning: str = ""  # done, but the operator has something left to do
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -97,6 +101,7 @@ class Outcome:
             "contact": self.contact_id,
             "status": self.status,
             "detail": self.detail,
+            "warning": self.warning,
         }
 
 
@@ -140,6 +145,7 @@ class Summary:
             f"{self.count('skipped') + self.count('refused')} skipped ({self.api_requests} API requests)."
         )
         lines = [f"  {o.status:8} {o.request_id}: {o.detail}" for o in self.outcomes if o.status != "done"]
+        lines += [f"  warning  {o.request_id}: {o.warning}" for o in self.outcomes if o.warning]
         return "\n".join([head, *lines])
 
 
@@ -191,6 +197,7 @@ class Runner:
         self.audit = audit
         self.key = key
         self._contacts: dict[int, Mapping[str, Any]] = {}
+        self._receipts: set[str] | None = None
         self._lock = threading.Lock()
 
     # --- one journaled step ---
@@ -211,18 +218,18 @@ class Runner:
         rid, kind, cid = request.request_id, request.kind, request.contact_id
         unsure = previous in ("start", "failed") and already is not None and state is not None
         if unsure and already(parse_time(state.started[step])):  # type: ignore[misc,union-attr]
-            self.journal.record(rid, kind, cid, step, "done", resolved="found done in Mautic")
+            self.journal.record(rid, kind, cid, step, "done", durable=False, resolved="found in Mautic")
             self.audit.write(rid, kind, cid, step, "done", "an earlier run did it; Mautic confirms")
             return
-        self.journal.record(rid, kind, cid, step, "start")
+        self.journal.record(rid, kind, cid, step, "start", durable=step in UNREPEATABLE)
         try:
             data = action() or {}
         except GdprAsCodeError as err:
-            self.journal.record(rid, kind, cid, step, "failed")
+            self.journal.record(rid, kind, cid, step, "failed", durable=False)
             self.audit.write(rid, kind, cid, step, "failed", str(err))
             raise
         note = str(data.pop("note", "")) if isinstance(data, dict) else ""
-        self.journal.record(rid, kind, cid, step, "done", **data)
+        self.journal.record(rid, kind, cid, step, "done", durable=False, **data)
         self.audit.write(rid, kind, cid, step, "done", note)
 
     def begin(self, request: Request) -> None:
@@ -233,6 +240,7 @@ class Runner:
                 request.contact_id,
                 "begin",
                 "done",
+                durable=False,
                 received=request.received.isoformat(),
                 segment_id=request.segment_id,
             )
@@ -241,26 +249,36 @@ class Runner:
     def finish(self, request: Request) -> Outcome:
         """Mark the request complete; an erasure first appends its receipt (once, even across a crash)."""
         rid, kind, cid = request.request_id, request.kind, request.contact_id
-        if kind in DESTRUCTIVE:
-            written = lambda _: erasure.has_receipt(self.setup.receipts_path, rid)  # noqa: E731
-            self.step(request, "finish", lambda: self.write_receipt(request), written)
-        else:
-            self.step(request, "finish", lambda: None)
+        self.step(request, "finish", lambda: None)
+        if kind in DESTRUCTIVE:  # its receipt is written (``write_receipts``) before it finishes
+            state = self.journal.state(rid)
+            leftovers = erasure.leftover_note(state.data.get("form_results") or [] if state else [])
+            return Outcome(rid, kind, cid, "done", "; ".join(STEPS[kind]), leftovers)
         return Outcome(rid, kind, cid, "done", "; ".join(STEPS[kind]))
 
-    def write_receipt(self, request: Request) -> None:
-        state = self.journal.state(request.request_id)
-        assert state is not None
-        receipt = {
-            "request": request.request_id,
-            "type": request.kind,
-            "instance": self.setup.instance,
-            "contact": request.contact_id,
-            "email_hmac": state.data.get("email_hmac"),
-            "received": request.received.isoformat(),
-            "completed": now().isoformat(timespec="seconds"),
-        }
-        erasure.append_receipts(self.setup.receipts_path, [receipt])
+    def write_receipts(self, requests: Sequence[Request]) -> None:
+        """Append the erasure receipts in one fsynced write, skipping any an interrupted run already wrote."""
+        if self._receipts is None:
+            self._receipts = erasure.receipt_ids(self.setup.receipts_path)
+        receipts = []
+        for request in requests:
+            state = self.journal.state(request.request_id)
+            if request.request_id in self._receipts or state is None:
+                continue
+            receipts.append(
+                {
+                    "request": request.request_id,
+                    "type": request.kind,
+                    "instance": self.setup.instance,
+                    "contact": request.contact_id,
+                    "email_hmac": state.data.get("email_hmac"),
+                    "form_results": state.data.get("form_results") or [],
+                    "received": request.received.isoformat(),
+                    "completed": now().isoformat(timespec="seconds"),
+                }
+            )
+        erasure.append_receipts(self.setup.receipts_path, receipts)
+        self._receipts |= {receipt["request"] for receipt in receipts}
 
     # --- what the steps do ---
 
@@ -321,15 +339,10 @@ class Runner:
     def do_receipt(self, request: Request) -> dict[str, Any]:
         assert self.key is not None
         address = contact_email(self.contact(request))
-        return {"email_hmac": erasure.email_hash(self.key, address) if address else None}
-
-    def do_confirm(self, request: Request) -> dict[str, Any]:
-        if not erasure.is_gone(self.setup.client, request.contact_id):
-            raise GdprAsCodeError(
-                f"Contact {request.contact_id} still exists in Mautic at {self.setup.instance} after the "
-                f"delete (request {request.request_id}). Check the API user may delete contacts, then rerun."
-            )
-        return {}
+        return {
+            "email_hmac": erasure.email_hash(self.key, address) if address else None,
+            "form_results": erasure.form_results(self.setup.client, request.contact_id),
+        }
 
     # --- the sequences ---
 
@@ -363,22 +376,42 @@ class Runner:
         """
         todo = [r for r in batch if not self.journal.state(r.request_id).is_done("delete")]  # type: ignore[union-attr]
         for r in todo:
-            self.journal.record(r.request_id, r.kind, r.contact_id, "delete", "start")
+            self.journal.record(r.request_id, r.kind, r.contact_id, "delete", "start", durable=False)
+        self.journal.sync()  # one fsync makes the whole batch's "about to delete" durable
         try:
             if todo:
                 erasure.delete_batch(self.setup.client, [r.contact_id for r in todo])
         except GdprAsCodeError as err:
             for r in todo:
-                self.journal.record(r.request_id, r.kind, r.contact_id, "delete", "failed")
+                self.journal.record(r.request_id, r.kind, r.contact_id, "delete", "failed", durable=False)
                 self.audit.write(r.request_id, r.kind, r.contact_id, "delete", "failed", str(err))
             raise
         for r in todo:
-            self.journal.record(r.request_id, r.kind, r.contact_id, "delete", "done")
+            self.journal.record(r.request_id, r.kind, r.contact_id, "delete", "done", durable=False)
             self.audit.write(r.request_id, r.kind, r.contact_id, "delete", "done")
 
-    def complete_erasure(self, request: Request) -> Outcome:
-        self.step(request, "confirm", lambda: self.do_confirm(request))
-        return self.finish(request)
+    def confirm(self, batch: Sequence[Request]) -> list[Outcome]:
+        """Check Mautic no longer has the deleted contacts, then write their receipts and finish them."""
+        todo = [r for r in batch if not self.journal.state(r.request_id).is_done("confirm")]  # type: ignore[union-attr]
+        present = erasure.still_present(self.setup.client, [r.contact_id for r in todo])
+        outcomes: list[Outcome] = []
+        for r in todo:
+            if r.contact_id in present:
+                reason = (
+                    f"Contact {r.contact_id} still exists in Mautic at {self.setup.instance} after the "
+                    "delete. Check that the API user may delete contacts, then rerun."
+                )
+                self.journal.record(r.request_id, r.kind, r.contact_id, "confirm", "failed", durable=False)
+                self.audit.write(r.request_id, r.kind, r.contact_id, "confirm", "failed", reason)
+                outcomes.append(Outcome(r.request_id, r.kind, r.contact_id, "failed", reason))
+            else:
+                self.journal.record(r.request_id, r.kind, r.contact_id, "confirm", "done", durable=False)
+                self.audit.write(
+                    r.request_id, r.kind, r.contact_id, "confirm", "done", "Mautic no longer has it"
+                )
+        gone = [r for r in batch if self.journal.state(r.request_id).is_done("confirm")]  # type: ignore[union-attr]
+        self.write_receipts(gone)
+        return outcomes + [self.finish(r) for r in gone]
 
 
 def _api_requests(client: Client) -> int:
@@ -458,7 +491,8 @@ def _erase(
     requests: Sequence[Request],
     pool: ThreadPoolExecutor,
 ) -> Iterable[Outcome]:
-    """Erasures in three waves: receipt + notification each, batch deletes, then each confirmed gone."""
+    """Erasures in waves: receipt and notification each (``workers`` at a time), then per 200: one delete,
+    one check that Mautic no longer lists them, one fsynced write of their receipts."""
 
     def unfinished_access(request: Request) -> bool:
         state = journal.state(request.request_id)
@@ -487,11 +521,9 @@ def _erase(
             ready.append(result)
         else:
             yield result
-    deleted: list[Request] = []
     for batch in erasure.batches(ready):
         try:
             runner.delete(batch)
-            deleted.extend(batch)
+            yield from runner.confirm(batch)
         except GdprAsCodeError as err:
             yield from (Outcome(r.request_id, r.kind, r.contact_id, "failed", str(err)) for r in batch)
-    yield from pool.map(lambda r: runner.guarded(r, lambda: runner.complete_erasure(r)), deleted)

@@ -1,9 +1,11 @@
-"""The request journal: an append-only JSONL file, each record fsynced BEFORE the step it announces runs.
+"""The request journal: an append-only JSONL file, each record written BEFORE the step it announces runs.
 
 Why: a GDPR request has steps that cannot be repeated blindly (an email already sent, a contact already
 deleted) or skipped (deleting before the export or the notification). Each step is written as ``start``
 before it runs and as ``done`` (or ``failed``) after, so a run killed at any point leaves a journal that says
 exactly what may have happened; the next run folds the records and resumes each request where it stopped.
+Records are flushed to the OS at once (a killed process loses none) and fsynced before every step that
+cannot simply be repeated, which also makes all earlier records durable (one fsync covers the whole file).
 
 Records hold no personal data: request id, kind, contact id, step, status, time, and step data such as the
 export folder or the keyed hash of an erasure receipt. One run at a time: the journal is held with an
@@ -140,9 +142,22 @@ class Journal:
         return (state for state in self.states.values() if not state.finished)
 
     def record(
-        self, request_id: str, kind: str, contact_id: int, step: str, status: Status, **data: Any
+        self,
+        request_id: str,
+        kind: str,
+        contact_id: int,
+        step: str,
+        status: Status,
+        *,
+        durable: bool = True,
+        **data: Any,
     ) -> RequestState:
-        """Append one record and fsync it; only then may the caller run (``start``) or trust (``done``) it."""
+        """Append one record; only then may the caller run (``start``) or trust (``done``) its step.
+
+        Every record is flushed to the OS at once, so a killed process loses none. ``durable`` also fsyncs
+        it (and so every record before it) to survive a power cut: needed before a step that cannot simply be
+        repeated (a notification, a delivery); a lost record of a repeatable step only means it is repeated.
+        """
         if self._handle is None:
             raise RuntimeError("the journal is not open for writing")
         record = {
@@ -159,10 +174,17 @@ class Journal:
             self._boundary()
             self._handle.write(json.dumps(record, separators=(",", ":")) + "\n")
             self._handle.flush()
-            os.fsync(self._handle.fileno())
+            if durable:
+                os.fsync(self._handle.fileno())
             self._apply(record)
             self._boundary()
             return self.states[request_id]
+
+    def sync(self) -> None:
+        """Make every record written so far survive a power cut (one fsync for a batch of records)."""
+        if self._handle is not None:
+            with self._write_lock:
+                os.fsync(self._handle.fileno())
 
     def _boundary(self) -> None:
         """The crash-test hook: die here, without cleanup, when this is the boundary the test asked for."""
