@@ -40,6 +40,10 @@ __all__ = ["DEFAULT_CLIENT_ID", "DEFAULT_CLIENT_SECRET", "Sandbox"]
 RESOURCE_MODULES: tuple[str, ...] = (
     "auth",
     "controls",
+    "contacts",
+    "membership",
+    "submit",
+    "messages",
 )
 
 DEFAULT_CLIENT_ID = "1_sandbox"
