@@ -143,6 +143,16 @@ emails:
     assert spec.email("e").subject == "yes" and spec.email("e").language == "no"
 
 
+def test_anchors_and_merge_keys_share_values(tmp_path: Path) -> None:
+    spec = load_spec(write(tmp_path, """version: 1
+emails:
+  a: &base {name: A, subject: Same subject, body: x, from_name: Privacy team}
+  b: {<<: *base, name: B}
+"""), env={})
+    assert (spec.email("b").name, spec.email("b").subject, spec.email("b").from_name) == (
+        "B", "Same subject", "Privacy team")
+
+
 def test_markdown_bodies_become_html_and_html_bodies_stay(tmp_path: Path) -> None:
     (tmp_path / "b.html").write_text("<p>Exactly {contactfield=firstname}</p>\n", encoding="utf-8")
     spec = load_spec(write(tmp_path, """version: 1

@@ -218,6 +218,13 @@ CASES: list[tuple[str, list[tuple[int, int, str]]]] = [
         ],
     ),
     (
+        "merge_key_not_mapping.yaml",
+        [
+            (4, 10, "'<<' must merge a mapping (an alias to one)"),
+            (4, 13, "'<<' must merge a mapping (an alias to one)"),
+        ],
+    ),
+    (
         'missing_body_file.yaml',
         [
             (6, 16, "email body file 'emails/no-such-file.md' does not exist"),
@@ -227,6 +234,12 @@ CASES: list[tuple[str, list[tuple[int, int, str]]]] = [
         'missing_version.yaml',
         [
             (1, 1, "the document is missing the required key 'version'"),
+        ],
+    ),
+    (
+        "multiple_documents.yaml",
+        [
+            (2, 1, "YAML syntax error: expected a single document in the stream, but found another document"),
         ],
     ),
     (
@@ -257,6 +270,12 @@ CASES: list[tuple[str, list[tuple[int, int, str]]]] = [
         'placement_style_mismatch.yaml',
         [
             (5, 14, "placement 'top_left' does not fit style 'bar'"),
+        ],
+    ),
+    (
+        "python_object_tag.yaml",
+        [
+            (4, 11, "unsupported YAML tag !!python/object/apply:os.system"),
         ],
     ),
     (

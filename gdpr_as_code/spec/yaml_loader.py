@@ -6,12 +6,15 @@ whatever walks the result. Here the document is composed into nodes (bounded in 
 alias expansion, then converted into plain JSON-like data while a ``Locator`` remembers where every value and
 key came from, so any later check can say ``FILE:LINE:COL``.
 
-Limits (all problems name the line): - ``MAX_FILE_BYTES`` = 1 MiB: a spec or inventory is a few kilobytes; the
-pure-Python YAML composer handles about 1 MB/s, so the limit bounds a run to about a second of parsing and a
-few MB of memory whatever the input. - ``MAX_DEPTH`` = 64 nested collections: the real documents nest fewer
-than 10; deeper input would only exhaust Python's recursion. - ``MAX_NODES`` = 100,000 values after alias
-expansion: the real documents have a few hundred; aliases are allowed (they are useful for shared colours or
-texts) but cannot multiply the document.
+Limits (each refusal names the line):
+
+- ``MAX_FILE_BYTES`` = 1 MiB: a spec or inventory is a few kilobytes; the pure-Python composer (used to word
+  problems) reads about 1-2 MB/s, so the limit bounds a run to about a second and a few MB of memory whatever
+  the input.
+- ``MAX_DEPTH`` = 64 nested collections: real documents nest fewer than 10; deeper input would only exhaust
+  the recursion of the composers.
+- ``MAX_NODES`` = 100,000 values after alias expansion: real documents have a few hundred; aliases are allowed
+  (useful for shared colours or texts) but cannot multiply the document.
 """
 
 from __future__ import annotations
@@ -51,6 +54,11 @@ _TOKEN_WORDS = {
     "'<block entry>'": "a '- item' line",
 }
 """PyYAML's token names in syntax errors, in words a spec author knows."""
+
+_PLAIN_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "seq", "map")
+)
+"""The only node types a document may hold: YAML's JSON-compatible core (no !!python/..., !!binary, ...)."""
 
 _INTERPOLATION = re.compile(r"\$\$\{|\$\{([^}]*)\}")
 _REFERENCE = re.compile(r"(var|env)\.([A-Za-z_][A-Za-z0-9_]*)")
@@ -122,7 +130,8 @@ class Locator:
     """Where each value (and each mapping key) of a loaded document is: 1-based line and column.
 
     ``problem(path, message, fix)`` makes a ``Problem`` at the value at ``path`` (or its nearest located
-    ancestor); ``key_problem`` points at the key instead (for unknown or duplicate keys).
+    ancestor); with ``key=True`` it points at the key instead (for unknown or duplicate keys). ``where`` gives
+    the same place as ``FILE:LINE:COL`` for later stages' messages.
     """
 
     file: str
@@ -239,7 +248,9 @@ def _compose_pure(text: str, display: str) -> Node | None:
         what = err.problem or "invalid YAML"
         for token, words in _TOKEN_WORDS.items():
             what = what.replace(token, words)
-        if err.context and err.context_mark and mark and err.context_mark.line != mark.line:
+        if err.context and err.context.startswith("expected"):
+            what = f"{err.context}, {what}"
+        elif err.context and err.context_mark and mark and err.context_mark.line != mark.line:
             what += f" ({err.context} started at line {err.context_mark.line + 1})"
         elif err.context:
             what = f"{err.context}: {what}"
@@ -307,6 +318,11 @@ class _Builder:
 
     def build(self, node: Node, path: Path_) -> Any:
         self.values.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+        if node.tag not in _PLAIN_TAGS:
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            self.problems.append(_at(self.display, node, f"unsupported YAML tag {tag}",
+                                     "remove the tag (values are plain text, numbers, true/false or null)"))
+            return None
         if isinstance(node, MappingNode):
             return self._mapping(node, path)
         if isinstance(node, SequenceNode):
@@ -345,15 +361,10 @@ class _Builder:
         return result
 
     def _scalar(self, node: ScalarNode, path: Path_) -> Any:
-        if node.tag == "tag:yaml.org,2002:str" or node.style in ("'", '"', "|", ">"):
+        if node.tag == "tag:yaml.org,2002:str":
             text = str(node.value)
             return self.resolve(text, node, path) if self.resolve and "$" in text else text
-        try:
-            return self._scalars.construct_object(node, deep=True)
-        except yaml.YAMLError:
-            self.problems.append(_at(self.display, node, f"unsupported YAML tag {node.tag}",
-                                     "remove the tag (values are plain text, numbers, true/false or null)"))
-            return None
+        return self._scalars.construct_object(node, deep=True)
 
 
 @dataclass(frozen=True)
