@@ -28,7 +28,7 @@ from gdpr_as_code import engine
 from gdpr_as_code.errors import GdprAsCodeError
 from gdpr_as_code.lock import instance_key
 from gdpr_as_code.requests.fulfil import Confirm, Options, Outcome, Progress, Setup, Summary, run
-from gdpr_as_code.requests.journal import now
+from gdpr_as_code.requests.journal import Journal, now
 from gdpr_as_code.requests.pending import Client, Request, mask_email, pending_requests
 from gdpr_as_code.requests.retention import past_retention
 from gdpr_as_code.resources import EMAILS, SEGMENTS
@@ -79,6 +79,7 @@ def prepare(
     segments, emails = live.managed("segments"), live.managed("emails")
     aliases: dict[str, str] = {}
     email_ids: dict[str, int] = {}
+    clear_values: dict[str, tuple[str, str]] = {}
     for request_type in gdpr.request_types:
         if request_type.segment not in segments or request_type.email not in emails:
             missing = request_type.segment if request_type.segment not in segments else request_type.email
@@ -91,6 +92,8 @@ def prepare(
             min(segments[request_type.segment], key=lambda o: o.id).data["alias"]
         )
         email_ids[request_type.kind] = min(emails[request_type.email], key=lambda o: o.id).id
+        if not spec.segment(request_type.segment).static:
+            clear_values[request_type.kind] = (spec.field(gdpr.request_field).alias, request_type.value)
     environ = dict(os.environ if env is None else env)
     instance = instance_key(str(getattr(client, "base_url", "mautic")))
     base = spec.source.resolve().parent
@@ -100,6 +103,7 @@ def prepare(
         instance=instance,
         gdpr=gdpr,
         segments=aliases,
+        clear_values=clear_values,
         state_dir=(state if state_dir else state / _slug(instance)),
         export_dir=base / gdpr.delivery.folder / _slug(instance),
         email_ids=email_ids,
@@ -140,7 +144,9 @@ class Listing:
         header = f"{'TYPE':9} {'CONTACT':>8}  {'EMAIL':28} {'RECEIVED':20} {'AGE':>4}  STATUS"
         lines = [
             f"{row['type']:9} {row['contact']:>8}  {row['email']:28} {row['received'][:19]:20} "
-            f"{row['age_days']:>3}d  " + ("OVERDUE" if row["overdue"] else f"due in {row['days_left']}d")
+            f"{row['age_days']:>3}d  "
+            + ("OVERDUE" if row["overdue"] else f"due in {row['days_left']}d")
+            + (" (in progress)" if row["in_progress"] else "")
             for row in self.rows
         ]
         tail = (
@@ -157,6 +163,10 @@ def listing(
     Retention uses ``deadline_days=0``: its "received" date is the day the retention period ran out."""
     at = at or now()
     deadline = setup.gdpr.deadline_days if deadline_days is None else deadline_days
+    with Journal(setup.journal_path, read_only=True) as journal:
+        # Finished here but still in Mautic's segment until its next cron rebuild: not pending any more.
+        states = {r.request_id: journal.state(r.request_id) for r in requests}
+    requests = [r for r in requests if not (states[r.request_id] and states[r.request_id].finished)]  # type: ignore[union-attr]
     rows = tuple(
         {
             "request": r.request_id,
@@ -167,6 +177,7 @@ def listing(
             "age_days": r.age_days(at),
             "days_left": deadline - r.age_days(at),
             "overdue": r.overdue(at, deadline),
+            "in_progress": states[r.request_id] is not None,
         }
         for r in requests
     )

@@ -1,19 +1,19 @@
 """Fulfilling requests: each one a fixed sequence of journaled steps that a rerun resumes where it stopped.
 
-    access:    begin → export → deliver → notify → unsegment → finish
+    access:    begin → export → deliver → notify → mark_done → finish
     erasure:   begin → receipt → notify → delete → confirm → finish
     retention: begin → receipt → delete → confirm → finish      (nobody asked: no notification)
 
 A step is recorded ``start`` before it runs and ``done`` after (see ``journal``). On a rerun a step left at
 ``start`` or ``failed`` is resolved first: an export is written again (it is read fresh from Mautic and
 replaces the old folder), a notification is looked up in the contact's timeline and sent only if Mautic has no
-record of it, a delete is repeated (Mautic skips ids already gone), a segment removal is repeated (it is
+record of it, a delete is repeated (Mautic skips ids already gone), marking done is repeated (it is
 idempotent). The order is the safety: nothing is deleted before its receipt and notification are ``done``, and
 an erasure waits while the same contact has an access request not yet finished, so an export is never lost to
 a delete.
 
 Access requests run ``workers`` at a time. Erasures are notified the same way, then deleted 200 per call and
-each confirmed gone (404).
+confirmed gone.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from gdpr_as_code.spec.model import Gdpr
 
 Status = Literal["done", "failed", "skipped", "refused", "planned"]
 STEPS: Mapping[str, tuple[str, ...]] = {
-    "access": ("export", "deliver", "notify", "unsegment"),
+    "access": ("export", "deliver", "notify", "mark_done"),
     "erasure": ("receipt", "notify", "delete", "confirm"),
     "retention": ("receipt", "delete", "confirm"),
 }
@@ -54,6 +54,7 @@ class Setup:
     instance: str
     gdpr: Gdpr
     segments: Mapping[str, str]  # request kind -> alias of its segment in Mautic
+    clear_values: Mapping[str, tuple[str, str]]  # kind -> (field alias, value) when its segment has filters
     state_dir: Path  # journal.jsonl, audit.jsonl, receipts.jsonl
     export_dir: Path
     email_ids: Mapping[str, int]  # request kind -> Mautic id of its notification email
@@ -328,13 +329,29 @@ class Runner:
         email_id = self.setup.email_ids[request.kind]
         return lambda since: notify.sent_since(self.setup.client, email_id, request.contact_id, since)
 
-    def do_unsegment(self, request: Request) -> dict[str, Any]:
-        if request.segment_id is None:
-            raise GdprAsCodeError(
-                f"Request {request.request_id} has no segment id in the journal; it cannot be marked done."
-            )
-        self.setup.client.post(f"/segments/{request.segment_id}/contact/{request.contact_id}/remove")
-        return {"segment_id": request.segment_id}
+    def do_mark_done(self, request: Request) -> dict[str, Any]:
+        """Take the request out of its segment, the way that lets the same person ask again later.
+
+        A static segment: remove the contact (Mautic deletes a manually added membership). A filter-based one:
+        take the request's value off the request field instead; the next cron rebuild drops the contact. (An
+        API removal would mark the membership "manually removed", and Mautic would never add the person
+        again, so a second request a year later would go unseen.)
+        """
+        clear = self.setup.clear_values.get(request.kind)
+        if clear is None:
+            if request.segment_id is None:
+                raise GdprAsCodeError(
+                    f"Request {request.request_id} has no segment id in the journal; remove contact "
+                    f"{request.contact_id} from the request segment in Mautic by hand."
+                )
+            self.setup.client.post(f"/segments/{request.segment_id}/contact/{request.contact_id}/remove")
+            return {"segment_id": request.segment_id}
+        alias, value = clear
+        current = ((self.contact(request).get("fields") or {}).get("all") or {}).get(alias)
+        remaining = [v for v in str(current or "").split("|") if v and v != value]
+        body: dict[str, Any] = {alias: remaining} if remaining else {alias: "", "overwriteWithBlank": True}
+        self.setup.client.patch(f"/contacts/{request.contact_id}/edit", body)
+        return {"cleared": value}
 
     def do_receipt(self, request: Request) -> dict[str, Any]:
         assert self.key is not None
@@ -358,7 +375,7 @@ class Runner:
         self.step(request, "export", lambda: self.do_export(request))
         self.step(request, "deliver", lambda: self.do_deliver(request))
         self.step(request, "notify", lambda: self.do_notify(request), self.was_notified(request))
-        self.step(request, "unsegment", lambda: self.do_unsegment(request))
+        self.step(request, "mark_done", lambda: self.do_mark_done(request))
         return self.finish(request)
 
     def prepare_erasure(self, request: Request) -> Request:

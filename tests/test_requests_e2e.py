@@ -1,0 +1,320 @@
+"""The whole request lifecycle on the sandbox, over HTTP, as an operator and a website visitor would drive it.
+
+The spec (configs/gdpr.yaml) is applied; people submit the request form through ``/form/submit`` as a browser
+does; the filter-based segments are rebuilt (Mautic's cron); ``requests list`` and ``requests fulfil`` run
+through the CLI. Nothing here is mocked: the sandbox serves every call.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from gdpr_as_code.cli import main
+from gdpr_as_code.requests.erasure import RECEIPT_KEY_ENV, email_hash
+from gdpr_as_code.requests.journal import CRASH_ENV, CRASH_EXIT
+
+CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+KEY = "test-receipt-key-0123456789abcdef"
+
+
+@dataclass
+class Site:
+    """A sandbox with the spec applied, and the operator's working folder."""
+
+    url: str
+    spec: Path
+    state: Path
+    api: httpx.Client
+    control: httpx.Client
+
+    def cli(self, *args: str) -> int:
+        return main([args[0], args[1], str(self.spec), "--state-dir", str(self.state), *args[2:]])
+
+    def submit(self, name: str, address: str, choice: str) -> int:
+        """Post the request form as a browser does (no cookie: a new visitor); answers the contact id."""
+        form = next(f for f in self.api.get("/api/forms").json()["forms"] if f["name"] == "GDPR request")
+        body: list[tuple[str, str]] = [("mauticform[formId]", str(form["id"])), ("mauticform[return]", "")]
+        for field in form["fields"]:
+            alias = field["alias"]
+            if alias == "name":
+                body.append(("mauticform[name]", name))
+            elif alias == "email":
+                body.append(("mauticform[email]", address))
+            elif alias == "request":
+                body.append(("mauticform[request][]", choice))
+            elif field["type"] == "checkboxgrp":  # the consent box the spec adds to every form
+                options = field["properties"]["optionlist"]["list"]
+                body.append((f"mauticform[{alias}][]", str(options[0]["value"])))
+        answer = httpx.post(
+            f"{self.url}/form/submit",
+            params={"formId": form["id"]},
+            data=body,  # type: ignore[arg-type]
+            headers={"Referer": f"{self.url}/privacy"},
+        )
+        assert answer.status_code == 302, answer.text
+        found = self.api.get("/api/contacts", params={"search": f"email:{address}"}).json()["contacts"]
+        (contact,) = found.values()
+        return int(contact["id"])
+
+    def rebuild(self) -> None:
+        self.control.post("/segments/rebuild").raise_for_status()
+
+    def outbox(self) -> list[dict[str, Any]]:
+        return self.control.get("/outbox").json()["messages"]
+
+    def email_id(self, name: str) -> int:
+        return int(
+            next(e["id"] for e in self.api.get("/api/emails").json()["emails"].values() if e["name"] == name)
+        )
+
+
+@pytest.fixture
+def site(sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Site:
+    work = tmp_path / "ops"
+    shutil.copytree(CONFIGS, work, ignore=shutil.ignore_patterns("*.example.yaml"))
+    for name, value in {
+        "MAUTIC_URL": sandbox.url,
+        "MAUTIC_USERNAME": "admin",
+        "MAUTIC_PASSWORD": "sandbox",
+        RECEIPT_KEY_ENV: KEY,
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("MAUTIC_CLIENT_ID", raising=False)
+    spec = work / "gdpr.yaml"
+    assert main(["apply", str(spec), "--auto-approve"]) == 0
+    api = httpx.Client(base_url=sandbox.url, auth=("admin", "sandbox"), timeout=10)
+    control = httpx.Client(base_url=sandbox.url + "/_sandbox", timeout=10)
+    return Site(sandbox.url, spec, tmp_path / "state", api, control)
+
+
+def test_access_and_erasure_from_form_submit_to_export_notification_and_404(
+    site: Site, capsys: pytest.CaptureFixture[str]
+) -> None:
+    alice = site.submit("Alice", "alice@example.com", "access")
+    bob = site.submit("Bob", "bob@example.com", "forget")
+    site.rebuild()
+    before = site.api.get(f"/api/contacts/{alice}").json()["contact"]
+    confirmations = len(site.outbox())  # the form's own "request received" emails
+
+    capsys.readouterr()
+    assert site.cli("requests", "list", "--json") == 0
+    listed = json.loads(capsys.readouterr().out)
+    rows = {row["contact"]: row for row in listed["requests"]}
+    assert rows[alice]["type"] == "access" and rows[alice]["email"] == "a***@example.com"
+    assert rows[bob]["type"] == "erasure" and rows[bob]["email"] == "b***@example.com"
+    assert not rows[alice]["overdue"] and rows[alice]["days_left"] == 30
+
+    assert site.cli("requests", "fulfil", "--yes") == 0
+    out = capsys.readouterr()
+    assert "2 done, 0 failed, 0 skipped" in out.out
+    assert "@" not in out.out.replace("a***@example.com", "").replace("b***@example.com", "")
+
+    # The export holds what Mautic holds, field by field.
+    (folder,) = (site.spec.parent / "exports").glob(f"*/access-{alice}-*")
+    data = json.loads((folder / "data.json").read_text())
+    expected = {k: v for k, v in before["fields"]["all"].items() if k != "id"}
+    assert data["fields"] == expected
+    assert data["fields"]["email"] == "alice@example.com" and data["fields"]["firstname"] == "Alice"
+    assert data["fields"]["gdpr_request"] == "access"
+    assert data["contact"]["id"] == alice and data["contact"]["ipAddresses"] == before["ipAddresses"]
+    (submission,) = data["formSubmissions"]
+    assert submission["results"]["email"] == "alice@example.com"
+    assert {s["alias"] for s in data["segments"]} >= {"data-requested"}
+    assert any(e["event"] == "form.submitted" for e in data["activity"])
+    header, row = (folder / "contact.csv").read_text().splitlines()
+    assert dict(zip(header.split(","), row.split(","), strict=True))["email"] == "alice@example.com"
+    assert oct(folder.stat().st_mode & 0o777) == "0o700"
+    assert {oct(p.stat().st_mode & 0o777) for p in folder.iterdir()} == {"0o600"}
+
+    # Alice is done: her request is taken off the request field, so Mautic's next rebuild drops her from the
+    # filter-based segment (and would add her again if she asked again). Bob is gone.
+    assert site.api.get(f"/api/contacts/{alice}").json()["contact"]["fields"]["all"]["gdpr_request"] in (None, "")
+    site.rebuild()
+    segments = site.api.get(f"/api/contacts/{alice}/segments").json()["lists"]
+    assert "data-requested" not in {s["alias"] for s in (segments.values() if segments else [])}
+    assert site.api.get(f"/api/contacts/{bob}").status_code == 404
+
+    # One notification each, the right email to the right person.
+    sent = [(m["emailId"], m["contactId"]) for m in site.outbox()[confirmations:]]
+    assert sorted(sent) == sorted(
+        [(site.email_id("GDPR data export sent"), alice), (site.email_id("GDPR erasure done"), bob)]
+    )
+
+    # The evidence: every step in the audit log, and a receipt without the address.
+    state = site.state
+    audit_text = (state / "audit.jsonl").read_text()
+    assert "@" not in audit_text and "alice" not in audit_text.lower() and "bob" not in audit_text.lower()
+    steps = {(line["contact"], line["step"]) for line in map(json.loads, audit_text.splitlines())}
+    assert {(alice, s) for s in ("export", "deliver", "notify", "mark_done", "finish")} <= steps
+    assert {(bob, s) for s in ("receipt", "notify", "delete", "confirm", "finish")} <= steps
+    (receipt,) = [json.loads(line) for line in (state / "receipts.jsonl").read_text().splitlines()]
+    assert receipt["contact"] == bob and receipt["email_hmac"] == email_hash(KEY.encode(), "bob@example.com")
+
+    # Nothing pending any more; a rerun does nothing and sends nothing.
+    assert site.cli("requests", "list") == 0
+    assert "No pending GDPR requests" in capsys.readouterr().out
+    assert site.cli("requests", "fulfil", "--yes") == 0
+    assert len(site.outbox()) == confirmations + 2
+
+
+def test_dry_run_shows_the_steps_and_touches_nothing(site: Site, capsys: pytest.CaptureFixture[str]) -> None:
+    bob = site.submit("Bob", "bob@example.com", "forget")
+    site.rebuild()
+    sent = len(site.outbox())
+    capsys.readouterr()
+    assert site.cli("requests", "fulfil", "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert f"erasure-{bob}-" in out and "would run: receipt, notify, delete, confirm" in out
+    assert site.api.get(f"/api/contacts/{bob}").status_code == 200
+    assert len(site.outbox()) == sent
+    assert not site.state.exists()
+
+
+def test_without_a_terminal_erasures_are_refused_unless_yes(
+    site: Site, capsys: pytest.CaptureFixture[str]
+) -> None:
+    alice = site.submit("Alice", "alice@example.com", "access")
+    bob = site.submit("Bob", "bob@example.com", "forget")
+    site.rebuild()
+    capsys.readouterr()
+    assert site.cli("requests", "fulfil") == 1  # pytest's stdin is not a terminal
+    out = capsys.readouterr().out
+    assert "1 done, 0 failed, 1 skipped" in out and "rerun with --yes" in out
+    assert site.api.get(f"/api/contacts/{bob}").status_code == 200
+    assert f"access-{alice}-" not in out  # done requests are counted, not listed
+
+
+def test_an_erasure_waits_for_the_access_request_of_the_same_person(
+    site: Site, capsys: pytest.CaptureFixture[str]
+) -> None:
+    carol = site.submit("Carol", "carol@example.com", "access")
+    site.submit("Carol", "carol@example.com", "forget")  # a new visitor: Mautic merges by email
+    site.api.patch(f"/api/contacts/{carol}/edit", json={"gdpr_request": ["access", "forget"]})
+    site.rebuild()
+    capsys.readouterr()
+    assert site.cli("requests", "fulfil", "--type", "erasure", "--yes") == 0
+    assert "access request that is not finished" in capsys.readouterr().out
+    assert site.api.get(f"/api/contacts/{carol}").status_code == 200
+    assert site.cli("requests", "fulfil", "--yes") == 0
+    assert "2 done" in capsys.readouterr().out
+    assert list((site.spec.parent / "exports").glob(f"*/access-{carol}-*/data.json"))
+    assert site.api.get(f"/api/contacts/{carol}").status_code == 404
+
+
+def test_list_exits_2_when_a_request_is_past_the_deadline(
+    site: Site, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site.control.post("/clock", json={"now": "2026-01-01T10:00:00+00:00"}).raise_for_status()
+    try:
+        alice = site.submit("Alice", "alice@example.com", "access")
+        site.rebuild()
+    finally:
+        site.control.post("/clock", json={"now": None}).raise_for_status()
+    capsys.readouterr()
+    assert site.cli("requests", "list") == 2
+    out = capsys.readouterr().out
+    assert f"{alice}" in out and "OVERDUE" in out and "1 pending, 1 overdue" in out
+
+
+def test_erasures_need_the_receipt_key(
+    site: Site, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bob = site.submit("Bob", "bob@example.com", "forget")
+    site.rebuild()
+    monkeypatch.delenv(RECEIPT_KEY_ENV)
+    assert site.cli("requests", "fulfil", "--yes") == 1
+    err = capsys.readouterr().err
+    assert f"{RECEIPT_KEY_ENV} is not set" in err and "Traceback" not in err
+    assert site.api.get(f"/api/contacts/{bob}").status_code == 200
+
+
+def test_retention_lists_and_erases_contacts_inactive_too_long(
+    site: Site, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site.control.post("/clock", json={"now": "2023-01-01T10:00:00+00:00"}).raise_for_status()
+    try:
+        old = site.submit("Olga", "olga@example.com", "access")
+    finally:
+        site.control.post("/clock", json={"now": None}).raise_for_status()
+    recent = site.submit("Rita", "rita@example.com", "access")
+    capsys.readouterr()
+    assert site.cli("requests", "retention", "--json") == 2
+    rows = json.loads(capsys.readouterr().out)["requests"]
+    assert [(row["contact"], row["email"]) for row in rows] == [(old, "o***@example.com")]
+    assert site.cli("requests", "retention", "--erase", "--yes") == 0
+    assert site.api.get(f"/api/contacts/{old}").status_code == 404
+    assert site.api.get(f"/api/contacts/{recent}").status_code == 200
+    (receipt,) = [json.loads(line) for line in (site.state / "receipts.jsonl").read_text().splitlines()]
+    assert receipt["type"] == "retention" and receipt["email_hmac"] == email_hash(
+        KEY.encode(), "olga@example.com"
+    )
+
+
+# --- crash safety: the process killed at every step boundary, then rerun ---
+
+
+def _fulfil_in_child(site: Site, crash_at: int) -> int:
+    """Run ``requests fulfil`` in a forked child that ``os._exit``s at boundary ``crash_at``; its exit code.
+
+    Fork rather than spawn: the child inherits the imported modules, so forty kills cost well under a second
+    each; it talks to the sandbox over HTTP like any other process."""
+
+    def child() -> None:
+        os.environ[CRASH_ENV] = str(crash_at)
+        os._exit(site.cli("requests", "fulfil", "--yes", "--workers", "1"))
+
+    process = multiprocessing.get_context("fork").Process(target=child)
+    process.start()
+    process.join(60)
+    assert process.exitcode is not None, "the child hung"
+    return process.exitcode
+
+
+def _fresh(site: Site) -> tuple[int, int]:
+    """Reset the sandbox and the operator's state, apply, and file one access and one erasure request."""
+    site.control.post("/reset").raise_for_status()
+    shutil.rmtree(site.state, ignore_errors=True)
+    shutil.rmtree(site.spec.parent / "exports", ignore_errors=True)
+    assert main(["apply", str(site.spec), "--auto-approve"]) == 0
+    alice = site.submit("Alice", "alice@example.com", "access")
+    bob = site.submit("Bob", "bob@example.com", "forget")
+    site.rebuild()
+    return alice, bob
+
+
+def test_killed_at_any_step_boundary_a_rerun_loses_nothing_and_sends_nothing_twice(site: Site) -> None:
+    alice, bob = _fresh(site)
+    assert site.cli("requests", "fulfil", "--yes", "--workers", "1") == 0
+    boundaries = 2 * len((site.state / "journal.jsonl").read_text().splitlines())
+    export_email, erasure_email = site.email_id("GDPR data export sent"), site.email_id("GDPR erasure done")
+    assert boundaries >= 30
+
+    for crash_at in range(1, boundaries + 1):
+        alice, bob = _fresh(site)
+        base = len(site.outbox())
+        assert _fulfil_in_child(site, crash_at) == CRASH_EXIT, f"boundary {crash_at} was not reached"
+        sent = [(m["emailId"], m["contactId"]) for m in site.outbox()[base:]]
+        assert len(sent) == len(set(sent)), f"sent twice before boundary {crash_at}"
+        if site.api.get(f"/api/contacts/{bob}").status_code == 404:
+            assert (erasure_email, bob) in sent, f"deleted before notified (boundary {crash_at})"
+
+        assert site.cli("requests", "fulfil", "--yes", "--workers", "1") == 0, (
+            f"rerun after boundary {crash_at}"
+        )
+        sent = [(m["emailId"], m["contactId"]) for m in site.outbox()[base:]]
+        assert sorted(sent) == sorted([(export_email, alice), (erasure_email, bob)]), f"boundary {crash_at}"
+        (folder,) = (site.spec.parent / "exports").glob(f"*/access-{alice}-*")
+        assert json.loads((folder / "data.json").read_text())["fields"]["email"] == "alice@example.com"
+        assert site.api.get(f"/api/contacts/{bob}").status_code == 404
+        receipts = (site.state / "receipts.jsonl").read_text().splitlines()
+        assert [json.loads(line)["contact"] for line in receipts] == [bob], f"boundary {crash_at}"
+        assert "@" not in (site.state / "audit.jsonl").read_text()
