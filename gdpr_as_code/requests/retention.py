@@ -1,11 +1,12 @@
 """Retention: contacts kept longer than the spec's data inventory allows, found by the date it counts from.
 
 Each inventory item with ``retention_days`` says how long its data may be kept after ``retention_from``
-(``last_active`` by default, or ``date_added`` / ``date_identified``). A contact is past retention when that
-date is older than the period and it holds data of the item (a value in one of its ``contact_fields``; an item
-naming no fields covers every contact). Found server-side with Mautic's ``where`` filter on the date column,
-one paged list call per item, so a large instance is not read whole. A contact never active (``last_active``
-empty) counts from the date it was added.
+(``last_active`` by default, or ``date_added`` / ``date_identified``). A contact is past retention when every
+item it holds data of (a value in one of the item's ``contact_fields``; an item naming no fields covers every
+contact) is past its period: erasing deletes the whole contact, so the longest period decides; an item without
+a period (kept as long as its purpose lasts) never falls due. Candidates are found server-side with Mautic's
+``where`` filter on the date column (one paged list call per column, with its shortest period), so a large
+instance is not read whole. A contact never active (``last_active`` empty) counts from the date it was added.
 
 Each becomes a ``retention`` request whose received date is the day its retention ran out, so the request id
 is the same on every run and the journal recognises it; ``--erase`` erases them through the same journaled
@@ -56,29 +57,43 @@ def _basis(contact: Mapping[str, Any], item: DataItem) -> datetime | None:
 
 
 def past_retention(client: Client, gdpr: Gdpr, at: datetime) -> list[Request]:
-    """Every contact past the retention of some inventory item, as ``retention`` requests, oldest first."""
-    due: dict[int, tuple[datetime, Mapping[str, Any]]] = {}
+    """Every contact whose data is all past its retention, as ``retention`` requests, oldest first.
+
+    A contact is due when every inventory item it holds data of is past its period (the longest one decides:
+    data still rightly kept is never erased early); an item without ``retention_days`` never falls due, so a
+    contact holding such data is not listed. The server-side filter is the shortest period per date column,
+    a superset; the exact rule is applied here.
+    """
+    shortest: dict[str, int] = {}
     for item in gdpr.data_inventory:
-        if item.retention_days is None:
-            continue
-        period = timedelta(days=item.retention_days)
-        cutoff = (at - period).strftime("%Y-%m-%d %H:%M:%S")
-        column = COLUMNS[item.retention_from][0]
+        if item.retention_days is not None:
+            column = item.retention_from
+            shortest[column] = min(shortest.get(column, item.retention_days), item.retention_days)
+    candidates: dict[int, Mapping[str, Any]] = {}
+    for retention_from, days in shortest.items():
+        cutoff = (at - timedelta(days=days)).strftime("%Y-%m-%d %H:%M:%S")
+        column = COLUMNS[retention_from][0]
         queries = [_where((column, "lt", cutoff))]
-        if item.retention_from == "last_active":
+        if retention_from == "last_active":
             queries.append(_where(("last_active", "isNull", None), ("date_added", "lt", cutoff)))
         for params in queries:
             for contact in client.list_all("/contacts", "contacts", params=params):
-                basis = _basis(contact, item)
-                if basis is None or basis + period > at or not _holds(contact, item):
-                    continue
-                cid = int(contact["id"])
-                if cid not in due or basis + period < due[cid][0]:
-                    due[cid] = (basis + period, contact)
-    return sorted(
-        (
-            Request("retention", cid, when, None, contact_email(contact), contact)
-            for cid, (when, contact) in due.items()
-        ),
-        key=lambda request: (request.received, request.contact_id),
-    )
+                candidates[int(contact["id"])] = contact
+    found = []
+    for cid, contact in candidates.items():
+        held = [item for item in gdpr.data_inventory if _holds(contact, item)]
+        ends = [_end(contact, item) for item in held]
+        if not held or None in ends:
+            continue
+        due = max(end for end in ends if end is not None)
+        if due <= at:
+            found.append(Request("retention", cid, due, None, contact_email(contact), contact))
+    return sorted(found, key=lambda request: (request.received, request.contact_id))
+
+
+def _end(contact: Mapping[str, Any], item: DataItem) -> datetime | None:
+    """When the item's retention of this contact's data runs out; None: never (no period, or no date)."""
+    basis = _basis(contact, item)
+    if basis is None or item.retention_days is None:
+        return None
+    return basis + timedelta(days=item.retention_days)
