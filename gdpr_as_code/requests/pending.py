@@ -118,18 +118,19 @@ def pending_requests(client: Client, segments: Sequence[tuple[Kind, str]], worke
         for kind, alias in segments
         for contact in client.list_all("/contacts", "contacts", params={"search": f"segment:{alias}"})
     ]
+    contacts = {int(contact["id"]): contact for _, _, contact in members}  # one call for a contact in both
 
-    def one(item: tuple[Kind, str, Mapping[str, Any]]) -> Request | None:
-        kind, alias, contact = item
-        segments = tuple(collection(client.get(f"/contacts/{contact['id']}/segments"), "lists"))
-        found = membership(segments, alias)
-        if found is None:  # left the segment between the two calls
-            return None
-        segment_id, received = found
-        return Request(
-            kind, int(contact["id"]), received, segment_id, contact_email(contact), contact, segments
-        )
+    def segments_of(contact_id: int) -> tuple[int, tuple[Mapping[str, Any], ...]]:
+        return contact_id, tuple(collection(client.get(f"/contacts/{contact_id}/segments"), "lists"))
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        found = [request for request in pool.map(one, members) if request is not None]
+        lists = dict(pool.map(segments_of, contacts))
+    found = []
+    for kind, alias, contact in members:
+        cid = int(contact["id"])
+        joined = membership(lists[cid], alias)
+        if joined is not None:  # None: it left the segment between the two calls
+            segment_id, received = joined
+            email = contact_email(contact)
+            found.append(Request(kind, cid, received, segment_id, email, contact, lists[cid]))
     return sorted(found, key=lambda request: (request.received, request.contact_id))
