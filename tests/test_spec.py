@@ -223,6 +223,19 @@ segments:
         "Other requests")
 
 
+def test_parallel_loads_with_different_variables_do_not_mix() -> None:
+    """The rollout loads one spec per instance in a thread pool: nothing may be shared between loads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def company_in_body(index: int) -> str:
+        spec = load_spec(CONFIGS / "gdpr-de.yaml", env={}, variables={"firma": f"Firma {index}"})
+        return spec.email("eingang").html
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        bodies = list(pool.map(company_in_body, range(16)))
+    assert all(f"Firma {index}</p>" in body for index, body in enumerate(bodies))
+
+
 def test_a_variable_cannot_use_another(tmp_path: Path) -> None:
     path = write(tmp_path, "version: 1\nvariables:\n  a: x\n  b: ${var.a}\n")
     assert problems_of(path) == [
