@@ -82,6 +82,16 @@ CASES: list[tuple[str, list[tuple[int, int, str]]]] = [
         ],
     ),
     (
+        "checkbox_group_into_single_value_field.yaml",
+        [
+            (
+                14,
+                39,
+                "a checkbox group can send several values, but contact field 'request_type' (select) holds one",
+            ),
+        ],
+    ),
+    (
         'consent_checkbox_not_required.yaml',
         [
             (21, 14, "form field 'agree' records consent but is not a required checkbox"),

@@ -106,6 +106,18 @@ class FormsBuilder(Builder):
                         )
                     mapped.setdefault(alias, key)
             options = self.form_options(item, here, kind, contact_options, field_key)
+            if (
+                kind == "checkboxgrp"
+                and len(options) > 1
+                and field_key
+                and self.fields[field_key].type != "multiselect"
+            ):
+                self.fail(
+                    (*here, "type"),
+                    f"a checkbox group can send several values, but contact field '{field_key}' "
+                    f"({self.fields[field_key].type}) holds one",
+                    "use type: radiogrp or select, or make the contact field a multiselect",
+                )
             default = item.get("default")
             result.append(
                 FormField(
