@@ -87,7 +87,8 @@ CASES: list[tuple[str, list[tuple[int, int, str]]]] = [
             (
                 14,
                 39,
-                "a checkbox group can send several values, but contact field 'request_type' (select) holds one",
+                "a checkbox group can send several values, but contact field 'request_type' (select) "
+                "holds one",
             ),
         ],
     ),
