@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from gdpr_as_code.cli import main
@@ -325,6 +326,7 @@ def _walk(node: Any, path: str, found: list[str]) -> None:
 
 
 def test_every_schema_property_has_a_description() -> None:
+    jsonschema.Draft202012Validator.check_schema(spec_schema())
     missing: list[str] = []
     _walk(spec_schema(), "spec", missing)
     assert missing == []
