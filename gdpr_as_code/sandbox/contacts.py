@@ -529,6 +529,11 @@ def delete_contact(store: Store, row: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
+def created_at(path: str) -> dict[str, str]:
+    """The ``Location`` header Mautic's API sends with a 201 (a path, flows/199)."""
+    return {"Location": path}
+
+
 def body_object(req: Request) -> dict[str, Any]:
     data = req.data
     return data if isinstance(data, dict) else {}
@@ -710,7 +715,8 @@ def get_one(req: Request) -> Response:
 @route("POST", "/api/contacts/new")
 def new_contact(req: Request) -> Response:
     row, status = create_or_update(req.store, req, body_object(req))
-    return Response(status, {"contact": render(req.store, row, "fresh" if status == 201 else "loaded")})
+    body = {"contact": render(req.store, row, "fresh" if status == 201 else "loaded")}
+    return Response(status, body, created_at(f"/api/contacts/{row['id']}") if status == 201 else {})
 
 
 @route("PATCH", "/api/contacts/{id}/edit")
@@ -730,7 +736,8 @@ def put_contact(req: Request) -> Response:
         row = new_row(store, req)
         write(store, row, body_object(req), put=True)
         store.insert("contacts", row)
-        return Response(201, {"contact": render(store, row, "fresh")})
+        location = created_at(f"/api/contacts/{row['id']}")
+        return Response(201, {"contact": render(store, row, "fresh")}, location)
     write(store, row, body_object(req), put=True)
     touch(store, row, req)
     return Response(200, {"contact": render(store, row)})
@@ -874,7 +881,7 @@ def new_note(req: Request) -> Response:
         "dateAdded": iso(now(store)),
     }
     store.insert("notes", note)
-    return Response(201, {"note": render_note(store, note, "full")})
+    return Response(201, {"note": render_note(store, note, "full")}, created_at(f"/api/notes/{note['id']}"))
 
 
 @route("GET", "/api/notes/{id}")
