@@ -350,10 +350,19 @@ def test_non_json_answer_points_at_the_url() -> None:
         client.get("/segments")
 
 
-def test_base_url_loses_credentials_and_api_suffix() -> None:
-    client = MauticClient("https://user:pw@mautic.example.test/sub/api/", BasicAuth("a", "b"))
-    assert client.base_url == "https://mautic.example.test/sub"
-    assert client.name == "https://mautic.example.test/sub"
+def test_base_url_loses_credentials_and_api_suffix_and_keeps_a_subdirectory() -> None:
+    transport = Replay(
+        recorded("flows/002_POST_oauth_v2_token_client_credentials_ok.json"),
+        recorded("flows/010_GET_segments_bearer_ok.json"),
+    )
+    auth = OAuth2ClientCredentials("1_x", "secret")
+    client = MauticClient("https://user:pw@mautic.example.test/index.php/api/", auth, transport=transport)
+    assert client.base_url == client.name == "https://mautic.example.test/index.php"
+    client.get("/segments")
+    assert [r.url.path for r in transport.requests] == [
+        "/index.php/oauth/v2/token",
+        "/index.php/api/segments",
+    ]
 
 
 def test_missing_variables_are_named_never_valued() -> None:
