@@ -262,7 +262,13 @@ CASES: list[tuple[str, list[tuple[int, int, str]]]] = [
     (
         'operator_not_allowed_multiselect.yaml',
         [
-            (12, 41, "Mautic refuses operator '=' on a multiselect field"),
+            (12, 41, "Mautic refuses operator '=' on field 'request_type' (multiselect)"),
+        ],
+    ),
+    (
+        "operator_not_allowed_text.yaml",
+        [
+            (6, 34, "Mautic refuses operator 'in' on field 'email' (email)"),
         ],
     ),
     (

@@ -18,8 +18,9 @@ from gdpr_as_code.errors import Problem, SpecError
 from gdpr_as_code.spec.mautic_rules import (
     BUILTIN_COMPANY_FIELDS,
     BUILTIN_CONTACT_FIELDS,
+    DEFAULT_OPERATORS,
+    FILTER_OPERATORS,
     RESTRICTED_FIELD_ALIASES,
-    SELECT_OPERATORS,
     clean_alias,
     field_alias_problem,
 )
@@ -223,11 +224,11 @@ class Builder:
             return None
         alias, field_key, kind = resolved
         operator = row["operator"]
-        allowed = SELECT_OPERATORS.get(kind)
-        if allowed is not None and operator not in allowed:
+        allowed = FILTER_OPERATORS.get(kind, DEFAULT_OPERATORS)
+        if operator not in allowed:
             self.fail(
                 (*path, "operator"),
-                f"Mautic refuses operator '{operator}' on a {kind} field",
+                f"Mautic refuses operator '{operator}' on field '{row['field']}' ({kind})",
                 f"use one of: {', '.join(sorted(allowed))}",
             )
             return None

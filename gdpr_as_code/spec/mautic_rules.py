@@ -91,13 +91,27 @@ RESTRICTED_FIELD_ALIASES = frozenset(
 """Aliases a custom field cannot take: Mautic's restricted names and segment filter keywords (a partial
 list)."""
 
-SELECT_OPERATORS: dict[str, frozenset[str]] = {
+_TEXT = frozenset(
+    {"=", "!=", "empty", "!empty", "like", "!like", "regexp", "!regexp", "startsWith", "endsWith", "contains"}
+)
+_SELECT = frozenset({"=", "!=", "empty", "!empty", "regexp", "!regexp", "in", "!in"})
+_NUMBER = _TEXT | {"gt", "gte", "lt", "lte"}
+_DEFAULT = _NUMBER | {"between", "!between"}
+_DATE = _DEFAULT | {"date"}
+FILTER_OPERATORS: dict[str, frozenset[str]] = {
+    **dict.fromkeys(("text", "lookup", "email", "url", "tel"), _TEXT),
+    **dict.fromkeys(("select", "country", "timezone", "region", "locale"), _SELECT),
+    "boolean": frozenset({"=", "!="}),
     "multiselect": frozenset({"in", "!in", "empty", "!empty"}),
-    "select": frozenset({"=", "!=", "in", "!in", "empty", "!empty"}),
-    "boolean": frozenset({"=", "!=", "empty", "!empty"}),
+    "number": _NUMBER,
+    "date": _DATE,
+    "datetime": _DATE,
 }
-"""Filter operators Mautic accepts per field type where it restricts them (recorded flows 022-029,
-235-237)."""
+"""Segment filter operators Mautic accepts per field type (``LeadBundle/Entity/OperatorListTrait`` and
+``TypeOperatorSubscriber``; recorded flows 022-029 and 235-238 agree); other types take
+``DEFAULT_OPERATORS``."""
+
+DEFAULT_OPERATORS = _DEFAULT
 
 _MYSQL_RESERVED_WORDS = """
 accessible add all alter analyze and as asc asensitive before between bigint binary blob both by call
