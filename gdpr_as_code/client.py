@@ -39,6 +39,7 @@ from gdpr_as_code.spec.model import Target
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
+    "Auth",
     "BasicAuth",
     "EnvTarget",
     "ListPage",
