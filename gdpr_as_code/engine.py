@@ -21,7 +21,7 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
-from gdpr_as_code.errors import ApplyError, GdprAsCodeError, MauticError, PlanError
+from gdpr_as_code.errors import ApplyError, MauticError, PlanError
 from gdpr_as_code.plan import Change, FieldChange, Plan, fingerprint
 from gdpr_as_code.resources import (
     BY_NAME,
@@ -537,7 +537,8 @@ def _marker_body(kind: Kind, key: str, raw: Mapping[str, Any]) -> Json:
 
 
 def _no_refs(reference: str) -> int:
-    raise GdprAsCodeError(f"internal: no reference expected while importing ({reference})")
+    """A marker-only PATCH carries no references; reaching this is a bug, not a user error."""
+    raise AssertionError(f"no reference expected while importing, got {reference}")
 
 
 def describe(outcomes: Iterable[Outcome]) -> str:
