@@ -82,16 +82,22 @@ def main(argv: list[str] | None = None) -> int:
 # --- spec ---
 
 
+def _assignments(_ctx: click.Context, _param: click.Parameter, items: tuple[str, ...]) -> dict[str, str]:
+    """``NAME=VALUE`` options as a mapping; a missing ``=`` is a usage error, never an empty value."""
+    if bad := [item for item in items if "=" not in item or not item.partition("=")[0]]:
+        raise click.BadParameter(f"expected NAME=VALUE, got {bad[0]!r}", param_hint="--var")
+    return dict(item.split("=", 1) for item in items)
+
+
 @cli.command("validate")
 @click.argument("spec_paths", metavar="SPEC|INVENTORY...", nargs=-1, required=True)
-@click.option("--var", "assignments", multiple=True, metavar="NAME=VALUE",
+@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", callback=_assignments,
               help="Override a spec variable (as an inventory would); repeatable.")
-def validate_command(spec_paths: tuple[str, ...], assignments: tuple[str, ...]) -> int:
+def validate_command(spec_paths: tuple[str, ...], variables: dict[str, str]) -> int:
     """Check specs and inventories: schema, then meaning; every problem as FILE:LINE:COL: what — fix."""
     from gdpr_as_code.inventory import is_inventory, validate_inventories
     from gdpr_as_code.spec import validate
 
-    variables = dict(item.partition("=")[::2] for item in assignments)
     inventories = [path for path in spec_paths if is_inventory(path)]
     lines, count = validate([p for p in spec_paths if p not in inventories], variables=variables)
     inventory_lines, inventory_count = validate_inventories(inventories)

@@ -297,6 +297,8 @@ def test_validate_var_option_overrides(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["validate", str(path)]) == 1
     assert "undefined variable 'who'" in capsys.readouterr().out
     assert main(["validate", "--var", "who=Team", str(path)]) == 0
+    assert main(["validate", "--var", "who", str(path)]) == 64
+    assert "expected NAME=VALUE, got 'who'" in capsys.readouterr().err
 
 
 def test_schema_command_prints_the_shipped_schema(capsys: pytest.CaptureFixture[str]) -> None:
