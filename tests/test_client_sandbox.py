@@ -228,3 +228,29 @@ def test_a_delete_whose_answer_is_lost_is_repeated_and_done(
     assert client.delete(f"/segments/{made['id']}/delete") == {}
     assert basic(sandbox).list_all("/segments", "lists") == []
     assert [status for m, _p, status in served(controls) if m == "DELETE"] == [200, 404]
+
+
+def test_a_create_answered_503_is_re_read_then_sent_again(
+    sandbox: Sandbox, controls: SandboxControls
+) -> None:
+    controls.fault(kind="error", status=503, methods=["POST"], count=1)
+    client = basic(sandbox)
+    alias = "access-requested"
+    made = client.create(
+        "/segments/new", segment_body(alias), find_existing=lambda: find_by_alias(client, alias)
+    )
+    assert [(m, s) for m, _p, s in served(controls)] == [("POST", 503), ("GET", 200), ("POST", 201)]
+    assert [s["id"] for s in basic(sandbox).list_all("/segments", "lists")] == [made["id"]]
+
+
+def test_a_create_answered_500_is_re_read_but_not_repeated(
+    sandbox: Sandbox, controls: SandboxControls
+) -> None:
+    """Mautic's 500s are mostly deterministic (a name over 191 characters): a repeat fails the same way."""
+    controls.fault(kind="error", status=500, methods=["POST"], count=1)
+    client = basic(sandbox)
+    with pytest.raises(MauticHTTPError) as err:
+        client.create("/segments/new", segment_body("x"), find_existing=lambda: find_by_alias(client, "x"))
+    assert err.value.status == 500
+    assert "var/logs" in str(err.value)
+    assert [(m, s) for m, _p, s in served(controls)] == [("POST", 500), ("GET", 200)]
