@@ -40,6 +40,8 @@ __all__ = ["DEFAULT_CLIENT_ID", "DEFAULT_CLIENT_SECRET", "Sandbox"]
 RESOURCE_MODULES: tuple[str, ...] = (
     "auth",
     "controls",
+    "fields",
+    "segments",
     "contacts",
     "membership",
     "submit",
