@@ -17,7 +17,7 @@ CORPUS = Path(__file__).parent / "spec_corpus"
 
 CASES: list[tuple[str, list[tuple[int, int, str]]]] = [
     (
-        'alias_builtin_field.yaml',
+        "alias_builtin_field.yaml",
         [
             (3, 17, "Mautic already has a built-in contact field 'email'"),
         ],
@@ -34,49 +34,49 @@ CASES: list[tuple[str, list[tuple[int, int, str]]]] = [
         ],
     ),
     (
-        'alias_mautic_would_change.yaml',
+        "alias_mautic_would_change.yaml",
         [
             (7, 7, "Mautic would change 'email_' to 'email'"),
         ],
     ),
     (
-        'alias_sql_reserved.yaml',
+        "alias_sql_reserved.yaml",
         [
             (3, 22, "'order' is an SQL reserved word, so Mautic would rename it to 'f_order'"),
         ],
     ),
     (
-        'bad_enum_style.yaml',
+        "bad_enum_style.yaml",
         [
-            (4, 10, 'consent.style must be one of: bar, modal, notification, page'),
+            (4, 10, "consent.style must be one of: bar, modal, notification, page"),
         ],
     ),
     (
-        'bad_reference_syntax.yaml',
+        "bad_reference_syntax.yaml",
         [
             (4, 18, "'${company}' is not a variable reference"),
         ],
     ),
     (
-        'billion_laughs.yaml',
+        "billion_laughs.yaml",
         [
-            (7, 6, 'aliases expand this value to more than 100,000 values (an alias bomb?)'),
+            (7, 6, "aliases expand this value to more than 100,000 values (an alias bomb?)"),
         ],
     ),
     (
-        'body_and_body_file.yaml',
+        "body_and_body_file.yaml",
         [
             (4, 5, "email 'done' needs exactly one of body or body_file"),
         ],
     ),
     (
-        'body_file_not_utf8.yaml',
+        "body_file_not_utf8.yaml",
         [
-            (3, 4, 'byte 0xe9 is not valid UTF-8'),
+            (3, 4, "byte 0xe9 is not valid UTF-8"),
         ],
     ),
     (
-        'body_file_undefined_var.yaml',
+        "body_file_undefined_var.yaml",
         [
             (3, 18, "undefined variable 'what'"),
         ],
@@ -93,79 +93,79 @@ CASES: list[tuple[str, list[tuple[int, int, str]]]] = [
         ],
     ),
     (
-        'consent_checkbox_not_required.yaml',
+        "consent_checkbox_not_required.yaml",
         [
             (21, 14, "form field 'agree' records consent but is not a required checkbox"),
         ],
     ),
     (
-        'consent_field_not_boolean.yaml',
+        "consent_field_not_boolean.yaml",
         [
             (30, 12, "consent field 'consent' is a text field"),
         ],
     ),
     (
-        'consent_form_field_key_clash.yaml',
+        "consent_form_field_key_clash.yaml",
         [
             (21, 21, "form field key 'gdpr_consent' is reserved for the consent checkbox"),
         ],
     ),
     (
-        'consent_required_without_label.yaml',
+        "consent_required_without_label.yaml",
         [
             (28, 5, "gdpr.consent is missing the required key 'label' (the other values here need it)"),
         ],
     ),
     (
-        'deep_nesting.yaml',
+        "deep_nesting.yaml",
         [
-            (3, 71, 'the document nests more than 64 levels deep'),
+            (3, 71, "the document nests more than 64 levels deep"),
         ],
     ),
     (
-        'duplicate_field_alias.yaml',
+        "duplicate_field_alias.yaml",
         [
             (4, 25, "alias 'gdpr_request' is also used by field 'request_type'"),
         ],
     ),
     (
-        'duplicate_form_field_key.yaml',
+        "duplicate_form_field_key.yaml",
         [
             (9, 7, "duplicate key 'email' (first defined at line 7)"),
         ],
     ),
     (
-        'duplicate_segment_name.yaml',
+        "duplicate_segment_name.yaml",
         [
             (4, 17, "segment name 'Request to be Forgotten' is also used by 'forget'"),
         ],
     ),
     (
-        'duplicate_top_key.yaml',
+        "duplicate_top_key.yaml",
         [
             (5, 1, "duplicate key 'segments' (first defined at line 2)"),
         ],
     ),
     (
-        'empty_file.yaml',
+        "empty_file.yaml",
         [
-            (1, 1, 'the file is empty'),
+            (1, 1, "the file is empty"),
         ],
     ),
     (
-        'env_key_interpolated.yaml',
+        "env_key_interpolated.yaml",
         [
-            (3, 17, 'password_env must be the NAME of an environment variable, written as is'),
+            (3, 17, "password_env must be the NAME of an environment variable, written as is"),
         ],
     ),
     (
-        'env_name_is_secret.yaml',
+        "env_name_is_secret.yaml",
         [
             (
                 3,
                 17,
-                'password_env must be the NAME of an environment variable, and this value does not look '
-                'like one (is it the secret itself?)',
+                "password_env must be the NAME of an environment variable, and this value does not look "
+                "like one (is it the secret itself?)",
             ),
         ],
     ),
@@ -181,47 +181,47 @@ CASES: list[tuple[str, list[tuple[int, int, str]]]] = [
         ],
     ),
     (
-        'focus_unknown_form.yaml',
+        "focus_unknown_form.yaml",
         [
             (6, 9, "unknown form 'newsletter'"),
         ],
     ),
     (
-        'form_without_message.yaml',
+        "form_without_message.yaml",
         [
             (4, 5, "form 'request' needs exactly one of message or redirect"),
         ],
     ),
     (
-        'in_operator_single_value.yaml',
+        "in_operator_single_value.yaml",
         [
             (14, 16, "operator 'in' needs a list of values"),
         ],
     ),
     (
-        'literal_client_secret.yaml',
+        "literal_client_secret.yaml",
         [
             (
                 5,
                 3,
                 "'client_secret' puts a credential into the spec, where everyone who can read the "
-                'repository sees it',
+                "repository sees it",
             ),
         ],
     ),
     (
-        'literal_password.yaml',
+        "literal_password.yaml",
         [
             (
                 6,
                 3,
                 "'password' puts a credential into the spec, where everyone who can read the repository "
-                'sees it',
+                "sees it",
             ),
         ],
     ),
     (
-        'many_problems_at_once.yaml',
+        "many_problems_at_once.yaml",
         [
             (9, 57, "unknown contact field 'mail'"),
             (11, 49, "unknown segment 'forgotten'"),
@@ -236,13 +236,13 @@ CASES: list[tuple[str, list[tuple[int, int, str]]]] = [
         ],
     ),
     (
-        'missing_body_file.yaml',
+        "missing_body_file.yaml",
         [
             (6, 16, "email body file 'emails/no-such-file.md' does not exist"),
         ],
     ),
     (
-        'missing_version.yaml',
+        "missing_version.yaml",
         [
             (1, 1, "the document is missing the required key 'version'"),
         ],
@@ -254,13 +254,13 @@ CASES: list[tuple[str, list[tuple[int, int, str]]]] = [
         ],
     ),
     (
-        'not_utf8.yaml',
+        "not_utf8.yaml",
         [
-            (4, 14, 'byte 0xe9 is not valid UTF-8'),
+            (4, 14, "byte 0xe9 is not valid UTF-8"),
         ],
     ),
     (
-        'operator_not_allowed_multiselect.yaml',
+        "operator_not_allowed_multiselect.yaml",
         [
             (12, 41, "Mautic refuses operator '=' on field 'request_type' (multiselect)"),
         ],
@@ -272,19 +272,19 @@ CASES: list[tuple[str, list[tuple[int, int, str]]]] = [
         ],
     ),
     (
-        'option_not_declared_filter.yaml',
+        "option_not_declared_filter.yaml",
         [
             (12, 52, "'delete' is not an option value of field 'request_type'"),
         ],
     ),
     (
-        'option_not_declared_form.yaml',
+        "option_not_declared_form.yaml",
         [
             (20, 37, "option value 'rectify' is not declared on contact field 'request_type'"),
         ],
     ),
     (
-        'placement_style_mismatch.yaml',
+        "placement_style_mismatch.yaml",
         [
             (5, 14, "placement 'top_left' does not fit style 'bar'"),
         ],
@@ -296,13 +296,13 @@ CASES: list[tuple[str, list[tuple[int, int, str]]]] = [
         ],
     ),
     (
-        'recursive_alias.yaml',
+        "recursive_alias.yaml",
         [
-            (3, 11, 'an alias refers to a collection that contains it (a cycle)'),
+            (3, 11, "an alias refers to a collection that contains it (a cycle)"),
         ],
     ),
     (
-        'request_form_without_email.yaml',
+        "request_form_without_email.yaml",
         [
             (18, 7, "request form 'request' has no email field mapped to the contact's email"),
         ],
@@ -325,150 +325,150 @@ CASES: list[tuple[str, list[tuple[int, int, str]]]] = [
         ],
     ),
     (
-        'request_type_unknown_segment.yaml',
+        "request_type_unknown_segment.yaml",
         [
             (23, 38, "unknown segment 'data_requested'"),
         ],
     ),
     (
-        'request_value_not_option.yaml',
+        "request_value_not_option.yaml",
         [
             (25, 22, "'erase' is not an option value of field 'request_type'"),
         ],
     ),
     (
-        'select_field_without_options.yaml',
+        "select_field_without_options.yaml",
         [
-            (3, 17, 'a multiselect field needs options'),
+            (3, 17, "a multiselect field needs options"),
         ],
     ),
     (
-        'syntax_bad_indent.yaml',
+        "syntax_bad_indent.yaml",
         [
             (
                 5,
                 4,
                 "YAML syntax error: expected the end of the indented block, but found a new 'key: value' "
-                'line (while parsing a block mapping started at line 3)',
+                "line (while parsing a block mapping started at line 3)",
             ),
         ],
     ),
     (
-        'syntax_unclosed_flow.yaml',
+        "syntax_unclosed_flow.yaml",
         [
             (
                 4,
                 1,
                 "YAML syntax error: expected ',' or ']', but got a value (while parsing a flow sequence "
-                'started at line 3)',
+                "started at line 3)",
             ),
         ],
     ),
     (
-        'syntax_unclosed_quote.yaml',
+        "syntax_unclosed_quote.yaml",
         [
             (
                 6,
                 1,
-                'YAML syntax error: found unexpected end of stream (while scanning a quoted scalar started '
-                'at line 4)',
+                "YAML syntax error: found unexpected end of stream (while scanning a quoted scalar started "
+                "at line 4)",
             ),
         ],
     ),
     (
-        'tab_indent.yaml',
+        "tab_indent.yaml",
         [
-            (4, 1, 'a tab is used for indentation; YAML allows only spaces'),
+            (4, 1, "a tab is used for indentation; YAML allows only spaces"),
         ],
     ),
     (
-        'top_level_list.yaml',
+        "top_level_list.yaml",
         [
-            (1, 1, 'the document must be a mapping (key: value lines)'),
+            (1, 1, "the document must be a mapping (key: value lines)"),
         ],
     ),
     (
-        'two_fields_same_contact_field.yaml',
+        "two_fields_same_contact_field.yaml",
         [
             (8, 70, "contact field 'email' is already filled by form field 'email'"),
         ],
     ),
     (
-        'undefined_env.yaml',
+        "undefined_env.yaml",
         [
             (3, 8, "undefined environment variable 'GDPR_CORPUS_UNSET_URL'"),
         ],
     ),
     (
-        'undefined_variable.yaml',
+        "undefined_variable.yaml",
         [
             (7, 30, "undefined variable 'dpo_name'"),
         ],
     ),
     (
-        'unknown_email_in_action.yaml',
+        "unknown_email_in_action.yaml",
         [
             (9, 42, "unknown email 'received'"),
         ],
     ),
     (
-        'unknown_filter_field.yaml',
+        "unknown_filter_field.yaml",
         [
             (6, 17, "unknown contact field 'gdpr_requst'"),
         ],
     ),
     (
-        'unknown_form_contact_field.yaml',
+        "unknown_form_contact_field.yaml",
         [
             (7, 57, "unknown contact field 'e_mail'"),
         ],
     ),
     (
-        'unknown_segment_in_action.yaml',
+        "unknown_segment_in_action.yaml",
         [
             (11, 57, "unknown segment 'data_requested'"),
         ],
     ),
     (
-        'unknown_top_key.yaml',
+        "unknown_top_key.yaml",
         [
             (2, 1, "unknown key 'segements' in the document"),
         ],
     ),
     (
-        'unpublished_segment_in_action.yaml',
+        "unpublished_segment_in_action.yaml",
         [
             (11, 49, "segment 'forget' is unpublished; Mautic only lets form actions use published segments"),
         ],
     ),
     (
-        'url_with_credentials.yaml',
+        "url_with_credentials.yaml",
         [
-            (3, 8, 'the URL contains a user name or password'),
+            (3, 8, "the URL contains a user name or password"),
         ],
     ),
     (
-        'wrong_type_boolean.yaml',
+        "wrong_type_boolean.yaml",
         [
-            (5, 16, 'segments.forget.published must be true or false'),
+            (5, 16, "segments.forget.published must be true or false"),
         ],
     ),
     (
-        'wrong_type_colour_number.yaml',
+        "wrong_type_colour_number.yaml",
         [
-            (7, 11, 'consent.colors.text must be text'),
+            (7, 11, "consent.colors.text must be text"),
         ],
     ),
     (
-        'wrong_type_list_for_mapping.yaml',
+        "wrong_type_list_for_mapping.yaml",
         [
-            (3, 3, 'segments must be a mapping (key: value lines)'),
+            (3, 3, "segments must be a mapping (key: value lines)"),
         ],
     ),
     (
-        'wrong_version.yaml',
+        "wrong_version.yaml",
         [
-            (1, 10, 'version must be 1'),
+            (1, 10, "version must be 1"),
         ],
     ),
 ]
