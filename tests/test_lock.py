@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
+from gdpr_as_code.client import BasicAuth, EnvTarget, MauticClient, client_from_env
 from gdpr_as_code.errors import LockError
-from gdpr_as_code.lock import instance_key, local_lock, lock_path
+from gdpr_as_code.lock import REMOTE_ALIAS, REMOTE_MARKER, instance_key, local_lock, lock_path, remote_lock
 
 URL = "https://mautic.example.org"
 
@@ -70,3 +75,66 @@ def test_lock_of_a_killed_process_is_free(tmp_path: Path) -> None:
         child.wait()
     with local_lock(URL, tmp_path):
         pass
+
+
+# --- the remote lock, in Mautic itself (over HTTP against the sandbox) ---
+
+
+def sandbox_client(url: str) -> MauticClient:
+    return client_from_env(
+        EnvTarget(url=url, auth="basic"), env={"MAUTIC_USERNAME": "admin", "MAUTIC_PASSWORD": "sandbox"}
+    )
+
+
+def lock_segments(api: httpx.Client) -> list[dict[str, Any]]:
+    lists = api.get("/api/segments", params={"limit": 0}).json()["lists"]
+    found = lists.values() if isinstance(lists, dict) else lists
+    return [s for s in found if (s.get("description") or "").startswith(REMOTE_MARKER)]
+
+
+def plant_lock(api: httpx.Client, expires: datetime) -> int:
+    """A lock object as another runner would have left it."""
+    marker = {"token": "other", "expires": expires.isoformat(), "holder": {"host": "runner-2", "pid": 7}}
+    description = REMOTE_MARKER + json.dumps(marker)
+    body = {"name": "lock", "alias": REMOTE_ALIAS, "isPublished": False, "description": description}
+    answer = api.post("/api/segments/new", json=body)
+    answer.raise_for_status()
+    return int(answer.json()["list"]["id"])
+
+
+def test_remote_lock_is_an_unpublished_segment_held_for_the_block(sandbox: Any, api: httpx.Client) -> None:
+    with sandbox_client(sandbox.url) as client:
+        with remote_lock(client, "https://mautic.example.org") as held:
+            (segment,) = lock_segments(api)
+            assert segment["id"] == held.segment_id and not segment["isPublished"]
+        assert lock_segments(api) == []
+
+
+def test_remote_lock_held_elsewhere_is_refused_and_leaves_nothing(sandbox: Any, api: httpx.Client) -> None:
+    theirs = plant_lock(api, datetime.now(UTC) + timedelta(minutes=10))
+    with sandbox_client(sandbox.url) as client, pytest.raises(LockError) as err, remote_lock(client, "X"):
+        pass
+    assert "process 7 on runner-2" in str(err.value) and f"segment {theirs}" in str(err.value)
+    assert [s["id"] for s in lock_segments(api)] == [theirs]
+
+
+def test_an_expired_remote_lock_is_cleared(sandbox: Any, api: httpx.Client) -> None:
+    plant_lock(api, datetime.now(UTC) - timedelta(minutes=1))
+    with sandbox_client(sandbox.url) as client, remote_lock(client, "X") as held:
+        assert [s["id"] for s in lock_segments(api)] == [held.segment_id]
+    assert lock_segments(api) == []
+
+
+def test_two_runs_creating_locks_at_once_the_older_wins(sandbox: Any, api: httpx.Client) -> None:
+    class RacingClient(MauticClient):
+        """A real client; another runner's create lands just before ours: the race verify settles."""
+
+        def create(self, path: str, body: Any, **options: Any) -> dict[str, Any]:
+            plant_lock(api, datetime.now(UTC) + timedelta(minutes=10))
+            return super().create(path, body, **options)
+
+    racing = RacingClient(sandbox.url, BasicAuth("admin", "sandbox"))
+    with racing, pytest.raises(LockError, match="Another apply holds the lock"), remote_lock(racing, "X"):
+        pass
+    (survivor,) = lock_segments(api)
+    assert json.loads(survivor["description"][len(REMOTE_MARKER):])["token"] == "other"
