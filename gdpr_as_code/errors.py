@@ -1,7 +1,7 @@
 """The one error tree of gdpr-as-code.
 
-Every failure a user can cause or fix is a ``GdprAsCodeError``: the CLI prints its message (one paragraph: what,
-where, how to fix) and exits 1, never with a traceback. Anything else that escapes is a bug, reported as
+Every failure a user can cause or fix is a ``GdprAsCodeError``: the CLI prints its message (one paragraph:
+what, where, how to fix) and exits 1, never with a traceback. Anything else that escapes is a bug, reported as
 "internal error". Library errors (httpx, yaml, jsonschema) are translated into this tree once, at the boundary
 where they are raised, never caught all over the code.
 
@@ -12,7 +12,7 @@ where they are raised, never caught all over the code.
     │   ├── MauticAuthError       401/403: bad credentials, API disabled, missing permission
     │   ├── MauticRateLimited     429 that outlived the retries
     │   └── MauticHTTPError       any other unexpected status; carries status, method, path, Mautic's message
-    ├── PlanError                 no safe plan: an unmanaged object is in the way, a reference cannot resolve, ...
+    ├── PlanError                 no safe plan: an unmanaged object in the way, an unresolvable reference
     ├── ApplyError                a write failed, or Mautic did not keep a change (verification)
     ├── NotApproved               apply was not confirmed (no TTY and no --auto-approve, or the answer was no)
     ├── LockError                 another run holds the instance or journal lock
@@ -57,7 +57,7 @@ class SpecError(GdprAsCodeError):
 
 
 class MauticError(GdprAsCodeError):
-    """A request to Mautic failed. ``instance`` names the instance (a URL or inventory name), never credentials."""
+    """A request to Mautic failed. ``instance`` names it (URL or inventory name), never credentials."""
 
     def __init__(self, message: str, *, instance: str = "", method: str = "", path: str = "") -> None:
         self.instance = instance
