@@ -359,7 +359,10 @@ class MauticClient:
         page_size: int | None = None,
     ) -> list[dict[str, Any]]:
         """Every object of a list endpoint, in id order, with the fewest requests: pages of ``page_size``
-        (default ``DEFAULT_PAGE_SIZE``), continuing while ``total`` and a full page say more remain.
+        (default ``DEFAULT_PAGE_SIZE``), continuing while ``total`` says more remain (a server or proxy that
+        caps pages is still read whole) or a page came back full (contacts' ``total`` is cached for 5 s and
+        may lag behind), until a page comes back empty or short. A page that repeats earlier objects (a
+        server ignoring ``start``) is an error: a partial list would make the plan create duplicates.
 
         Top-level collections (``/segments``, ``/fields/contact``) are ordered by id so offsets stay stable
         between pages: Mautic's generic list prefixes ``id`` with the table alias. Nested lists such as
@@ -377,10 +380,16 @@ class MauticClient:
                 page = parse_list_page(body, list_key)
             except ValueError as err:
                 raise self._protocol_error("GET", path, f"it is not a Mautic list: {err}") from None
+            new = 0
             for item in page.items:
+                new += int(item["id"]) not in found
                 found[int(item["id"])] = item
             start += len(page.items)
-            if len(page.items) < size or (page.total is not None and start >= page.total):
+            if page.items and not new:
+                what = f"asked for the objects from {start - len(page.items)} on, it repeated earlier ones"
+                raise self._protocol_error("GET", path, what)
+            more = len(page.items) >= size or (page.total is not None and start < page.total)
+            if not page.items or not more:
                 return [found[key] for key in sorted(found)]
 
     # --- the machinery ---

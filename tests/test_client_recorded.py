@@ -337,6 +337,27 @@ def test_list_all_follows_total_across_pages_as_recorded() -> None:
     assert [r.url.params["start"] for r in transport.requests] == ["0", "100", "200"]
 
 
+def test_list_all_reads_on_while_total_says_more_even_when_the_server_caps_pages() -> None:
+    """Asked for 5,000 but answered 100 at a time (a proxy or plugin capping ``limit``): still read whole."""
+    transport = Replay(
+        recorded("flows/147_GET_contacts_page_0_100.json"),
+        recorded("flows/148_GET_contacts_page_100_100.json"),
+        recorded("flows/149_GET_contacts_page_200_100.json"),
+    )
+    client = MauticClient(URL, BasicAuth("admin", "pw"), transport=transport, retry=quick())
+    assert len(client.list_all("/contacts", "contacts")) == 261
+    assert [r.url.params["start"] for r in transport.requests] == ["0", "100", "200"]
+
+
+def test_a_server_repeating_the_same_page_is_an_error_not_a_partial_list() -> None:
+    """Ignoring ``start`` would loop forever or, cut short, make the plan create what already exists."""
+    transport = Replay(recorded("crud/022_GET_fields_contact_limit3.json"))  # 3 of a total of 30, every time
+    client = MauticClient(URL, BasicAuth("admin", "pw"), transport=transport, retry=quick())
+    with pytest.raises(MauticHTTPError, match=r"from 3 on, it repeated earlier ones"):
+        client.list_all("/fields/contact", "fields")
+    assert len(transport.requests) == 2
+
+
 def test_non_json_answer_points_at_the_url() -> None:
     transport = httpx.MockTransport(
         lambda _r: httpx.Response(200, text="<html>login</html>", headers={"Content-Type": "text/html"})
