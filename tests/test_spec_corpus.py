@@ -6,6 +6,8 @@ that loading finishes quickly: no case may crash, hang or expand. The 10 MB file
 
 from __future__ import annotations
 
+import random
+import shutil
 from pathlib import Path
 
 import pytest
@@ -503,3 +505,49 @@ def test_ten_megabyte_file_is_refused_without_reading_it_all(tmp_path: Path) -> 
     assert _problems(big) == [
         (1, 1, "the file is over the 1,048,576-byte limit for a spec (10,100,011 bytes)"),
     ]
+
+
+@pytest.mark.timeout(30)
+def test_mutated_configs_are_valid_or_reported_never_a_crash(tmp_path: Path) -> None:
+    """Seeded random edits of the shipped configs (lines deleted, doubled, swapped, indented, characters and
+    values replaced): every result is a valid spec or a SpecError with located problems, never another
+    exception (which the CLI would turn into "internal error")."""
+    configs = CORPUS.parent.parent / "configs"
+    shutil.copytree(configs, tmp_path / "configs")
+    rng = random.Random(20260525)
+    outcomes = {"valid": 0, "invalid": 0}
+    for name in ("gdpr.yaml", "gdpr-de.yaml"):
+        original = (configs / name).read_text(encoding="utf-8").split("\n")
+        for _ in range(100):
+            lines = list(original)
+            for _ in range(rng.randint(1, 4)):
+                _mutate(lines, rng)
+            path = tmp_path / "configs" / name
+            path.write_text("\n".join(lines), encoding="utf-8")
+            try:
+                load_spec(path, env={})
+                outcomes["valid"] += 1
+            except SpecError as err:
+                assert err.problems and all(p.line >= 1 and p.column >= 1 and p.fix for p in err.problems)
+                outcomes["invalid"] += 1
+    assert outcomes["invalid"] > 100  # the edits do break specs, so the error paths are exercised
+
+
+def _mutate(lines: list[str], rng: random.Random) -> None:
+    at = rng.randrange(len(lines))
+    kind = rng.choice(("delete", "double", "swap", "char", "indent", "value"))
+    if kind == "delete" and len(lines) > 1:
+        del lines[at]
+    elif kind == "double":
+        lines.insert(at, lines[at])
+    elif kind == "swap":
+        other = rng.randrange(len(lines))
+        lines[at], lines[other] = lines[other], lines[at]
+    elif kind == "char" and lines[at]:
+        where = rng.randrange(len(lines[at]))
+        lines[at] = lines[at][:where] + rng.choice(":-[]{}&*!|>'\"#%@`,?$\t ") + lines[at][where + 1:]
+    elif kind == "indent":
+        lines[at] = " " + lines[at]
+    elif kind == "value" and ":" in lines[at]:
+        value = rng.choice(("[]", "{}", "~", "1", "true", "[a, b]", "{a: 1}", '""', "-1", "1.5"))
+        lines[at] = lines[at].split(":")[0] + ": " + value
