@@ -281,6 +281,12 @@ def test_validate_reports_every_problem_then_a_count(capsys: pytest.CaptureFixtu
     ]
 
 
+def test_a_misspelt_key_gets_the_closest_suggestion(capsys: pytest.CaptureFixture[str]) -> None:
+    path = str(CORPUS / "unknown_top_key.yaml")
+    assert main(["validate", path]) == 1
+    assert capsys.readouterr().out.splitlines()[0].endswith("(did you mean 'segments'?)")
+
+
 def test_validate_a_missing_file_and_a_valid_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     good = write(tmp_path, MINIMAL)
     assert main(["validate", str(tmp_path / "nope.yaml"), str(good)]) == 1

@@ -8,6 +8,7 @@ symlink to it, for editors (``# yaml-language-server: $schema=../schemas/gdpr-sp
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Mapping
@@ -72,8 +73,7 @@ def _explain(error: ValidationError, locator: Locator) -> list[Problem]:
         allowed = sorted(error.schema.get("properties", {}))
         extras = [key for key in error.instance if key not in error.schema.get("properties", {})]
         return [
-            locator.problem((*path, key), f"unknown key '{key}' in {where}",
-                            f"remove it or use one of: {', '.join(allowed)}" if allowed else "remove it",
+            locator.problem((*path, key), f"unknown key '{key}' in {where}", _unknown_key_fix(key, allowed),
                             key=True)
             for key in extras
         ]
@@ -103,6 +103,15 @@ def _explain(error: ValidationError, locator: Locator) -> list[Problem]:
     else:
         message, fix = f"{where} is not valid here ({kind})", _hint(error)
     return [locator.problem(path, message, fix or "see the schema: gdpr-as-code schema")]
+
+
+def _unknown_key_fix(key: str, allowed: list[str]) -> str:
+    """Suggest the closest allowed key (a typo is the usual cause), then list them all."""
+    if not allowed:
+        return "remove it"
+    close = difflib.get_close_matches(key, allowed, n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return f"remove it or use one of: {', '.join(allowed)}{hint}"
 
 
 def _type_name(expected: Any) -> str:
