@@ -72,7 +72,7 @@ class ConsentFocus:
 
     ``type`` follows from the content: ``form`` when it shows a form (``form`` is that form's spec key),
     ``link`` when it has a privacy notice link (the button opens ``privacy_url``), else ``notice``.
-    ``when``/``timeout``/ ``frequency`` are Mautic's "when/how often to show" (``properties.when``,
+    ``when``/``timeout``/``frequency`` are Mautic's "when/how often to show" (``properties.when``,
     ``timeout`` seconds, ``frequency``).
     """
 
@@ -266,10 +266,7 @@ class Form:
 
     def field(self, key: str) -> FormField:
         """The form field with this spec key (KeyError if absent)."""
-        for item in self.fields:
-            if item.key == key:
-                return item
-        raise KeyError(key)
+        return _by_key(self.fields, key)
 
 
 @dataclass(frozen=True)
@@ -398,7 +395,7 @@ class Spec:
         return _by_key(self.forms, key)
 
     def counts(self) -> str:
-        """"N fields, N segments, N emails, N forms" for summaries."""
+        """The summary ``validate`` prints: "N fields, N segments, N emails, N forms"."""
         return (
             f"{len(self.fields)} fields, {len(self.segments)} segments, {len(self.emails)} emails, "
             f"{len(self.forms)} forms"
