@@ -54,6 +54,8 @@ def _validator(schema: Mapping[str, Any]) -> jsonschema.Draft202012Validator:
     validators are immutable, so threads may share them."""
     cached = _VALIDATORS.get(id(schema))
     if cached is None or cached[0] is not schema:
+        if len(_VALIDATORS) >= 16:  # callers passing a new dict each time must not grow this without bound
+            _VALIDATORS.clear()
         cached = (schema, jsonschema.Draft202012Validator(schema))
         _VALIDATORS[id(schema)] = cached
     return cached[1]
