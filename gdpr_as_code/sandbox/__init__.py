@@ -42,6 +42,7 @@ RESOURCE_MODULES: tuple[str, ...] = (
     "controls",
     "fields",
     "segments",
+    "forms",
     "contacts",
     "membership",
     "submit",
