@@ -273,9 +273,10 @@ def test_validate_reports_every_problem_then_a_count(capsys: pytest.CaptureFixtu
     assert main(["validate", path]) == 1
     lines = capsys.readouterr().out.splitlines()
     assert lines == [
-        f"{path}:9:57: unknown contact field 'mail' — use a key under fields: (none declared) or a Mautic "
-        "field such as email or firstname",
-        f"{path}:11:49: unknown segment 'forgotten' — use a key declared under segments: (forget)",
+        f"{path}:9:57: unknown contact field 'mail' — did you mean 'email'? Otherwise use a key under "
+        "fields: (none declared) or a Mautic field such as email or firstname",
+        f"{path}:11:49: unknown segment 'forgotten' — did you mean 'forget'? Otherwise use a key declared "
+        "under segments: (forget)",
         f"{path}:12:42: unknown email 'received' — use a key declared under emails: (none declared)",
         "3 problems found",
     ]

@@ -8,6 +8,7 @@ by one, and each points at the node that is wrong.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -164,10 +165,12 @@ class Builder:
         if name in BUILTIN_CONTACT_FIELDS:
             return name, None, BUILTIN_CONTACT_FIELDS[name]
         known = ", ".join(sorted(self.fields)) or "none declared"
+        candidates = [*self.fields, *(f.alias for f in self.fields.values()), *BUILTIN_CONTACT_FIELDS]
         self.fail(
             path,
             f"unknown contact field '{name}'",
-            f"use a key under fields: ({known}) or a Mautic field such as email or firstname",
+            f"{_did_you_mean(name, candidates)}use a key under fields: ({known}) or a Mautic field such as "
+            "email or firstname",
         )
         return None
 
@@ -330,11 +333,19 @@ class Builder:
         return tuple(result)
 
     def unknown(self, path: Path_, kind: str, name: str, known: list[str]) -> None:
+        """Report a reference to a spec key that is not declared, suggesting the closest one."""
         self.fail(
             path,
             f"unknown {kind} '{name}'",
-            f"use a key declared under {kind}s: ({', '.join(known) or 'none declared'})",
+            f"{_did_you_mean(name, known)}use a key declared under {kind}s: "
+            f"({', '.join(known) or 'none declared'})",
         )
+
+
+def _did_you_mean(name: str, known: list[str]) -> str:
+    """ "did you mean 'x'? " for the closest known name (a typo is the usual cause), or ""."""
+    close = difflib.get_close_matches(name, known, n=1)
+    return f"did you mean '{close[0]}'? Otherwise " if close else ""
 
 
 def _text(value: Any) -> str:
