@@ -124,8 +124,8 @@ def test_an_own_consent_checkbox_is_kept_not_doubled(tmp_path: Path) -> None:
 def test_a_static_request_segment_fed_by_a_form_action_is_routed(tmp_path: Path) -> None:
     """A form that serves one request type may fill a static segment by action (no condition needed)."""
     text = (CORPUS / "request_segment_not_routed.yaml").read_text().replace(
-        "      request: {label: Request, type: radiogrp, contact_field: request_type}\n",
-        "      request: {label: Request, type: radiogrp, contact_field: request_type}\n"
+        "      request: {label: Request, type: radiogrp, required: true, contact_field: request_type}\n",
+        "      request: {label: Request, type: radiogrp, required: true, contact_field: request_type}\n"
         "    actions:\n      queue: {type: add_to_segments, segments: [forget]}\n",
     )
     spec = load_spec(write(tmp_path, text), env={})

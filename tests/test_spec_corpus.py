@@ -304,6 +304,13 @@ CASES: list[tuple[str, list[tuple[int, int, str]]]] = [
         ],
     ),
     (
+        "request_fields_optional.yaml",
+        [
+            (18, 14, "the email field 'email' of request form 'request' is optional"),
+            (19, 16, "the request field 'request' of request form 'request' is optional"),
+        ],
+    ),
+    (
         "request_form_without_email.yaml",
         [
             (18, 7, "request form 'request' has no email field mapped to the contact's email"),

@@ -109,19 +109,36 @@ class SpecBuilder(FormsBuilder):
         )
 
     def check_request_form(self, form: Form, field: ContactField | None, path: Path_) -> None:
-        """The request form must identify the person (email) and say what they ask (the request field)."""
-        if not any(f.type == "email" and f.contact_field == "email" for f in form.fields):
+        """The request form must identify the person (a required email) and say what they ask (a required
+        field filling the request field): an optional one lets anonymous or empty requests through."""
+        email = next((f for f in form.fields if f.type == "email" and f.contact_field == "email"), None)
+        if email is None:
             self.fail(
                 (*path, "fields"),
                 f"request form '{form.key}' has no email field mapped to the contact's email",
                 "add a field with type: email, required: true, contact_field: email (without it "
                 "Mautic cannot tell who asked)",
             )
-        if field is not None and not any(f.contact_field == field.alias for f in form.fields):
+        elif not email.required:
+            self.fail(
+                (*path, "fields", email.key),
+                f"the email field '{email.key}' of request form '{form.key}' is optional",
+                "add required: true (a request without an address cannot be answered)",
+            )
+        if field is None:
+            return
+        asking = next((f for f in form.fields if f.contact_field == field.alias), None)
+        if asking is None:
             self.fail(
                 (*path, "fields"),
                 f"request form '{form.key}' has no field filling request field '{field.key}'",
                 f"add a checkboxgrp or select field with contact_field: {field.key}",
+            )
+        elif not asking.required:
+            self.fail(
+                (*path, "fields", asking.key),
+                f"the request field '{asking.key}' of request form '{form.key}' is optional",
+                "add required: true (a submission without a request type reaches no request segment)",
             )
 
     def check_routing(
