@@ -43,6 +43,8 @@ RESOURCE_MODULES: tuple[str, ...] = (
     "fields",
     "segments",
     "forms",
+    "focus",
+    "emails",
     "contacts",
     "membership",
     "submit",

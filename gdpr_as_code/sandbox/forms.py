@@ -210,12 +210,13 @@ def write(req: Request, current: dict[str, Any] | None, data: dict[str, Any], pu
     else:
         stamp_edit(req, form)
     form["id"] = current["id"] if current else 0
-    for field in form["fields"]:  # a synced list is read from the contact field, not stored
+    echo = {k: form.get(k) for k in FORM_KEYS} | {"fields": [backfilled(f) for f in form["fields"]]}
+    stored = copy.deepcopy({k: form.get(k) for k in FORM_KEYS})
+    for field in stored["fields"]:  # a synced list is read from the contact field, not stored
         props = field["properties"]
         if isinstance(props, dict) and field["type"] in GROUP_TYPES and "optionlist" in props:
             props.pop("list", None)
-    stored = {k: form.get(k) for k in FORM_KEYS}
-    stored["_echo"] = {**stored, "fields": [backfilled(f) for f in form["fields"]]}
+    stored["_echo"] = echo
     return stored
 
 
