@@ -9,9 +9,8 @@ group renders its boxes only when ``properties`` has ``syncList`` or ``list``, n
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
-
-from gdpr_as_code.sandbox.submit import html_name
 
 INPUT_TYPES = {
     "text": "text",
@@ -25,6 +24,11 @@ INPUT_TYPES = {
     "password": "password",
     "file": "file",
 }
+
+
+def html_name(form: dict[str, Any]) -> str:
+    """The form's HTML name (``formName``): its name lower-cased, letters and digits only."""
+    return re.sub(r"[^a-z0-9]", "", str(form.get("name") or "").lower())
 
 
 def options(field: dict[str, Any]) -> list[tuple[str, str]]:

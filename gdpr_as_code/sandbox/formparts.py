@@ -68,8 +68,8 @@ def backfilled(field: dict[str, Any]) -> dict[str, Any]:
 
 def field_properties(kind: Any, props: Any) -> Any:
     """Validate and normalise a field's ``properties`` (groups take a legacy ``list`` as ``optionlist``)."""
-    if not isinstance(props, dict):
-        return []
+    if not isinstance(props, dict) or not props:
+        return []  # an empty PHP array: Mautic reads ``{}`` back as ``[]``
     props = dict(props)
     if kind in GROUP_TYPES and "list" in props:
         if "optionlist" in props:  # flows/171: the read-back synced list is not an input
