@@ -112,9 +112,14 @@ def prepare(
     )
 
 
-def pending(setup: Setup) -> list[Request]:
-    """Pending requests of every type the spec handles (all: an erasure must see its contact's access)."""
-    return pending_requests(setup.client, list(setup.segments.items()), setup.workers)
+def pending(setup: Setup, kinds: Sequence[str] | None = None) -> list[Request]:
+    """Pending requests of ``kinds`` (default: every type the spec handles). Erasures bring access along: an
+    erasure must see whether its contact still waits for an export."""
+    wanted = set(setup.segments if kinds is None else kinds)
+    if wanted & {"erasure", "retention"}:
+        wanted.add("access")
+    segments = [(kind, alias) for kind, alias in setup.segments.items() if kind in wanted]
+    return pending_requests(setup.client, segments, setup.workers)
 
 
 @dataclass(frozen=True)
@@ -188,7 +193,7 @@ def fulfil(
     setup: Setup, options: Options, confirm: Confirm | None = None, progress: Progress | None = None
 ) -> Summary:
     """Find the pending requests and fulfil them (plus any the journal left unfinished)."""
-    return run(setup, pending(setup), options, confirm, progress)
+    return run(setup, pending(setup, options.kinds), options, confirm, progress)
 
 
 def retention(setup: Setup, at: datetime | None = None) -> list[Request]:
@@ -205,6 +210,6 @@ def erase(
 ) -> Summary:
     """Erase retention requests through the journaled erasure path (receipt, delete, confirm). Pending access
     requests are read too: a contact whose export is still owed is not erased before it is delivered."""
-    owed = [r for r in pending(setup) if r.kind == "access"]
+    owed = pending(setup, ("access",))
     only = Options(("retention",), options.limit, options.dry_run, options.yes)
     return run(setup, [*requests, *owed], only, confirm, progress)
