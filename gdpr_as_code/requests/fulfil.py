@@ -486,12 +486,12 @@ def run(
                 destructive = []
         runner = Runner(setup, journal, audit, key)
         access = [r for r in work if r.kind == "access"]
-        total = len(outcomes) + len(access) + len(destructive)
+        total, refused = len(access) + len(destructive), len(outcomes)
 
         def report(outcome: Outcome) -> None:
             outcomes.append(outcome)
             if progress is not None:
-                progress(outcome, len(outcomes), total)
+                progress(outcome, len(outcomes) - refused, total)
 
         with ThreadPoolExecutor(max_workers=max(1, setup.workers)) as pool:
             for outcome in pool.map(lambda r: runner.guarded(r, lambda: runner.access(r)), access):
