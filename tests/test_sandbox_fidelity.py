@@ -42,6 +42,7 @@ BASIC_BADPASS = "Basic " + base64.b64encode(b"admin:wrong-password").decode()
 OAUTH_CLIENT_ID = "1_oracleRandomId0123456789abcdefghijklmnopqrstu"
 OAUTH_CLIENT_SECRET = "oracleSecret0123456789abcdefghijklmnopqrstuvwx"
 MAX_SKIPPED_SHARE = 0.05
+RANDOM_ALIAS = re.compile(r"[a-z]{5}")
 
 # Exchanges not replayed, each with the reason. At most 5% of all exchanges may be here (asserted below).
 CAMPAIGNS = "campaigns: issue 2 leaves them out of the sandbox and the tool never touches them"
@@ -57,6 +58,13 @@ SKIPPED: dict[str, str] = {
     "flows/213_POST_campaigns_1_contact_12_add_add_bob.json": CAMPAIGNS,
     "flows/214_GET_contacts_12_campaigns_bob_after_add.json": "shows the campaign membership of 213",
     "flows/215_GET_campaigns_1_contacts_contacts_after_add.json": CAMPAIGNS,
+    "flows/101_GET_contacts_activity_all_contacts_activity.json": "one recorded request (057) crossed a "
+    "second: its submission is stamped 05:58:37, its other events 05:58:38, but its Date (the pinned clock) "
+    "says 05:58:38 for all, so the merged timeline orders that submission differently (the first 25 events "
+    "match; 099, 100 and 129 check the timeline of one contact)",
+    "flows/153_GET_contacts_no_limit_default.json": "the default order (last active first) leaves the 252 "
+    "never-active contacts tied; MariaDB's filesort returned them in no defined order, so which 21 fill the "
+    "first page cannot be reproduced (151, the same list unpaged, is compared)",
 }
 
 # Console steps of the recorded sessions and the sandbox control that does the same thing.
@@ -159,7 +167,9 @@ class Replayer:
         self.base_url = base_url.rstrip("/")
         self.tokens: dict[str, str] = {}  # recorded access token -> token the sandbox issued in its place
         self.clock = ""  # the recorded Date the sandbox clock is pinned to
+        self.aliases: dict[str, str] = {}  # '"otqay"' (a random alias Mautic made) -> the sandbox's
         self.client = httpx.Client(timeout=30, follow_redirects=False)
+        del self.client.headers["User-Agent"]  # send only the recorded headers (flows/227 has no User-Agent)
 
     def close(self) -> None:
         self.client.close()
@@ -182,7 +192,7 @@ class Replayer:
         kwargs: dict[str, Any] = {}
         if ex.body_kind == "multipart":
             headers.pop("Content-Type", None)  # httpx writes its own boundary
-            kwargs["files"] = [(name, (None, value)) for name, value in ex.body]
+            kwargs["files"] = [(name, (None, self.translate(value))) for name, value in ex.body]
         elif ex.body_kind == "raw":
             kwargs["content"] = self.translate(ex.body).encode()
         elif ex.body is not None:
@@ -194,14 +204,36 @@ class Replayer:
         if stamp and stamp != self.clock:  # pin the sandbox clock to Mautic's, so timestamps order the same
             self.control("POST", "/_sandbox/clock", {"now": parsedate_to_datetime(stamp).isoformat()})
             self.clock = stamp
+        self.client.cookies.clear()  # a browser's cookies are in the recorded headers, never carried over
         answer = self.client.request(ex.method, url, headers=headers, **kwargs)
         self.learn(ex, answer)
         return answer
 
     def learn(self, ex: Exchange, answer: httpx.Response) -> None:
-        """Map the recorded OAuth2 tokens to the ones this sandbox issued, so later requests can use them."""
-        if urlsplit(ex.url).path == "/oauth/v2/token" and ex.status == 200 and answer.status_code == 200:
+        """Map what Mautic generates at random to what the sandbox generated in its place: OAuth2 tokens
+        (later requests send them) and 5-letter random field aliases (later answers use them as keys)."""
+        if ex.status != answer.status_code or "json" not in ex.content_type:
+            return
+        if urlsplit(ex.url).path == "/oauth/v2/token" and ex.status == 200:
             self.tokens[json.loads(ex.raw)["access_token"]] = answer.json()["access_token"]
+        recorded, live = json.loads(ex.raw), answer.json()
+        forms = [r.get("form") if isinstance(r, dict) else None for r in (recorded, live)]
+        if not all(isinstance(form, dict) for form in forms):
+            return
+        asked = json.dumps(ex.body)
+        pairs = zip(forms[0].get("fields") or [], forms[1].get("fields") or [], strict=False)
+        for mine, theirs in pairs:
+            alias = str(mine.get("alias"))
+            made_up = RANDOM_ALIAS.fullmatch(alias) and f'"{alias}"' not in asked  # not what the client sent
+            if made_up and mine.get("id") == theirs.get("id") and alias != theirs.get("alias"):
+                self.aliases[f'"{alias}"'] = f'"{theirs.get("alias")}"'
+
+    def recorded_answer(self, ex: Exchange) -> Any:
+        """Mautic's answer, its random aliases replaced by the sandbox's (see ``learn``)."""
+        text = ex.raw
+        for recorded, live in self.aliases.items():
+            text = text.replace(recorded, live)
+        return json.loads(text)
 
 
 def shape_differences(recorded: Any, actual: Any, path: str = "$") -> Iterator[str]:
@@ -237,7 +269,7 @@ def short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def compare(ex: Exchange, answer: httpx.Response, base_url: str) -> list[str]:
+def compare(ex: Exchange, answer: httpx.Response, replayer: Replayer) -> list[str]:
     """Every difference a client could notice between the recorded answer and the sandbox's."""
     problems: list[str] = []
     if answer.status_code != ex.status:
@@ -251,7 +283,7 @@ def compare(ex: Exchange, answer: httpx.Response, base_url: str) -> list[str]:
         elif name not in ex.response_headers and name in answer.headers:
             problems.append(f"header {name} only in sandbox")
     if "Location" in ex.response_headers and "location" in answer.headers:
-        want = ex.response_headers["Location"].replace(RECORDED_BASE, base_url).split("?")[0]
+        want = ex.response_headers["Location"].replace(RECORDED_BASE, replayer.base_url).split("?")[0]
         got = answer.headers["location"].split("?")[0]
         if want != got:
             problems.append(f"Location {want!r} recorded, {got!r} from sandbox")
@@ -267,7 +299,7 @@ def compare(ex: Exchange, answer: httpx.Response, base_url: str) -> list[str]:
         got = answer.json()
     except ValueError:
         return [*problems, f"sandbox answered non-JSON: {answer.text[:200]!r}"]
-    problems.extend(shape_differences(json.loads(ex.raw), got))
+    problems.extend(shape_differences(replayer.recorded_answer(ex), got))
     return problems
 
 
@@ -319,7 +351,7 @@ def test_replay_matches_recorded_mautic(session: str, replay_sandbox: Sandbox) -
             if ex.name in SKIPPED:
                 skipped += 1
                 continue
-            problems = compare(ex, replayer.send(ex), base)
+            problems = compare(ex, replayer.send(ex), replayer)
             if problems:
                 failures.append(
                     f"{ex.name} ({ex.method} {ex.url.removeprefix(RECORDED_BASE)}):\n    "

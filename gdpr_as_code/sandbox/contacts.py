@@ -6,9 +6,11 @@ difference:
 
 - ``fresh``: the answer to the request that created it (201): field entries with int ids and decoded
   properties;
-- ``loaded``: every other answer: field entries as DBAL rows (string ids, PHP-serialized properties,
-  ``object``/``is_fixed``/``default_value``), ``utmtags: []``;
-- ``dnc``: the do-not-contact endpoints serialize the entity without nulls and without ``fields.all``;
+- ``loaded``: every other answer of the contact API: field entries as DBAL rows (string ids, PHP-serialized
+  properties, ``object``/``is_fixed``/``default_value``), whole numbers cast to int, ``utmtags: []``;
+- ``entity``: the plain entity serializer (a note's contact): as ``loaded`` but numbers stay floats and there
+  is no ``fields.all``;
+- ``dnc``: the do-not-contact endpoints: ``entity`` without any null;
 - ``minimal``: list with ``minimal=true``: only the keys up to ``fields``.
 
 Also here: list search (``segment:``, ``email:``, field commands, ``!`` negation), ``where``, paging and
@@ -198,24 +200,25 @@ def php_serialize(value: Any) -> str:
     return f"a:{len(value)}:{{{body}}}"
 
 
-def typed(field: dict[str, Any], value: Any) -> Any:
-    """A value as the API casts it: number fields become int/float, everything else stays as stored."""
+def typed(field: dict[str, Any], value: Any, *, floats: bool = False) -> Any:
+    """A number field's value as answered: the contact API casts whole numbers to int; the entity serializer
+    (DNC answers, a note's contact) keeps the float the column holds. Other values stay as stored."""
     if field["type"] == "number" and value not in (None, ""):
         try:
             number = float(value)
         except (TypeError, ValueError):
             return value
-        return int(number) if number.is_integer() else number
+        return int(number) if number.is_integer() and not floats else number
     return value
 
 
-def normalized(field: dict[str, Any], value: Any) -> Any:
+def normalized(field: dict[str, Any], value: Any, *, floats: bool = False) -> Any:
     """``normalizedValue``: labels for choices, casts for numbers, ``""`` for empty."""
     if value is None or value == "":
         return ""
     kind = field["type"]
     if kind == "number":
-        return typed(field, value)
+        return typed(field, value, floats=floats)
     if kind in ("select", "multiselect"):
         labels = options(field)
         return "|".join(labels.get(part, part) for part in str(value).split("|"))
@@ -226,7 +229,7 @@ def normalized(field: dict[str, Any], value: Any) -> Any:
 
 
 def field_entry(field: dict[str, Any], value: Any, mode: str) -> dict[str, Any]:
-    """One entry of ``contact.fields.<group>``, shaped as the way Mautic loaded the entity."""
+    """One entry of ``contact.fields.<group>``, shaped as the way Mautic loaded the entity (``MODES``)."""
     props = field.get("properties") or []
     if mode == "fresh":
         return {
@@ -240,6 +243,7 @@ def field_entry(field: dict[str, Any], value: Any, mode: str) -> dict[str, Any]:
             "normalizedValue": normalized(field, value),
         }
     default = field.get("defaultValue")
+    floats = mode in ("entity", "dnc")
     entry = {
         "id": str(field["id"]),
         "label": field["label"],
@@ -250,17 +254,17 @@ def field_entry(field: dict[str, Any], value: Any, mode: str) -> dict[str, Any]:
         "is_fixed": "1" if field.get("isFixed", field["alias"] in FIXED_FIELDS) else "0",
         "properties": php_serialize(props if props else []),
         "default_value": None if default is None else str(default),
-        "value": typed(field, value),
-        "normalizedValue": normalized(field, value),
+        "value": typed(field, value, floats=floats),
+        "normalizedValue": normalized(field, value, floats=floats),
     }
     if mode == "dnc":
         return {k: v for k, v in entry.items() if v is not None}
     return entry
 
 
-def render_fields(store: Store, row: dict[str, Any], mode: str, *, with_all: bool = True) -> dict[str, Any]:
+def render_fields(store: Store, row: dict[str, Any], mode: str) -> dict[str, Any]:
     """``contact.fields``: entries by group, plus ``all`` (alias -> value), which only the API's contact
-    controller adds (not the DNC answer, not a note's contact)."""
+    controller adds (not the entity serializer of DNC answers and notes)."""
     groups: dict[str, dict[str, Any]] = {g: {} for g in GROUPS}
     everything: dict[str, Any] = {"id": str(row["id"])}
     values = row["values"]
@@ -273,7 +277,7 @@ def render_fields(store: Store, row: dict[str, Any], mode: str, *, with_all: boo
         groups.setdefault(field.get("group", "core"), {})[alias] = field_entry(field, shown, mode)
         everything[alias] = typed(field, value)
     result: dict[str, Any] = {g: (entries if entries else []) for g, entries in groups.items()}
-    if with_all and mode != "dnc":
+    if mode in ("fresh", "loaded"):
         result["all"] = everything
     return result
 
@@ -392,9 +396,11 @@ def new_row(store: Store, req: Request | None) -> dict[str, Any]:
     }
 
 
-def touch(store: Store, row: dict[str, Any], req: Request | None) -> None:
-    """Record a modification (``dateModified``, ``modifiedBy``) as Doctrine's preUpdate does."""
-    row["dateModified"] = iso(now(store))
+def touch(store: Store, row: dict[str, Any], req: Request | None, *, changed: bool = True) -> None:
+    """Record a save: the model always sets ``modifiedBy``; ``dateModified`` comes from Doctrine's preUpdate,
+    which only runs when a column changed (flows/143: an upsert without changes keeps it null)."""
+    if changed:
+        row["dateModified"] = iso(now(store))
     if req is not None:
         row["modifiedBy"], row["modifiedByUser"] = user_stamp(req)
 
@@ -496,8 +502,10 @@ def create_or_update(store: Store, req: Request, data: dict[str, Any]) -> tuple[
         raise validation_error(errors)
     existing = find_duplicate(store, values)
     if existing is not None:
+        before = repr((existing["values"], existing["points"], existing["tags"]))
         write(store, existing, data)
-        touch(store, existing, req)
+        changed = repr((existing["values"], existing["points"], existing["tags"])) != before
+        touch(store, existing, req, changed=changed)
         return existing, 200
     row = new_row(store, req)
     write(store, row, data)
@@ -512,10 +520,15 @@ def get_contact(store: Store, contact_id: int) -> dict[str, Any]:
     return row
 
 
-def delete_contact(store: Store, row: dict[str, Any]) -> dict[str, Any]:
-    """Hard delete as Mautic does: memberships and notes go, submissions and stats keep a null contact."""
+def delete_contact(store: Store, row: dict[str, Any], *, batch: bool = False) -> dict[str, Any]:
+    """Hard delete as Mautic does: memberships and notes go, submissions and stats keep a null contact.
+
+    The single delete answers the entity after Doctrine removed it (``id`` and ``fields.all.id`` null); the
+    batch delete answers each contact as loaded before, ids intact (flows/130 versus 133)."""
     answer = render(store, row)
-    answer["id"] = None
+    if not batch:
+        answer["id"] = None
+        answer["fields"]["all"]["id"] = None
     contact_id = row["id"]
     del store.table("contacts")[contact_id]
     for table in ("segment_members", "notes", "devices", "lead_events"):
@@ -803,7 +816,7 @@ def batch_delete(req: Request) -> Response:
     if len(ids) > BATCH_MAX:
         raise controller_error(500, f"A max of {BATCH_MAX} entities are supported at a time.")
     table = req.store.table("contacts")
-    deleted = [delete_contact(req.store, table[i]) for i in ids if i in table]
+    deleted = [delete_contact(req.store, table[i], batch=True) for i in ids if i in table]
     return Response(200, {"contacts": deleted})
 
 
@@ -859,7 +872,7 @@ def render_note(store: Store, note: dict[str, Any], lead: str) -> dict[str, Any]
     if row is not None:
         contact = {"id": row["id"], "points": row["points"], "color": None, "fields": []}
         if lead == "full":
-            contact["fields"] = render_fields(store, row, "loaded", with_all=False)
+            contact["fields"] = render_fields(store, row, "entity")
     return {**base, "dateTime": note["dateTime"], "lead": contact}
 
 
@@ -1041,13 +1054,17 @@ def activity(req: Request, contact_id: int | None) -> Response:
         events.reverse()
     try:
         page = max(int(str(query.get("page", 1))), 1)
-        limit = int(str(query.get("limit", 25)))
+        limit = max(int(str(query.get("limit", 25))), 1)
     except ValueError:
         raise kernel_error(500) from None
-    shown = [
-        {k: v for k, v in e.items() if not k.startswith("_")}
-        for e in events[(page - 1) * limit : page * limit]
-    ]
+    # Each event type is its own query with its own LIMIT/OFFSET; the page merges them (flows/100: limit=2
+    # answers 5 events), and maxPages follows the largest type.
+    by_type: dict[str, list[dict[str, Any]]] = {}
+    for event in events:
+        by_type.setdefault(event["event"], []).append(event)
+    kept = {id(e) for group in by_type.values() for e in group[(page - 1) * limit : page * limit]}
+    shown = [{k: v for k, v in e.items() if not k.startswith("_")} for e in events if id(e) in kept]
+    largest = max((len(group) for group in by_type.values()), default=0)
     listed_filters = {"search": search, "includeEvents": include, "excludeEvents": exclude}
     return Response(
         200,
@@ -1059,7 +1076,7 @@ def activity(req: Request, contact_id: int | None) -> Response:
             "total": len(events),
             "page": page,
             "limit": limit,
-            "maxPages": float(math.ceil(len(events) / limit)) if limit else 1.0,
+            "maxPages": float(max(math.ceil(largest / limit), 1)),
         },
     )
 

@@ -48,11 +48,6 @@ AJAX_HEADERS = {
 }
 
 
-def html_name(form: dict[str, Any]) -> str:
-    """The form's HTML name (``formName``): its name lower-cased, letters and digits only."""
-    return re.sub(r"[^a-z0-9]", "", str(form.get("name", "")).lower())
-
-
 def stored_fields(form: dict[str, Any]) -> list[dict[str, Any]]:
     """Fields that keep a result column, in form order."""
     fields = [f for f in form.get("fields") or [] if f.get("type") not in NOT_PERSISTED]
@@ -61,11 +56,8 @@ def stored_fields(form: dict[str, Any]) -> list[dict[str, Any]]:
 
 def mapping(field: dict[str, Any]) -> str | None:
     """The contact field a form field writes to, as Mautic stored it (``mappedObject``/``mappedField``)."""
-    stored = field.get(
-        "stored", field
-    )  # the forms resource may keep what Mautic persisted apart from the echo
-    if stored.get("mappedObject") == "contact" and stored.get("mappedField"):
-        return str(stored["mappedField"])
+    if field.get("mappedObject") == "contact" and field.get("mappedField"):
+        return str(field["mappedField"])
     return None
 
 
@@ -118,7 +110,6 @@ def track_contact(store: Store, req: Request) -> tuple[dict[str, Any], bool]:
     if cookie_id.isdigit() and int(cookie_id) in contacts:
         return contacts[int(cookie_id)], False
     row = new_row(store, None)
-    row["createdByUser"] = " "
     row["preferredProfileImage"] = "gravatar"
     row["ipAddresses"] = [ip_id(store, client_ip(req))]
     store.insert("contacts", row)
@@ -179,7 +170,6 @@ def identify(
         # The cookie's contact is somebody else: a new contact gets the values directly (flows/062).
         contact = new_row(store, None)
         contact.update(
-            createdByUser=" ",
             preferredProfileImage="gravatar",
             lastActive=iso(now(store)),
             ipAddresses=[ip_id(store, client_ip(req))],
@@ -283,7 +273,7 @@ def submit(req: Request) -> Response:
         return answer(req, body, return_url or referer or "/form/message", {})
     tracking_id = "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(23))
     errors = validate(form, posted)
-    name = html_name(form)
+    name = {"formName": posted["formName"]} if posted.get("formName") else {}  # echoed as posted (flows/227)
     # A request without a User-Agent is not tracked: no contact, no cookie (flows/227 and the ids after it).
     browser = bool(req.headers.get("user-agent"))
     if browser or not errors:
@@ -296,12 +286,8 @@ def submit(req: Request) -> Response:
             listed = "".join(f"<li>{m if isinstance(m, str) else m[0]}</li>" for m in errors.values())
             message = quote(f"Errors:<br /><ol>{listed}</ol>", safe="")
             target = f"{target}{'&' if '?' in target else '?'}mauticError={message}#{form.get('alias', '')}"
-        return answer(
-            req,
-            {"success": 0, "validationErrors": errors, "formName": name},
-            target or "/form/message",
-            cookie,
-        )
+        failed = {"success": 0, "validationErrors": errors, **name}
+        return answer(req, failed, target or "/form/message", cookie)
     results = {f["alias"]: result_value(posted.get(f["alias"])) for f in stored_fields(form)}
     values = {
         mapping(f): posted.get(f["alias"])
@@ -326,7 +312,7 @@ def submit(req: Request) -> Response:
     post_action = form.get("postAction") or "return"
     if post_action == "message":
         body["successMessage"] = form.get("postActionProperty") or ""
-    body["formName"] = name
+    body.update(name)
     if post_action == "redirect":
         location = str(form.get("postActionProperty") or "/form/message")
     elif post_action == "message":
