@@ -481,7 +481,7 @@ def run(
                     else "erasure deletes contacts and there is no terminal to ask: rerun with --yes"
                 )
                 for r in destructive:
-                    audit.write(r.request_id, r.kind, r.contact_id, "confirm", "refused", reason)
+                    audit.write(r.request_id, r.kind, r.contact_id, "approval", "refused", reason)
                     outcomes.append(Outcome(r.request_id, r.kind, r.contact_id, "refused", reason))
                 destructive = []
         runner = Runner(setup, journal, audit, key)
