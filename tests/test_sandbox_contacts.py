@@ -353,3 +353,16 @@ def test_notes_belong_to_a_contact(api: httpx.Client) -> None:
     assert listed["total"] == 1 and listed["notes"][0]["id"] == note["id"]
     api.delete(f"/api/contacts/{person}/delete")
     assert api.get(f"/api/notes/{note['id']}").status_code == 404
+
+
+def test_patch_to_another_contacts_email_merges_them(api: httpx.Client) -> None:
+    kept = contact(api, email="new@example.com", firstname="New")
+    merged = contact(api, email="old@example.com", lastname="Old")
+    shown = segment(api, "Shown", "shown")
+    api.post(f"/api/segments/{shown}/contact/{merged}/add")
+    answer = api.patch(f"/api/contacts/{kept}/edit", json={"email": "old@example.com"})
+    values = answer.json()["contact"]["fields"]["all"]
+    assert answer.json()["contact"]["id"] == kept
+    assert (values["firstname"], values["lastname"]) == ("New", "Old")
+    assert api.get(f"/api/contacts/{merged}").status_code == 404
+    assert member_ids(api, "segment:shown") == {kept}

@@ -542,6 +542,29 @@ def delete_contact(store: Store, row: dict[str, Any], *, batch: bool = False) ->
     return answer
 
 
+def merge_into(store: Store, winner: dict[str, Any], loser: dict[str, Any]) -> None:
+    """ContactMerger: the loser's history moves to the winner, empty values are filled, the loser goes."""
+    for alias, value in loser["values"].items():
+        if winner["values"].get(alias) in (None, "") and value not in (None, ""):
+            winner["values"][alias] = value
+    for table in ("segment_members", "lead_events", "submissions", "email_stats", "notes", "devices"):
+        for row in store.table(table).values():
+            if row.get("contact") == loser["id"]:
+                row["contact"] = winner["id"]
+    winner["dateIdentified"] = winner["dateIdentified"] or loser["dateIdentified"]
+    del store.table("contacts")[loser["id"]]
+
+
+def edit(store: Store, req: Request, row: dict[str, Any], *, put: bool) -> None:
+    """PATCH/PUT of an existing contact; unique identifiers that now match another contact merge that one
+    into this one (LeadApiController::preSaveEntity, CONTRACT §8.2)."""
+    write(store, row, body_object(req), put=put)
+    touch(store, row, req)
+    other = find_duplicate(store, row["values"], exclude=row["id"])
+    if other is not None:
+        merge_into(store, row, other)
+
+
 def created_at(path: str) -> dict[str, str]:
     """The ``Location`` header Mautic's API sends with a 201 (a path, flows/199)."""
     return {"Location": path}
@@ -735,8 +758,7 @@ def new_contact(req: Request) -> Response:
 @route("PATCH", "/api/contacts/{id}/edit")
 def patch_contact(req: Request) -> Response:
     row = get_contact(req.store, req.int_arg())
-    write(req.store, row, body_object(req))
-    touch(req.store, row, req)
+    edit(req.store, req, row, put=False)
     return Response(200, {"contact": render(req.store, row)})
 
 
@@ -751,8 +773,7 @@ def put_contact(req: Request) -> Response:
         store.insert("contacts", row)
         location = created_at(f"/api/contacts/{row['id']}")
         return Response(201, {"contact": render(store, row, "fresh")}, location)
-    write(store, row, body_object(req), put=True)
-    touch(store, row, req)
+    edit(store, req, row, put=True)
     return Response(200, {"contact": render(store, row)})
 
 

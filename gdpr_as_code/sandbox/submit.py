@@ -25,6 +25,7 @@ from gdpr_as_code.sandbox.contacts import (
     device_details,
     iso,
     log_event,
+    merge_into,
     new_row,
     now,
     paging,
@@ -130,19 +131,6 @@ def ip_id(store: Store, address: str) -> int:
         if row["ipAddress"] == address:
             return int(row["id"])
     return store.insert("ip_addresses", {"ipAddress": address})
-
-
-def merge_into(store: Store, winner: dict[str, Any], loser: dict[str, Any]) -> None:
-    """ContactMerger: the loser's history moves to the winner, empty values are filled, the loser goes."""
-    for alias, value in loser["values"].items():
-        if winner["values"].get(alias) in (None, "") and value not in (None, ""):
-            winner["values"][alias] = value
-    for table in ("segment_members", "lead_events", "submissions", "email_stats", "notes", "devices"):
-        for row in store.table(table).values():
-            if row.get("contact") == loser["id"]:
-                row["contact"] = winner["id"]
-    winner["dateIdentified"] = winner["dateIdentified"] or loser["dateIdentified"]
-    del store.table("contacts")[loser["id"]]
 
 
 def identify(
