@@ -652,10 +652,9 @@ def matches_search(store: Store, row: dict[str, Any], search: str, cache: dict[s
     return True
 
 
-def matches_where(row: dict[str, Any], clauses: Any) -> bool:
+def matches_where(row: dict[str, Any], clauses: list[Any]) -> bool:
     """The ``where[i][col|expr|val]`` filter (CommonRepository's expressions); all clauses must hold."""
-    items = clauses.values() if isinstance(clauses, dict) else clauses or []
-    return all(where_holds(row, clause) for clause in items if isinstance(clause, dict))
+    return all(where_holds(row, clause) for clause in clauses if isinstance(clause, dict))
 
 
 def where_holds(row: dict[str, Any], clause: dict[str, Any]) -> bool:
@@ -731,10 +730,14 @@ def list_contacts(req: Request) -> Response:
     start, limit = paging(req.query)
     search = str(req.query.get("search") or "")
     cache: dict[str, Any] = {}
+    where = as_list(req.query.get("where"))
+    for clause in where:
+        if isinstance(clause, dict) and clause.get("col") and not known_column(store, str(clause["col"])):
+            raise kernel_error(500)  # an unknown column is an SQL error in Mautic too
     rows = [
         r
         for r in store.table("contacts").values()
-        if matches_search(store, r, search, cache) and matches_where(r, req.query.get("where"))
+        if matches_search(store, r, search, cache) and matches_where(r, where)
     ]
     rows = order_rows(store, rows, req.query)
     page = rows[start : start + limit if limit else None]
