@@ -512,7 +512,8 @@ def form_payload(
         body["description"] = with_marker(desired.get("description"), key)
     if "fields" in keys:
         body["fields"] = []
-        for alias, field in desired["fields"].items():
+        # by the desired position, not dict order: a saved plan's JSON may come back with keys sorted
+        for alias, field in sorted(desired["fields"].items(), key=lambda item: item[1]["order"]):
             item = {"alias": alias, **{k: v for k, v in field.items() if k != "order"}}
             if alias in ids["fields"]:
                 item["id"] = ids["fields"][alias]

@@ -6,6 +6,7 @@ on a real server (postAction always sent, mapping explicit, marker carried, ids 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -235,8 +236,17 @@ def test_form_patch_always_carries_post_action_and_ids_of_existing_parts() -> No
     whole = R.form_payload(
         desired, "gdpr_request", frozenset({"fields", "actions"}), ids.__getitem__, sub_ids
     )
-    assert [f.get("id") for f in whole["fields"]] == [3, None]
+    assert [(f["alias"], f.get("id")) for f in whole["fields"]] == [("email", 3), ("request", None)]
     assert [a.get("id") for a in whole["actions"]] == [4, None]
+
+
+def test_form_fields_go_in_spec_order_even_from_a_saved_plan_with_sorted_keys() -> None:
+    reordered = dataclasses.replace(GDPR_FORM, fields=GDPR_FORM.fields[::-1])  # request before email
+    saved = json.loads(json.dumps(R.render_form(reordered), sort_keys=True))  # as a plan file reads back
+    body = R.form_payload(
+        saved, "gdpr_request", None, {"@segments.data_requested": 7, "@emails.confirm": 9}.get
+    )
+    assert [f["alias"] for f in body["fields"]] == ["request", "email"]
 
 
 def test_segment_and_focus_render_to_what_mautic_answers() -> None:
