@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -253,3 +255,24 @@ def test_corrupt_state_file_is_a_clear_error(tmp_path: Path) -> None:
     state.write_text("{half")
     with pytest.raises(GdprAsCodeError, match="not a sandbox state"):
         Sandbox(state_file=state).start()
+
+
+def test_chunked_request_bodies_are_read(api: httpx.Client) -> None:
+    def body() -> Iterator[bytes]:
+        yield b'{"name": "Stre'
+        yield b'amed"}'
+
+    created = api.post("/api/segments/new", content=body(), headers={"Content-Type": "application/json"})
+    assert created.status_code == 201 and created.json()["list"]["alias"] == "streamed"
+
+
+def test_concurrent_creates_get_distinct_ids_in_creation_order(sandbox: Sandbox) -> None:
+    def create(n: int) -> int:
+        with httpx.Client(base_url=sandbox.url, auth=("admin", "sandbox")) as client:
+            return client.post("/api/segments/new", json={"name": f"S{n}"}).json()["list"]["id"]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        ids = list(pool.map(create, range(40)))
+    assert sorted(ids) == list(range(1, 41))
+    listed = httpx.get(sandbox.url + "/api/segments", params={"limit": 0}, auth=("admin", "sandbox")).json()
+    assert listed["total"] == 40
