@@ -47,7 +47,7 @@ def main(segments: int) -> None:
     for server in many:
         server.stop()
     stop_each = (time.perf_counter() - started) / 50
-    print(f"start: {start_each * 1000:.1f} ms per sandbox (50 in one process), stop {stop_each * 1000:.0f} ms")
+    print(f"start: {start_each * 1000:.1f} ms each (50 in one process), stop {stop_each * 1000:.0f} ms")
 
     with Sandbox() as sandbox, httpx.Client(base_url=sandbox.url, auth=AUTH) as client:
         for n in range(segments):
