@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from gdpr_as_code.cli import main
 from gdpr_as_code.errors import GdprAsCodeError
 from gdpr_as_code.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox, routing
 from gdpr_as_code.sandbox.http import Request, Response
@@ -276,3 +277,9 @@ def test_concurrent_creates_get_distinct_ids_in_creation_order(sandbox: Sandbox)
     assert sorted(ids) == list(range(1, 41))
     listed = httpx.get(sandbox.url + "/api/segments", params={"limit": 0}, auth=("admin", "sandbox")).json()
     assert listed["total"] == 40
+
+
+def test_cli_refuses_a_public_address_with_a_message(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sandbox", "--host", "0.0.0.0", "--port", "0"]) == 1
+    err = capsys.readouterr().err
+    assert "not a loopback address" in err and "--allow-remote" in err and "Traceback" not in err

@@ -112,7 +112,9 @@ class Sandbox:
         return f"http://{host}:{self.port}"
 
     def start(self) -> Sandbox:
-        """Load or seed the state, bind, and serve in a daemon thread."""
+        """Load or seed the state, bind, and serve in a daemon thread (a started sandbox is left as it is)."""
+        if self._server is not None:
+            return self
         state_file = self.app.state_file
         if state_file is None or not self.app.store.load(state_file):
             self.app.reset()
