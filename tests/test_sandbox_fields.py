@@ -82,3 +82,16 @@ def test_multiselect_options_and_default(api: httpx.Client) -> None:
     ).json()["field"]
     assert made["properties"] == {"list": options} and made["defaultValue"] == ""
     assert made["object"] == "lead" and made["isShortVisible"] is True
+
+
+def test_deleting_a_field_drops_its_values_from_contacts(api: httpx.Client) -> None:
+    field = api.post("/api/fields/contact/new", json={"label": "Colour", "alias": "colour"}).json()["field"]
+    contact = api.post("/api/contacts/new", json={"email": "a@example.com", "colour": "red"}).json()[
+        "contact"
+    ]
+    assert contact["fields"]["all"]["colour"] == "red"
+    deleted = api.delete(f"/api/fields/contact/{field['id']}/delete")
+    assert deleted.status_code == 200 and deleted.json()["field"]["id"] is None
+    api.post("/api/fields/contact/new", json={"label": "Colour", "alias": "colour"})
+    again = api.get(f"/api/contacts/{contact['id']}").json()["contact"]
+    assert again["fields"]["all"]["colour"] is None

@@ -196,3 +196,22 @@ def test_delete_answers_null_ids_down_to_the_fields(api: httpx.Client) -> None:
     form = create(api)
     deleted = api.delete(f"/api/forms/{form['id']}/delete").json()["form"]
     assert deleted["id"] is None and {f["id"] for f in deleted["fields"]} == {None}
+
+
+def test_deleting_a_form_deletes_its_submissions(api: httpx.Client, sandbox: Any) -> None:
+    form = create(api)
+    posted = httpx.post(
+        f"{sandbox.url}/form/submit",
+        params={"formId": form["id"], "ajax": "true"},
+        data={
+            "mauticform[formId]": str(form["id"]),
+            "mauticform[email]": "a@example.com",
+            "mauticform[request][]": "access",
+        },
+    )
+    assert posted.json()["success"] == 1
+    assert api.get(f"/api/forms/{form['id']}/submissions").json()["total"] == "1"
+    api.delete(f"/api/forms/{form['id']}/delete")
+    remade = api.post("/api/forms/new", json=form_body(form["actions"][0]["properties"]["addToLists"][0]))
+    assert api.get(f"/api/forms/{remade.json()['form']['id']}/submissions").json()["total"] == "0"
+    assert api.get(f"/api/forms/{form['id']}/submissions").status_code == 404

@@ -390,6 +390,13 @@ def writer(obj_type: str) -> Writer:
     return write
 
 
+def drop_column(store: Store, field: dict[str, Any]) -> None:
+    """Deleting a contact field drops its column: contacts lose that value (``FieldModel::deleteEntity``)."""
+    if field["object"] == "lead":
+        for contact in store.table("contacts").values():
+            contact["values"].pop(field["alias"], None)
+
+
 def fields_kind(path: str, obj_type: str) -> Kind:
     """The fields of one object; lists are limited to it (``FieldApiController``'s forced filter)."""
     return Kind(
@@ -402,6 +409,7 @@ def fields_kind(path: str, obj_type: str) -> Kind:
         search=("label", "alias"),
         scope=lambda f: f["object"] == obj_type,
         after_save=reorder,
+        on_delete=drop_column,
         extra_columns=("label", "type", "group", "order", "object"),
     )
 

@@ -234,7 +234,10 @@ def render_write(store: Store, form: dict[str, Any]) -> dict[str, Any]:
 
 
 def forget(store: Store, form: dict[str, Any]) -> None:
-    """A deleted form's answer has null ids all the way down (crud/071)."""
+    """A deleted form takes its results with it; its answer has null ids all the way down (crud/071)."""
+    submissions = store.table("submissions")
+    for key in [k for k, sub in submissions.items() if sub["form"] == form["id"]]:
+        del submissions[key]
     for item in (*form["fields"], *form["actions"]):
         item["id"] = None
 
