@@ -228,53 +228,57 @@ def normalized(field: dict[str, Any], value: Any, *, floats: bool = False) -> An
     return value
 
 
-def field_entry(field: dict[str, Any], value: Any, mode: str) -> dict[str, Any]:
-    """One entry of ``contact.fields.<group>``, shaped as the way Mautic loaded the entity (``MODES``)."""
+def static_entry(field: dict[str, Any], mode: str) -> dict[str, Any]:
+    """The part of a ``contact.fields`` entry that does not depend on the contact (modes: see top)."""
     props = field.get("properties") or []
     if mode == "fresh":
-        return {
-            "id": field["id"],
-            "group": field.get("group", "core"),
-            "label": field["label"],
-            "alias": field["alias"],
-            "type": field["type"],
-            "properties": props if props else [],
-            "value": value,
-            "normalizedValue": normalized(field, value),
-        }
+        return {"id": field["id"], "group": field.get("group", "core"), "label": field["label"],
+                "alias": field["alias"], "type": field["type"], "properties": props if props else []}
     default = field.get("defaultValue")
-    floats = mode in ("entity", "dnc")
     entry = {
-        "id": str(field["id"]),
-        "label": field["label"],
-        "alias": field["alias"],
-        "type": field["type"],
-        "group": field.get("group", "core"),
-        "object": "lead",
+        "id": str(field["id"]), "label": field["label"], "alias": field["alias"], "type": field["type"],
+        "group": field.get("group", "core"), "object": "lead",
         "is_fixed": "1" if field.get("isFixed", field["alias"] in FIXED_FIELDS) else "0",
         "properties": php_serialize(props if props else []),
         "default_value": None if default is None else str(default),
-        "value": typed(field, value, floats=floats),
-        "normalizedValue": normalized(field, value, floats=floats),
     }
-    if mode == "dnc":
-        return {k: v for k, v in entry.items() if v is not None}
-    return entry
+    return {k: v for k, v in entry.items() if v is not None} if mode == "dnc" else entry
 
 
-def render_fields(store: Store, row: dict[str, Any], mode: str) -> dict[str, Any]:
+class FieldSchema:
+    """The published contact fields and their static entry parts per mode, computed once per request: a page
+    of contacts must not re-sort and re-serialize every field for every contact."""
+
+    def __init__(self, store: Store) -> None:
+        self.fields = lead_fields(store)
+        self._static: dict[str, list[dict[str, Any]]] = {}
+
+    def entries(self, mode: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        if mode not in self._static:
+            self._static[mode] = [static_entry(f, mode) for f in self.fields]
+        return list(zip(self.fields, self._static[mode], strict=True))
+
+
+def render_fields(
+    store: Store, row: dict[str, Any], mode: str, schema: FieldSchema | None = None
+) -> dict[str, Any]:
     """``contact.fields``: entries by group, plus ``all`` (alias -> value), which only the API's contact
     controller adds (not the entity serializer of DNC answers and notes)."""
     groups: dict[str, dict[str, Any]] = {g: {} for g in GROUPS}
     everything: dict[str, Any] = {"id": str(row["id"])}
     values = row["values"]
-    for field in lead_fields(store):
+    floats = mode in ("entity", "dnc")
+    for field, static in (schema or FieldSchema(store)).entries(mode):
         alias = field["alias"]
         value = row["points"] if alias == "points" else values.get(alias)
         if alias == "last_active":
             value = db_time(row.get("lastActive"))
         shown = None if mode == "fresh" and alias == "points" else value
-        groups.setdefault(field.get("group", "core"), {})[alias] = field_entry(field, shown, mode)
+        entry = {**static, "value": shown if mode == "fresh" else typed(field, shown, floats=floats),
+                 "normalizedValue": normalized(field, shown, floats=floats)}
+        if mode == "dnc" and shown is None:
+            del entry["value"]
+        groups.setdefault(field.get("group", "core"), {})[alias] = entry
         everything[alias] = typed(field, value)
     result: dict[str, Any] = {g: (entries if entries else []) for g, entries in groups.items()}
     if mode in ("fresh", "loaded"):
@@ -294,7 +298,13 @@ def ip_entries(store: Store, row: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def render(store: Store, row: dict[str, Any], mode: str = "loaded", minimal: bool = False) -> dict[str, Any]:
+def render(
+    store: Store,
+    row: dict[str, Any],
+    mode: str = "loaded",
+    minimal: bool = False,
+    schema: FieldSchema | None = None,
+) -> dict[str, Any]:
     """A contact as Mautic serializes it (see the module docstring for ``mode``)."""
     head = {
         "isPublished": True,
@@ -311,7 +321,7 @@ def render(store: Store, row: dict[str, Any], mode: str = "loaded", minimal: boo
     if mode == "dnc":
         head = {k: v for k, v in head.items() if v is not None}
         head.update({c: row["values"][c] for c in ENTITY_COLUMNS if row["values"].get(c) not in (None, "")})
-    head["fields"] = render_fields(store, row, mode)
+    head["fields"] = render_fields(store, row, mode, schema)
     if minimal:
         return head
     tags = store.table("tags")
@@ -482,11 +492,35 @@ def unique_fields(store: Store) -> list[str]:
     return flagged or ["email"]
 
 
-def find_duplicate(store: Store, values: dict[str, Any], exclude: int | None = None) -> dict[str, Any] | None:
+Identifiers = dict[tuple[str, str], dict[str, Any]]
+
+
+def identifier_index(store: Store) -> Identifiers:
+    """(alias, lower-cased value) -> oldest contact, for the unique identifier fields: what the database's
+    index gives Mautic, built once per batch request so a batch of 200 is not 200 scans."""
+    aliases = unique_fields(store)
+    index: Identifiers = {}
+    for row in store.table("contacts").values():
+        remember(index, aliases, row)
+    return index
+
+
+def remember(index: Identifiers, aliases: list[str], row: dict[str, Any]) -> None:
+    for alias in aliases:
+        if row["values"].get(alias):
+            index.setdefault((alias, str(row["values"][alias]).lower()), row)
+
+
+def find_duplicate(
+    store: Store, values: dict[str, Any], exclude: int | None = None, index: Identifiers | None = None
+) -> dict[str, Any] | None:
     """The oldest contact sharing a unique identifier (OR-ed, case-insensitive as MariaDB compares)."""
     keys = {a: str(values[a]).lower() for a in unique_fields(store) if values.get(a)}
     if not keys:
         return None
+    if index is not None:
+        found = [index[key] for key in keys.items() if key in index and index[key]["id"] != exclude]
+        return min(found, key=lambda r: r["id"]) if found else None
     for row in store.table("contacts").values():
         if row["id"] != exclude and any(
             str(row["values"].get(a) or "").lower() == v for a, v in keys.items()
@@ -495,22 +529,27 @@ def find_duplicate(store: Store, values: dict[str, Any], exclude: int | None = N
     return None
 
 
-def create_or_update(store: Store, req: Request, data: dict[str, Any]) -> tuple[dict[str, Any], int]:
+def create_or_update(
+    store: Store, req: Request, data: dict[str, Any], index: Identifiers | None = None
+) -> tuple[dict[str, Any], int]:
     """``POST /contacts/new`` semantics: update the duplicate on unique identifiers (200) or create (201)."""
     values, errors = clean_values(store, data, overwrite_blank=False)
     if errors:
         raise validation_error(errors)
-    existing = find_duplicate(store, values)
-    if existing is not None:
-        before = repr((existing["values"], existing["points"], existing["tags"]))
-        write(store, existing, data)
-        changed = repr((existing["values"], existing["points"], existing["tags"])) != before
-        touch(store, existing, req, changed=changed)
-        return existing, 200
-    row = new_row(store, req)
-    write(store, row, data)
-    store.insert("contacts", row)
-    return row, 201
+    row = find_duplicate(store, values, index=index)
+    status = 200
+    if row is not None:
+        before = repr((row["values"], row["points"], row["tags"]))
+        write(store, row, data)
+        changed = repr((row["values"], row["points"], row["tags"])) != before
+        touch(store, row, req, changed=changed)
+    else:
+        row, status = new_row(store, req), 201
+        write(store, row, data)
+        store.insert("contacts", row)
+    if index is not None:
+        remember(index, unique_fields(store), row)
+    return row, status
 
 
 def get_contact(store: Store, contact_id: int) -> dict[str, Any]:
@@ -640,16 +679,17 @@ def matches_term(store: Store, row: dict[str, Any], term: str, cache: dict[str, 
     return any(like(row["values"].get(c), f"%{text}%") for c in CATCH_ALL)
 
 
-def matches_search(store: Store, row: dict[str, Any], search: str, cache: dict[str, Any]) -> bool:
-    """All terms must hold (Mautic ANDs terms); ``!`` negates a term."""
-    for term in search_terms(search):
-        negate = term.startswith("!")
-        term = term.lstrip("!+")
-        if not term:
-            continue
-        if matches_term(store, row, term, cache) == negate:
-            return False
-    return True
+def parse_search(search: str) -> list[tuple[str, bool]]:
+    """The terms of a search string with their negation (``!``); Mautic ANDs the terms."""
+    terms = [(term.lstrip("!+"), term.startswith("!")) for term in search_terms(search)]
+    return [(term, negate) for term, negate in terms if term]
+
+
+def matches_search(
+    store: Store, row: dict[str, Any], terms: list[tuple[str, bool]], cache: dict[str, Any]
+) -> bool:
+    """All terms must hold; a negated term must not."""
+    return all(matches_term(store, row, term, cache) != negate for term, negate in terms)
 
 
 def matches_where(row: dict[str, Any], clauses: list[Any]) -> bool:
@@ -728,7 +768,7 @@ def order_rows(store: Store, rows: list[dict[str, Any]], query: dict[str, Any]) 
 def list_contacts(req: Request) -> Response:
     store = req.store
     start, limit = paging(req.query)
-    search = str(req.query.get("search") or "")
+    terms = parse_search(str(req.query.get("search") or ""))
     cache: dict[str, Any] = {}
     where = as_list(req.query.get("where"))
     for clause in where:
@@ -737,12 +777,13 @@ def list_contacts(req: Request) -> Response:
     rows = [
         r
         for r in store.table("contacts").values()
-        if matches_search(store, r, search, cache) and matches_where(r, where)
+        if matches_search(store, r, terms, cache) and matches_where(r, where)
     ]
     rows = order_rows(store, rows, req.query)
     page = rows[start : start + limit if limit else None]
     minimal = truthy(req.query.get("minimal", False))
-    contacts = {str(r["id"]): render(store, r, minimal=minimal) for r in page}
+    schema = FieldSchema(store)
+    contacts = {str(r["id"]): render(store, r, minimal=minimal, schema=schema) for r in page}
     return Response(200, {"total": str(len(rows)), "contacts": contacts})
 
 
@@ -806,15 +847,16 @@ def batch_new(req: Request) -> Response:
     contacts: dict[Any, Any] = {}
     codes: dict[Any, int] = {}
     errors: dict[str, Any] = {}
+    index, schema = identifier_index(store), FieldSchema(store)
     for key, item in items.items():
         try:
-            row, status = create_or_update(store, req, item)
+            row, status = create_or_update(store, req, item, index)
         except ApiError as err:
             error = err.response.body["errors"][0]
             errors[str(key)] = {**error, "type": None}
             codes[key] = err.response.status
             continue
-        contacts[key] = render(store, row, "fresh" if status == 201 else "loaded")
+        contacts[key] = render(store, row, "fresh" if status == 201 else "loaded", schema=schema)
         codes[key] = status
     body: dict[str, Any] = {
         "contacts": list(contacts.values())

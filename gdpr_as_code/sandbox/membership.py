@@ -49,9 +49,12 @@ def members_of_alias(store: Store, alias: str) -> set[int]:
             if m["segment"] in ids and not m["manuallyRemoved"]}
 
 
-def add(store: Store, segment: dict[str, Any], contact_id: int, *, manually: bool) -> bool:
-    """Make the contact a member (again); False when it already was one. Logs the activity event."""
-    existing = memberships(store, segment=segment["id"], contact=contact_id)
+def add(
+    store: Store, segment: dict[str, Any], contact_id: int, *, manually: bool, known: bool = False
+) -> bool:
+    """Make the contact a member (again); False when it already was one. Logs the activity event.
+    ``known``: the caller already knows there is no membership row (a rebuild), so none is looked up."""
+    existing = [] if known else memberships(store, segment=segment["id"], contact=contact_id)
     if existing:
         row = existing[0]
         if not row["manuallyRemoved"]:
@@ -271,7 +274,7 @@ def rebuild(store: Store, segment_id: int | None = None) -> dict[str, dict[str, 
             for row in contacts:
                 member = members.get(row["id"])
                 if matches_filters(store, row, filters):
-                    if member is None and add(store, segment, row["id"], manually=False):
+                    if member is None and add(store, segment, row["id"], manually=False, known=True):
                         added += 1
                 elif member and not member["manuallyAdded"] and not member["manuallyRemoved"]:
                     remove(store, segment, row["id"], manually=False)
