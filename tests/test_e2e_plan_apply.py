@@ -8,6 +8,7 @@ unmanaged look-alike blocks the plan until ``import`` adopts it.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -260,3 +261,28 @@ def test_cli_look_alike_error_then_import(
     assert f"Imported Mautic email #{made['id']} as email.erasure_done" in capsys.readouterr().out
     assert main(["plan", str(SPEC_PATH), "--detailed-exitcode"]) == 2
     assert f"~ email.erasure_done (id {made['id']})" in capsys.readouterr().out
+
+
+def test_a_plan_read_back_from_json_applies_the_same(
+    spec: Spec, client: MauticClient, api: httpx.Client
+) -> None:
+    converge(spec, client)
+    remove_form_action(api, client)
+    rename_segment(api, client)
+    saved = Plan.from_dict(json.loads(json.dumps(engine.plan(spec, client).to_dict(), sort_keys=True)))
+    assert {c.address for c in engine.apply(saved, client)} == {"form.gdpr_request", "segment.data_requested"}
+    assert not engine.plan(spec, client).changes
+
+
+def test_import_refuses_what_it_cannot_adopt(spec: Spec, client: MauticClient) -> None:
+    converge(spec, client)
+    with pytest.raises(PlanError, match="has no segment with id 999"):
+        engine.adopt(client, "segment.data_requested", 999, spec)
+    with pytest.raises(PlanError, match=r"'campaign\.x' is not an object address"):
+        engine.adopt(client, "campaign.x", 1, spec)
+    with pytest.raises(PlanError, match=r"segment\.nope is not in"):
+        engine.adopt(client, "segment.nope", 1, spec)
+    other = live_id(client, "segments", "request_to_be_forgotten")
+    with pytest.raises(PlanError, match="is already managed"):
+        engine.adopt(client, "segment.data_requested", other, spec)
+    assert engine.adopt(client, "segment.request_to_be_forgotten", other, spec).detail == "already managed"
