@@ -1,9 +1,11 @@
-"""Export delivery over SMTP, against a minimal SMTP server on 127.0.0.1 (real protocol, smtplib unmocked)."""
+"""Export delivery over SMTP, to a minimal SMTP server on 127.0.0.1 (real protocol, smtplib unmocked), on its
+own and in the request flow on the sandbox."""
 
 from __future__ import annotations
 
 import email
 import email.policy
+import json
 import socket
 import socketserver
 import threading
@@ -11,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from test_requests_e2e import Site, site  # noqa: F401 - the fixture: a sandbox with configs/gdpr.yaml applied
 
 from gdpr_as_code.errors import GdprAsCodeError
 from gdpr_as_code.requests import delivery, export
@@ -118,3 +121,33 @@ def test_a_username_without_its_password_is_refused_before_connecting(tmp_path: 
     method = ExportDelivery(method="smtp", smtp_host="127.0.0.1", smtp_port=1)
     with pytest.raises(GdprAsCodeError, match="SMTP_USERNAME is set but SMTP_PASSWORD is empty"):
         delivery.send_smtp(method, "jane@example.com", "r", _export(tmp_path), env={"SMTP_USERNAME": "u"})
+
+
+def test_an_access_export_goes_by_smtp_when_the_spec_says_so(
+    site: Site,  # noqa: F811 - the fixture imported above
+    smtp_server: _SmtpServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    folder_delivery = "    delivery:\n      method: folder\n      folder: exports\n"
+    assert folder_delivery in site.spec.read_text()
+    smtp_delivery = (
+        "    delivery:\n      method: smtp\n      folder: exports\n      smtp:\n        host: 127.0.0.1\n"
+        f"        port: {smtp_server.server_address[1]}\n        starttls: false\n"
+        "        from: privacy@example.com\n"
+    )
+    site.spec.write_text(site.spec.read_text().replace(folder_delivery, smtp_delivery))
+    alice = site.submit("Alice", "alice@example.com", "access")
+    site.submit("Bob", "bob@example.com", "access")
+    site.rebuild()
+    assert site.cli("requests", "fulfil", "--type", "access") == 0
+    assert "2 done" in capsys.readouterr().out
+    by_address = {sent["rcpt"][0]: sent["message"] for sent in smtp_server.received}  # type: ignore[index]
+    assert sorted(by_address) == ["alice@example.com", "bob@example.com"]
+    (folder,) = (site.spec.parent / "exports").glob(f"*/access-{alice}-*")
+    attached = {
+        p.get_filename(): p.get_payload(decode=True)
+        for p in by_address["alice@example.com"].iter_attachments()
+    }
+    assert attached["data.json"] == (folder / "data.json").read_bytes()
+    steps = [json.loads(line) for line in (site.state / "audit.jsonl").read_text().splitlines()]
+    assert any(s["step"] == "deliver" and s["outcome"] == "done" and s["contact"] == alice for s in steps)
