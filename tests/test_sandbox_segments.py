@@ -217,3 +217,15 @@ def test_unknown_routes_and_methods_are_kernel_404s(api: httpx.Client) -> None:
     ):
         answer = api.request(method, path)
         assert answer.status_code == 404 and answer.json()["errors"][0]["type"] is None
+
+
+def test_a_segment_another_segments_filter_uses_cannot_be_unpublished(api: httpx.Client) -> None:
+    used = new(api, name="s1").json()["list"]
+    uses = {"glue": "and", "field": "leadlist", "object": "lead", "type": "leadlist", "operator": "in"}
+    assert new(api, name="s2", filters=[{**uses, "properties": {"filter": [used["id"]]}}]).status_code == 201
+    refused = api.patch(f"/api/segments/{used['id']}/edit", json={"name": "renamed", "isPublished": False})
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["message"] == (
+        "leadlist: This segment is used in s2, please go back and check segments before unpublishing"
+    )
+    assert api.get(f"/api/segments/{used['id']}").json()["list"]["name"] == "s1"

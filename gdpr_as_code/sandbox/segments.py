@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gdpr_as_code.sandbox.contacts import as_list
 from gdpr_as_code.sandbox.entities import (
     PUBLISH_KEYS,
     Kind,
@@ -211,6 +212,24 @@ def merged_filters(current: list[dict[str, Any]], sent: Any, put: bool) -> list[
     return result
 
 
+def check_not_in_use(store: Store, segment_id: int) -> None:
+    """``SegmentInUseValidator``: a segment another segment's filter refers to cannot be unpublished (422)."""
+    users = [
+        s["name"]
+        for s in segments(store).values()
+        if s["id"] != segment_id
+        and any(
+            f.get("field") == "leadlist"
+            and str(segment_id) in {str(v) for v in as_list((f.get("properties") or {}).get("filter"))}
+            for f in s["filters"]
+        )
+    ]
+    if users:
+        names = ",".join(users)
+        message = f"This segment is used in {names}, please go back and check segments before unpublishing"
+        raise validation_error({"leadlist": [message]}, code=422)
+
+
 # --- write -------------------------------------------------------------------------------------------------
 
 # What a PUT leaves of the fields it does not send (Symfony's clearMissing).
@@ -258,6 +277,8 @@ def write(req: Request, current: dict[str, Any] | None, data: dict[str, Any], pu
         check_filter(store, flt, errors)
     if errors:
         raise validation_error(errors)
+    if current is not None and not obj["isPublished"]:
+        check_not_in_use(store, current["id"])
     alias = clean_alias(given or obj["name"], "-")
     candidate, suffix = alias, 1
     while candidate in taken:
