@@ -5,6 +5,7 @@ duplicate, and running apply again must converge.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -101,3 +102,43 @@ def test_a_create_whose_answer_was_lost_is_adopted_not_repeated(
         outcomes = engine.apply(engine.plan(spec, client), client)
         assert len(outcomes) == client.stats.adopted == len(transport.lost) > 0
         assert_one_of_each(spec, client)
+
+
+class DropAttribute(httpx.BaseTransport):
+    """Removes one attribute from every PATCH body on its way: Mautic answers 200 but does not keep the
+    change, as when a plugin or a missing permission (``:publish``) silently drops it."""
+
+    def __init__(self, attribute: str) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.attribute = attribute
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "PATCH":
+            body = json.loads(request.content)
+            body.pop(self.attribute, None)
+            request = httpx.Request(
+                "PATCH",
+                request.url,
+                headers={k: v for k, v in request.headers.items() if k.lower() != "content-length"},
+                json=body,
+            )
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_a_change_mautic_did_not_keep_fails_verification_naming_object_and_field(
+    spec: Spec, sandbox: Any, api: httpx.Client
+) -> None:
+    with connect(sandbox.url) as client:
+        engine.apply(engine.plan(spec, client), client)
+        segment_id = engine.read_live(client).ids()["@segments.data_requested"]
+    api.patch(f"/api/segments/{segment_id}/edit", json={"isPublished": False})
+    with connect(sandbox.url, transport=DropAttribute("isPublished")) as client:
+        planned = engine.plan(spec, client)
+        with pytest.raises(ApplyError) as caught:
+            engine.apply(planned, client)
+    message = str(caught.value)
+    assert f"segment.data_requested (id {segment_id}): isPublished is False in Mautic, wanted True" in message
+    assert [o.action for o in caught.value.outcomes] == ["update"]  # type: ignore[attr-defined]
