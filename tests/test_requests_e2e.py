@@ -7,10 +7,12 @@ through the CLI. Nothing here is mocked: the sandbox serves every call.
 
 from __future__ import annotations
 
+import io
 import json
 import multiprocessing
 import os
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -317,3 +319,26 @@ def test_killed_at_any_step_boundary_a_rerun_loses_nothing_and_sends_nothing_twi
         receipts = (site.state / "receipts.jsonl").read_text().splitlines()
         assert [json.loads(line)["contact"] for line in receipts] == [bob], f"boundary {crash_at}"
         assert "@" not in (site.state / "audit.jsonl").read_text()
+
+
+class _Terminal(io.StringIO):
+    """Standard input as a terminal on which the operator types ``value``."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_fulfil_asks_before_erasing(
+    site: Site, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bob = site.submit("Bob", "bob@example.com", "forget")
+    site.rebuild()
+    capsys.readouterr()
+    monkeypatch.setattr(sys, "stdin", _Terminal("n\n"))
+    assert site.cli("requests", "fulfil") == 1
+    out, err = capsys.readouterr()
+    assert "Erase 1 contact(s) from" in err and "not confirmed" in out
+    assert site.api.get(f"/api/contacts/{bob}").status_code == 200
+    monkeypatch.setattr(sys, "stdin", _Terminal("y\n"))
+    assert site.cli("requests", "fulfil") == 0
+    assert site.api.get(f"/api/contacts/{bob}").status_code == 404

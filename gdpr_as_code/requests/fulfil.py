@@ -321,6 +321,12 @@ class Runner:
 
     def do_notify(self, request: Request) -> dict[str, Any]:
         email_id = self.setup.email_ids[request.kind]
+        if request.contact and not contact_email(request.contact):
+            raise GdprAsCodeError(
+                f"Contact {request.contact_id} has no email address in Mautic, so request "
+                f"{request.request_id} cannot be answered by email. Add the address they gave in Mautic "
+                "and rerun; the request resumes at the notification."
+            )
         notify.send(self.setup.client, email_id, request.contact_id)
         dnc = request.email_dnc_reason if request.contact else None
         return {"email_id": email_id, "note": notify.dnc_note(dnc)}
