@@ -430,14 +430,13 @@ def apply(plan: Plan, client: Any) -> tuple[Outcome, ...]:
     for change in (*forward, *backward):
         try:
             getattr(run, change.action)(change)
-        except MauticError as err:
-            failure = ApplyError(
+        except (MauticError, ApplyError) as err:
+            raise ApplyError(
                 f"Could not {change.action} {change.address} on {plan.instance}: {err} "
                 f"{len(run.outcomes)} change(s) were made before this one; fix the cause and run apply again "
-                "(it continues from what Mautic now holds)."
-            )
-            failure.outcomes = tuple(run.outcomes)  # type: ignore[attr-defined]
-            raise failure from err
+                "(it continues from what Mautic now holds).",
+                outcomes=tuple(run.outcomes),
+            ) from err
     if acting:
         verify(plan, client, run.outcomes, run.ids)
     return tuple(run.outcomes)
@@ -465,14 +464,13 @@ def verify(plan: Plan, client: Any, outcomes: Iterable[Outcome], known: Mapping[
                 f"wanted {_short(item.after)}"
             )
     if problems:
-        failure = ApplyError(
+        raise ApplyError(
             f"Mautic did not keep every change on {plan.instance}:\n"
             + "\n".join(f"- {p}" for p in problems)
             + "\nCheck the values Mautic accepts for these attributes (or a plugin rewriting them), fix the "
-            "spec, and apply again."
+            "spec, and apply again.",
+            outcomes=tuple(outcomes),
         )
-        failure.outcomes = tuple(outcomes)  # type: ignore[attr-defined]
-        raise failure
 
 
 def _short(value: Any) -> str:

@@ -101,7 +101,12 @@ class PlanError(GdprAsCodeError):
 
 
 class ApplyError(GdprAsCodeError):
-    """A write failed part-way, or Mautic did not keep a change that apply made."""
+    """A write failed part-way, or Mautic did not keep a change that apply made. ``outcomes`` are the changes
+    made before the failure (receipts record them)."""
+
+    def __init__(self, message: str, *, outcomes: tuple[object, ...] = ()) -> None:
+        self.outcomes = outcomes
+        super().__init__(message)
 
 
 class LockError(GdprAsCodeError):

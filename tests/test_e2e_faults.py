@@ -141,4 +141,4 @@ def test_a_change_mautic_did_not_keep_fails_verification_naming_object_and_field
             engine.apply(planned, client)
     message = str(caught.value)
     assert f"segment.data_requested (id {segment_id}): isPublished is False in Mautic, wanted True" in message
-    assert [o.action for o in caught.value.outcomes] == ["update"]  # type: ignore[attr-defined]
+    assert [o.action for o in caught.value.outcomes] == ["update"]
