@@ -75,7 +75,7 @@ def test_fresh_apply_then_a_second_apply_makes_zero_writes(
     assert sum(reads.values()) == 5  # one list call per kind, nothing per object
 
 
-def test_the_form_apply_makes_is_mapped_and_keeps_its_post_action(
+def test_the_form_apply_creates_is_mapped_ordered_and_keeps_its_post_action(
     spec: Spec, client: MauticClient, api: httpx.Client
 ) -> None:
     converge(spec, client)
