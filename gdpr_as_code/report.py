@@ -15,15 +15,16 @@ from __future__ import annotations
 import html
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from gdpr_as_code.plan import SYMBOLS, Change, FieldChange, Plan, render_text
+from gdpr_as_code.plan import SYMBOLS, Change, Plan, render_text
+from gdpr_as_code.plan import _around_difference as around_difference  # the text plan's rule, shared
 from gdpr_as_code.redact import Redactor, emails_in
 
 DETAILED_CHANGES = 50
-FIELD_ROWS = 20
-CELL_WIDTH = 300
+FIELD_ROWS = 60
+CELL_WIDTH = 600
 LISTED_CHANGES = 300
 CHARACTER_BUDGET = 50_000
 
@@ -101,13 +102,40 @@ def _heading(change: Change, redactor: Redactor) -> str:
     return f"<code>{SYMBOLS[change.action]}</code> <b>{change.address}</b> “{name}”{where} — {what}"
 
 
-def _field_rows(fields: tuple[FieldChange, ...], redactor: Redactor) -> list[str]:
-    rows = ["| field | before | after |", "| --- | --- | --- |"]
-    for item in fields[:FIELD_ROWS]:
-        rows.append(f"| `{item.path}` | {_cell(item.before, redactor)} | {_cell(item.after, redactor)} |")
-    if len(fields) > FIELD_ROWS:
-        rows.append(f"| … | {len(fields) - FIELD_ROWS} more field(s) | see the full plan |")
+def _leaves(path: str, value: Any) -> dict[str, Any]:
+    """A value as dotted paths to its leaves: a reviewer reads ``properties.content.tagline``, not a blob."""
+    if isinstance(value, Mapping) and value:
+        return {leaf: v for key, item in value.items() for leaf, v in _leaves(f"{path}.{key}", item).items()}
+    return {path: value}
+
+
+def _rows(change: Change) -> list[tuple[str, Any, Any]]:
+    """``(path, before, after)`` of every leaf that differs; two long texts cut to where they differ."""
+    rows = []
+    for item in change.fields:
+        before, after = _leaves(item.path, item.before), _leaves(item.path, item.after)
+        for path in dict.fromkeys([*before, *after]):
+            old, new = before.get(path), after.get(path)
+            if old == new:
+                continue
+            if isinstance(old, str) and isinstance(new, str) and max(len(old), len(new)) > CELL_WIDTH:
+                old, new = around_difference(old, new)
+            rows.append((path, old, new))
     return rows
+
+
+def _field_rows(change: Change, redactor: Redactor) -> list[str]:
+    """The changed settings as a table: one value column for a create, before and after for an update."""
+    rows = _rows(change)
+    creating = change.action == "create"
+    header = ["setting", "value"] if creating else ["setting", "before", "after"]
+    table = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    for path, old, new in rows[:FIELD_ROWS]:
+        cells = [_cell(new, redactor)] if creating else [_cell(old, redactor), _cell(new, redactor)]
+        table.append(f"| `{path}` | {' | '.join(cells)} |")
+    if len(rows) > FIELD_ROWS:
+        table.append(f"| … {len(rows) - FIELD_ROWS} more | see the full plan |" + ("" if creating else " |"))
+    return table
 
 
 def _section(change: Change, redactor: Redactor) -> str:
@@ -116,7 +144,7 @@ def _section(change: Change, redactor: Redactor) -> str:
     elif change.action == "delete":
         body = ["Deleted from Mautic."]
     else:
-        body = _field_rows(change.fields, redactor)
+        body = _field_rows(change, redactor)
     summary = f"<summary>{_heading(change, redactor)}</summary>"
     return "\n".join(["<details>", summary, "", *body, "", "</details>", ""])
 

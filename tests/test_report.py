@@ -89,8 +89,8 @@ def test_markdown_starts_with_a_one_line_summary_and_redacts() -> None:
     assert "privacy@example.org" in text  # the new sender, written by the spec
     bodies = re.findall(r"</summary>\n(.*?)</details>", text, re.DOTALL)
     tables = [markdown.markdown(body, extensions=["tables"]) for body in bodies]
-    assert [t.count("<tr>") for t in tables] == [4, 4, 2, 0, 0]  # header + one row per field
-    assert tables[1].count("<td>") == 9  # the "|" inside a value split no cell
+    assert [t.count("<tr>") for t in tables] == [4, 5, 2, 0, 0]  # header + one row per changed setting
+    assert tables[1].count("<td>") == 12  # the "|" inside a value split no cell
     assert "I agree to the &lt;b&gt;privacy &#124; notice&lt;/b&gt;" in tables[1]
 
 
@@ -140,3 +140,17 @@ def test_secret_in_a_value_is_masked() -> None:
     leaky = Plan(instance=URL, tool_version="0.1.0", changes=(change,))
     assert "pw-Canary-4242" not in render_markdown(leaky, REDACTOR) + render_json(leaky, REDACTOR)
     assert SECRET_MASK in render_markdown(leaky, REDACTOR)
+
+
+def test_nested_settings_are_rows_and_long_texts_show_where_they_differ() -> None:
+    tagline = "We use cookies to improve this website. " * 30
+    edited = tagline + "We never sell your data."
+    change = Change(
+        "update", "focus", "consent", "Consent banner", 1,
+        (FieldChange("properties", {"content": {"tagline": tagline, "headline": "Hi"}},
+                     {"content": {"tagline": edited, "headline": "Hi"}}),),
+    )
+    text = render_markdown(Plan(URL, (change,), tool_version="0.1.0"), REDACTOR)
+    (row,) = [line for line in text.splitlines() if line.startswith("| `properties.content.tagline`")]
+    assert row.endswith("| …prove this website.  | …prove this website. We never sell your data. |")
+    assert "headline" not in text  # unchanged settings are not rows
