@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -267,19 +268,24 @@ def test_chunked_request_bodies_are_read(api: httpx.Client) -> None:
     assert created.status_code == 201 and created.json()["list"]["alias"] == "streamed"
 
 
-def test_concurrent_creates_get_distinct_ids_in_creation_order(sandbox: Sandbox) -> None:
+def test_concurrent_creates_get_distinct_ids_in_creation_order(api: httpx.Client) -> None:
     def create(n: int) -> int:
-        with httpx.Client(base_url=sandbox.url, auth=("admin", "sandbox")) as client:
-            return client.post("/api/segments/new", json={"name": f"S{n}"}).json()["list"]["id"]
+        return api.post("/api/segments/new", json={"name": f"S{n}"}).json()["list"]["id"]
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         ids = list(pool.map(create, range(40)))
     assert sorted(ids) == list(range(1, 41))
-    listed = httpx.get(sandbox.url + "/api/segments", params={"limit": 0}, auth=("admin", "sandbox")).json()
-    assert listed["total"] == 40
+    assert api.get("/api/segments", params={"limit": 0}).json()["total"] == 40
 
 
 def test_cli_refuses_a_public_address_with_a_message(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sandbox", "--host", "0.0.0.0", "--port", "0"]) == 1
     err = capsys.readouterr().err
     assert "not a loopback address" in err and "--allow-remote" in err and "Traceback" not in err
+
+
+def test_a_malformed_chunked_body_is_a_400_not_a_sandbox_error(sandbox: Sandbox) -> None:
+    with socket.create_connection(("127.0.0.1", sandbox.port), timeout=5) as raw:
+        head = b"POST /api/segments/new HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        raw.sendall(head + b"zz\r\nxx\r\n0\r\n\r\n")
+        assert raw.recv(100).startswith(b"HTTP/1.1 400")

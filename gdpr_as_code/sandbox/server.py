@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import sys
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from gdpr_as_code.sandbox.http import (
 from gdpr_as_code.sandbox.store import Store
 
 CONTROL_PREFIX = "/_sandbox/"
+LOG_LIMIT = 100_000  # log entries kept, so a long benchmark cannot exhaust memory
 GATEWAY_PAGES = {
     502: b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>\n",
     503: b"<html><head><title>503 Service Unavailable</title></head><body><h1>503 Service Unavailable</h1>"
@@ -46,7 +48,7 @@ class RequestLog:
     """Every non-control request: method, path, status; and counts per ``METHOD /path-template``."""
 
     def __init__(self) -> None:
-        self.entries: list[dict[str, Any]] = []
+        self.entries: deque[dict[str, Any]] = deque(maxlen=LOG_LIMIT)  # counts keep counting past it
         self.counts: Counter[str] = Counter()
         self.lock = threading.Lock()
 
@@ -176,7 +178,11 @@ class SandboxHandler(BaseHTTPRequestHandler):
     server: SandboxHTTPServer
 
     def _serve(self) -> None:
-        body = self._read_body()
+        try:
+            body = self._read_body()
+        except ValueError:  # a chunk size that is not hexadecimal: the client's fault, as any server says
+            self.send_error(400, "Bad chunked body")
+            return
         headers = {name.lower(): value for name, value in self.headers.items()}
         try:
             response = self.server.app.handle(self.command, self.path, headers, body)
@@ -227,3 +233,10 @@ class SandboxHTTPServer(ThreadingHTTPServer):
         self.address_family = family
         self.app = app
         super().__init__(address, SandboxHandler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A failure outside the handlers (reading the request, writing the answer) is a bug to surface too,
+        unless the client simply went away."""
+        error = sys.exc_info()[1]
+        if error is not None and not isinstance(error, (ConnectionError, TimeoutError)):
+            self.app.errors.append(error)
