@@ -286,3 +286,16 @@ def test_import_refuses_what_it_cannot_adopt(spec: Spec, client: MauticClient) -
     with pytest.raises(PlanError, match="is already managed"):
         engine.adopt(client, "segment.data_requested", other, spec)
     assert engine.adopt(client, "segment.request_to_be_forgotten", other, spec).detail == "already managed"
+
+
+def test_a_spec_whose_target_uses_oauth2_converges_too(sandbox: Any) -> None:
+    """configs/gdpr-de.yaml: the URL from a spec variable, OAuth2 credentials from the env vars it names."""
+    from gdpr_as_code.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+
+    env = {"MAUTIC_CLIENT_ID": DEFAULT_CLIENT_ID, "MAUTIC_CLIENT_SECRET": DEFAULT_CLIENT_SECRET}
+    german = load_spec(SPEC_PATH.with_name("gdpr-de.yaml"), variables={"mautic_url": sandbox.url}, env=env)
+    with client_from_env(german.target, env=env) as client:
+        assert engine.plan(german, client).counts()["add"] == objects_in(german)
+        engine.apply(engine.plan(german, client), client)
+        assert not engine.plan(german, client).changes
+        assert client.stats.token_requests == 1
