@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jsonschema
 import pytest
 import yaml
 
@@ -169,3 +170,14 @@ def test_a_saved_plan_from_another_spec_is_refused(run: Runner, controls: Any) -
     code, _, err = run("gdpr-as-code apply gdpr.plan")
     assert code == 1 and "was made from another version of the spec" in err
     assert controls.requests()["total"] == 0  # refused before talking to Mautic
+
+
+def test_plan_json_of_a_real_instance_validates_and_show_prints_the_same_document(run: Runner) -> None:
+    schema = json.loads((ROOT / "schemas" / "plan.schema.json").read_text())
+    code, printed, _ = run('gdpr-as-code plan "$SPEC" --json --out gdpr.plan')
+    assert code == 0
+    document = json.loads(printed)
+    jsonschema.validate(document, schema)
+    jsonschema.validate(json.loads(Path("gdpr.plan").read_text()), schema)
+    assert document["format_version"] == 1 and document["counts"]["add"] == len(document["changes"]) > 0
+    assert json.loads(run("gdpr-as-code show gdpr.plan --json")[1]) == document
