@@ -461,7 +461,7 @@ def verify(plan: Plan, client: Any, outcomes: Iterable[Outcome], known: Mapping[
         for item in field_changes(claims[0].data, dict(change.desired or {})):
             problems.append(
                 f"{change.address} (id {claims[0].id}): {item.path} is {_short(item.before)} in Mautic, "
-                f"wanted {_short(item.after)}"
+                f"wanted {_short(item.after)}" + _HINTS.get((change.kind, item.path), "")
             )
     if problems:
         raise ApplyError(
@@ -471,6 +471,19 @@ def verify(plan: Plan, client: Any, outcomes: Iterable[Outcome], known: Mapping[
             "spec, and apply again.",
             outcomes=tuple(outcomes),
         )
+
+
+_HINTS: Mapping[tuple[str, str], str] = {
+    ("fields", "isPublished"): (
+        " (when Mautic creates custom fields in the background, the field is published only after its cron "
+        "job mautic:custom-field:create-column has run: run it, then apply again)"
+    ),
+    (
+        "segments",
+        "isPublished",
+    ): " (unpublishing needs the :publish permission, and fails for a segment in use)",
+}
+"""Known reasons Mautic keeps an attribute from changing, added to the verification message."""
 
 
 def _short(value: Any) -> str:
