@@ -478,10 +478,9 @@ _HINTS: Mapping[tuple[str, str], str] = {
         " (when Mautic creates custom fields in the background, the field is published only after its cron "
         "job mautic:custom-field:create-column has run: run it, then apply again)"
     ),
-    (
-        "segments",
-        "isPublished",
-    ): " (unpublishing needs the :publish permission, and fails for a segment in use)",
+    ("segments", "isPublished"): (
+        " (publishing needs the API user's :publish permission; a segment in use cannot be unpublished)"
+    ),
 }
 """Known reasons Mautic keeps an attribute from changing, added to the verification message."""
 
