@@ -232,12 +232,21 @@ def field_changes(live: Json, desired: Json) -> tuple[FieldChange, ...]:
     return tuple(FieldChange(p, _get(have, paths[p]), _get(desired, paths[p])) for p in chosen)
 
 
-def _conflict(kind: Kind, want: Desired, other: Live) -> str:
+def in_the_way(kind: Kind, want: Mapping[str, Any], other: Live) -> str | None:
+    """The attribute by which unmanaged ``other`` collides with the desired object (None when it does not):
+    its alias (Mautic refuses or renames a duplicate), or its name (two look-alikes confuse every reader)."""
+    for attr in (kind.identity, *kind.lookalike):
+        value = want.get(attr)
+        if other.key is None and value is not None and other.data.get(attr) == value:
+            return attr
+    return None
+
+
+def _conflict(kind: Kind, want: Desired, other: Live, attr: str) -> str:
     return (
         f"{kind.address(want.key)} ({want.where or 'spec'}): Mautic already has an unmanaged {kind.label} "
-        f"#{other.id} with the same {kind.identity} {str(other.identity)!r}. Adopt it with "
-        f"`gdpr-as-code import {kind.address(want.key)} {other.id}`, or change the {kind.identity} in the "
-        "spec."
+        f"#{other.id} with the same {attr} {str(other.data.get(attr))!r}. Adopt it with "
+        f"`gdpr-as-code import {kind.address(want.key)} {other.id}`, or change the {attr} in the spec."
     )
 
 
@@ -285,9 +294,9 @@ def diff(desired: State, live: LiveState, *, prune: bool = False) -> tuple[Chang
                 continue
             if not claims:
                 problems.extend(
-                    _conflict(kind, want, other)
+                    _conflict(kind, want, other, attr)
                     for other in unmanaged
-                    if other.identity is not None and other.identity == want.data.get(kind.identity)
+                    if (attr := in_the_way(kind, want.data, other)) is not None
                 )
                 created = tuple(FieldChange(attr, None, value) for attr, value in want.data.items())
                 changes.append(Change("create", kind.name, key, want.name, None, created, want.data))

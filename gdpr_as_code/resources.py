@@ -167,6 +167,8 @@ class Kind:
     key_of: Callable[[Mapping[str, Any]], str | None]
     payload: Payload
     sub_ids: Callable[[Mapping[str, Any]], dict[str, dict[str, int]]] = no_sub_ids
+    lookalike: tuple[str, ...] = ()
+    """Further attributes that put an unmanaged object in the way (a segment with our name, another alias)."""
 
     def address(self, key: str) -> str:
         """How the user names this object on the command line and in messages, e.g. ``segment.forget``."""
@@ -638,6 +640,7 @@ SEGMENTS = Kind(
     normalise_segment,
     description_key,
     _described_payload,
+    lookalike=("name",),
 )
 EMAILS = Kind(
     "emails",

@@ -346,3 +346,9 @@ def test_an_edit_deep_in_a_long_consent_text_is_visible_in_the_plan() -> None:
         '      properties.content.tagline: "…p what we need, for longer than we need it." → '
         '"…p what we need, for as long as we need it."' in lines
     )
+
+
+def test_a_segment_with_our_name_but_another_alias_is_in_the_way_too() -> None:
+    live = engine.live_from_raw({"segments": [raw_segment(8, "Data Requested", "data-requested-2019")]})
+    with pytest.raises(PlanError, match="unmanaged segment #8 with the same name 'Data Requested'"):
+        engine.diff(engine.desired_state(make_spec(fields=(), emails=(), forms=())), live)
