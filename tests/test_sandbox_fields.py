@@ -95,3 +95,8 @@ def test_deleting_a_field_drops_its_values_from_contacts(api: httpx.Client) -> N
     api.post("/api/fields/contact/new", json={"label": "Colour", "alias": "colour"})
     again = api.get(f"/api/contacts/{contact['id']}").json()["contact"]
     assert again["fields"]["all"]["colour"] is None
+
+
+def test_an_alias_that_is_an_sql_keyword_gets_the_f_prefix(api: httpx.Client) -> None:
+    assert api.post("/api/fields/contact/new", json={"label": "Order"}).json()["field"]["alias"] == "f_order"
+    assert api.post("/api/fields/contact/new", json={"label": "2024"}).json()["field"]["alias"] == "f_2024"

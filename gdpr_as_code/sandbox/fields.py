@@ -60,60 +60,6 @@ LIST_MISSING = (
     "A list for the select box must be specified. Separate each option with a vertical bar. "
     "I.e. Green|Blue|Red"
 )
-# MariaDB reserved words a field alias could collide with (the column name); cleanAlias prefixes them "f_".
-RESERVED = {
-    "add",
-    "all",
-    "alter",
-    "and",
-    "as",
-    "asc",
-    "between",
-    "by",
-    "case",
-    "check",
-    "column",
-    "create",
-    "database",
-    "default",
-    "delete",
-    "desc",
-    "distinct",
-    "drop",
-    "else",
-    "exists",
-    "from",
-    "group",
-    "having",
-    "in",
-    "index",
-    "insert",
-    "interval",
-    "into",
-    "is",
-    "join",
-    "key",
-    "like",
-    "limit",
-    "not",
-    "null",
-    "or",
-    "order",
-    "primary",
-    "references",
-    "select",
-    "set",
-    "table",
-    "then",
-    "to",
-    "union",
-    "unique",
-    "update",
-    "values",
-    "when",
-    "where",
-    "with",
-}
 KEYS = (
     *PUBLISH_KEYS,
     "id",
@@ -371,9 +317,7 @@ def writer(obj_type: str) -> Writer:
         elif current is None:
             check_properties(obj["type"], {})
         if current is None:
-            alias = clean_alias(obj["alias"] or obj["label"], "_", 25)
-            if alias in RESERVED or alias.isdigit():
-                alias = "f_" + alias
+            alias = clean_alias(obj["alias"] or obj["label"], "_", 25, prefix="f_")
             taken = {f["alias"] for f in table.values()}
             candidate, suffix = alias, 1
             while candidate in taken:

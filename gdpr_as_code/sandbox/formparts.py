@@ -100,7 +100,7 @@ def write_fields(req: Request, form: dict[str, Any], sent: Any, put: bool, new_f
             )
         else:
             field = base = {**FIELD_DEFAULTS, "id": None, "type": item.get("type")}
-        alias = clean_alias(str(item["alias"]), "_", 25) if item.get("alias") else ""
+        alias = clean_alias(str(item["alias"]), "_", 25, prefix="f_") if item.get("alias") else ""
         if alias and alias not in aliases:
             base["alias"] = alias
         if not base.get("alias"):
