@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from gdpr_as_code.sandbox.aliases import clean_alias
 from gdpr_as_code.sandbox.entities import (
     PUBLISH_KEYS,
     Kind,
     Writer,
-    clean_alias,
     register,
     stamp_edit,
     stamp_new,

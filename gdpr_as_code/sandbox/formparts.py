@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from gdpr_as_code.sandbox.entities import clean_alias, text_or_none
+from gdpr_as_code.sandbox.aliases import clean_alias
+from gdpr_as_code.sandbox.entities import text_or_none
 from gdpr_as_code.sandbox.http import Request, controller_error, truthy
 from gdpr_as_code.sandbox.store import Store
 

@@ -25,10 +25,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from gdpr_as_code.sandbox.aliases import clean_alias
 from gdpr_as_code.sandbox.entities import (
     PUBLISH_KEYS,
     Kind,
-    clean_alias,
     get_or_404,
     register,
     rendered,

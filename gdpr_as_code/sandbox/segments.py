@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from gdpr_as_code.sandbox.aliases import clean_alias
 from gdpr_as_code.sandbox.contacts import as_list
 from gdpr_as_code.sandbox.entities import (
     PUBLISH_KEYS,
     Kind,
-    clean_alias,
     register,
     stamp_edit,
     stamp_new,
