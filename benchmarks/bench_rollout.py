@@ -1,0 +1,127 @@
+"""Wall time of plan and apply over an inventory of 100 sandboxes with 50 ms latency per request, against the
+same for one instance and against a sequential loop. Run: ``python3 benchmarks/bench_rollout.py [--full]``.
+
+Every sandbox runs in this process on its own port, with the fault rule ``{"kind": "latency", "ms": 50}``, so
+each request waits as on a distant Mautic. The rollout runs as ``plan/apply --inventory`` do (``rollout``
+library: prepare, plan concurrently, apply in waves), at the default parallelism and at a higher one. The
+sequential loop is the same code at parallelism 1; by default it covers a sample of the inventory and is
+scaled linearly to the whole (per-instance work is independent, so it is linear), which keeps the run under
+about three minutes. ``--full`` loops over all instances instead.
+Figures are printed as ratios: whole inventory / one instance, and sequential / concurrent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from typing import Any
+
+import httpx
+
+from gdpr_as_code import rollout
+from gdpr_as_code.client import RetryPolicy
+from gdpr_as_code.inventory import Inventory, load_inventory
+from gdpr_as_code.sandbox import Sandbox
+
+SPEC = Path(__file__).resolve().parents[1] / "configs" / "gdpr.yaml"
+INSTANCES = 100
+LATENCY_MS = 50
+SEQUENTIAL_SAMPLE = 10
+
+
+def control(box: Sandbox, method: str, path: str, body: Any = None) -> None:
+    httpx.request(method, f"{box.url}/_sandbox{path}", json=body, timeout=10).raise_for_status()
+
+
+def make_inventory(directory: Path, boxes: list[Sandbox]) -> tuple[Inventory, dict[str, str]]:
+    """An inventory of the sandboxes, each with its own credential variables, and the environment for it."""
+    lines = ["version: 1", "instances:"]
+    env = dict(os.environ)
+    for index, box in enumerate(boxes):
+        lines.append(
+            f"  - {{name: shop-{index:03d}, url: '{box.url}', username_env: SHOP{index}_USER, "
+            f"password_env: SHOP{index}_PASSWORD, variables: {{company: 'Shop {index}'}}}}"
+        )
+        env[f"SHOP{index}_USER"], env[f"SHOP{index}_PASSWORD"] = "admin", "sandbox"
+    path = directory / "inventory.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return load_inventory(path), env
+
+
+def timed(action: Callable[[], Any]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    value = action()
+    return time.perf_counter() - started, value
+
+
+def reset(boxes: list[Sandbox]) -> None:
+    for box in boxes:
+        control(box, "POST", "/reset")
+
+
+def plan_and_apply(
+    inventory: Inventory, instances: list[Any], env: dict[str, str], parallelism: int, receipts: Path
+) -> tuple[float, float]:
+    """Seconds for planning these instances, then for applying them (fresh installs), at ``parallelism``."""
+    options = rollout.RolloutOptions(
+        parallelism=parallelism, receipts=receipts, client_options={"retry": RetryPolicy(attempts=1)}
+    )
+    plan_seconds, (ready, plans) = timed(lambda: rollout.plan_inventory(SPEC, instances, env, options))
+    assert all(result.status == "ok" for result in plans), [result.error for result in plans]
+    apply_seconds, applied = timed(lambda: rollout.apply_all(inventory, ready, plans, env, options))
+    assert all(result.status == "ok" for result in applied), [result.error for result in applied]
+    return plan_seconds, apply_seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true", help="Loop sequentially over all instances.")
+    parser.add_argument("--instances", type=int, default=INSTANCES)
+    args = parser.parse_args()
+    boxes = [Sandbox().start() for _ in range(args.instances)]
+    try:
+        for box in boxes:
+            control(box, "POST", "/faults", {"kind": "latency", "ms": LATENCY_MS})
+        with TemporaryDirectory() as temporary:
+            directory = Path(temporary)
+            inventory, env = make_inventory(directory, boxes)
+            everyone = list(inventory.instances)
+            sample = everyone if args.full else everyone[:SEQUENTIAL_SAMPLE]
+            receipts = directory / "receipts"
+
+            one = plan_and_apply(inventory, everyone[:1], env, 1, receipts)
+            reset(boxes)
+            sequential = plan_and_apply(inventory, sample, env, 1, receipts)
+            scale = len(everyone) / len(sample)
+            sequential = (sequential[0] * scale, sequential[1] * scale)
+            concurrent = {}
+            for parallelism in (rollout.DEFAULT_PARALLELISM, 32):
+                reset(boxes)
+                concurrent[parallelism] = plan_and_apply(inventory, everyone, env, parallelism, receipts)
+    finally:
+        for box in boxes:
+            box.stop()
+
+    n = len(everyone)
+    how = "measured" if args.full else f"measured on {len(sample)}, scaled ×{scale:g}"
+    print(f"{n} sandboxes, {LATENCY_MS} ms latency per request, configs/gdpr.yaml, fresh instances")
+    print(f"{'':46}{'plan':>10}{'apply':>10}")
+    print(f"{'one instance':46}{one[0]:>9.2f}s{one[1]:>9.2f}s")
+    print(f"{'sequential loop (' + how + ')':46}{sequential[0]:>9.2f}s{sequential[1]:>9.2f}s")
+    for parallelism, (plan_s, apply_s) in concurrent.items():
+        print(f"{f'inventory, parallelism {parallelism}':46}{plan_s:>9.2f}s{apply_s:>9.2f}s")
+    print()
+    for parallelism, (plan_s, apply_s) in concurrent.items():
+        print(
+            f"parallelism {parallelism:>2}: whole inventory / one instance = plan {plan_s / one[0]:.1f}×, "
+            f"apply {apply_s / one[1]:.1f}× (for {n}× the work); sequential / concurrent = "
+            f"plan {sequential[0] / plan_s:.1f}×, apply {sequential[1] / apply_s:.1f}× faster"
+        )
+
+
+if __name__ == "__main__":
+    main()
