@@ -156,6 +156,7 @@ def _plan_rollout(selection: tuple[str, tuple[str, ...], str | None], options: A
     if out_path:
         results = rollout.save_plans(results, Path(out_path), ready, redactor)
     click.echo(report.render_plan(inventory, results, "json" if as_json else output, redactor))
+    _debug_tracebacks(results, redactor)
     return report.exit_code([report.plan_status(r) for r in results], detailed_exitcode)
 
 
@@ -182,7 +183,17 @@ def _apply_rollout(selection: tuple[str, tuple[str, ...], str | None], options: 
     results = rollout.apply_all(inventory, ready, plans, os.environ, options, progress,
                                 on_stop=lambda wave, after: progress.note(report.stop_note(wave, after)))
     click.echo(report.render_apply_text(results, redactor))
+    _debug_tracebacks([*plans, *results], redactor)
     return report.exit_code([report.apply_status(r) for r in results], False)
+
+
+def _debug_tracebacks(results: Any, redactor: Any) -> None:
+    """With ``--debug``, tracebacks of instances that failed on a bug (hidden otherwise, as in ``main``)."""
+    from gdpr_as_code.rollout_report import tracebacks
+
+    shown = tracebacks(results, redactor) if click.get_current_context().find_root().obj.get("debug") else ""
+    if shown:
+        click.echo(shown, err=True)
 
 
 def _rollout_selection(selection: tuple[str, tuple[str, ...], str | None]) -> tuple[Any, Any, Any]:

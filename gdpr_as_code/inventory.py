@@ -231,6 +231,6 @@ def check_credentials(instance: Instance, env: Mapping[str, str]) -> None:
         names = " and ".join(missing)
         raise MissingCredentials(
             f"Instance {instance.name} ({instance.where}): environment variable {names} "
-            f"{'is' if len(missing) == 1 else 'are'} not set or empty — export {names} with this instance's "
-            f"{instance.target.auth} credentials, or correct its *_env names in the inventory."
+            f"{'is' if len(missing) == 1 else 'are'} not set or empty — export {names} with the credentials "
+            f"of this instance (auth: {instance.target.auth}), or correct its *_env names in the inventory."
         )

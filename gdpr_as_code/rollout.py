@@ -331,8 +331,7 @@ def prepare(
                 plan, spec_path = read_plan(plan_path)
                 ready.saved[instance.name] = (plan, plan_path)
         except GdprAsCodeError as err:
-            message = f"Instance {instance.name} ({instance.where}): {err}"
-            ready.failed.append(InstanceResult(instance, "failed", error=message, exception=err))
+            ready.failed.append(InstanceResult(instance, "failed", error=error_message(err), exception=err))
             continue
         ready.spec_paths[instance.name] = spec_path
     return ready

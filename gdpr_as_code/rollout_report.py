@@ -8,10 +8,12 @@ and the exit code. Everything passes the redactor, which knows every credential 
 from __future__ import annotations
 
 import json
+import traceback
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from gdpr_as_code import engine
+from gdpr_as_code.errors import GdprAsCodeError
 from gdpr_as_code.inventory import Inventory
 from gdpr_as_code.plan import Plan, render_text
 from gdpr_as_code.redact import Redactor
@@ -213,6 +215,16 @@ def render_plan(
     if output == "markdown":
         return plan_markdown(results, redactor).rstrip("\n")
     return render_plan_text(results, redactor)
+
+
+def tracebacks(results: Sequence[InstanceResult[Any]], redactor: Redactor) -> str:
+    """For ``--debug``: the traceback of each instance that failed on a bug (not on an expected error)."""
+    parts = [
+        f"=== {r.instance.name}: traceback ===\n" + "".join(traceback.format_exception(r.exception))
+        for r in results
+        if r.exception is not None and not isinstance(r.exception, GdprAsCodeError)
+    ]
+    return redactor.text("\n".join(parts))
 
 
 def exit_code(statuses: Sequence[str], detailed: bool) -> int:

@@ -20,6 +20,7 @@ from gdpr_as_code.rollout_report import (
     plan_status,
     redactor_for,
     render_plan_text,
+    tracebacks,
 )
 from gdpr_as_code.spec import Target
 
@@ -121,3 +122,17 @@ def test_exit_codes(statuses: list[str], detailed: bool, code: int) -> None:
 def test_status_of_a_skipped_instance(results: list[InstanceResult[Plan]]) -> None:
     skipped: InstanceResult[Plan] = InstanceResult(instance("shop-d"), "skipped", error="not attempted")
     assert [plan_status(r) for r in [*results, skipped]] == ["changes", "failed", "no changes", "skipped"]
+
+
+def test_debug_tracebacks_show_bugs_only(redactor: Redactor) -> None:
+    try:
+        {}["missing"]  # a bug inside one instance's step
+    except KeyError as err:
+        bug = err
+    results: list[InstanceResult[Plan]] = [
+        InstanceResult(instance("shop-a"), "failed", error="internal error (KeyError)", exception=bug),
+        InstanceResult(instance("shop-b"), "failed", error="refused", exception=MauticAuthError("refused")),
+    ]
+    text = tracebacks(results, redactor)
+    assert text.startswith("=== shop-a: traceback ===\nTraceback (most recent call last):")
+    assert "KeyError: 'missing'" in text and "shop-b" not in text
