@@ -150,3 +150,25 @@ def test_validate_checks_inventories_beside_specs(tmp_path: Path, capsys: pytest
     assert f"{EXAMPLE}: valid inventory (3 instances)" in out and "gdpr.yaml: valid (" in out
     assert main(["validate", str(broken)]) == 1
     assert f"{broken}:4:12: instance name 'shop-0000' is used twice" in capsys.readouterr().out
+
+
+def test_every_property_of_the_schema_is_described() -> None:
+    import json
+
+    schema = json.loads((ROOT / "schemas" / "inventory.schema.json").read_text(encoding="utf-8"))
+    undescribed: list[str] = []
+
+    def walk(node: object, where: str) -> None:
+        if isinstance(node, dict):
+            for name, child in node.get("properties", {}).items():
+                if "description" not in child:
+                    undescribed.append(f"{where}.{name}")
+            for key, child in node.items():
+                walk(child, f"{where}.{key}")
+        elif isinstance(node, list):
+            for index, child in enumerate(node):
+                walk(child, f"{where}[{index}]")
+
+    walk(schema, "$")
+    assert undescribed == []
+    assert sum('"description"' in line for line in json.dumps(schema, indent=1).splitlines()) >= 20
