@@ -443,9 +443,18 @@ def clean_values(store: Store, data: dict[str, Any], *, overwrite_blank: bool) -
     return values, errors
 
 
+def as_list(value: Any) -> list[Any]:
+    """A PHP-parsed query value as a list: ``x[]=a`` gives a list, ``x[0]=a`` a dict, ``x=a`` a string."""
+    if isinstance(value, dict):
+        return list(value.values())
+    if isinstance(value, list):
+        return value
+    return [] if value in (None, "") else [value]
+
+
 def apply_tags(store: Store, row: dict[str, Any], tags: Any) -> None:
     """``tags``: a list or CSV; ``-name`` removes; tags are created on first use (Mautic's modifyTags)."""
-    names = tags.split(",") if isinstance(tags, str) else list(tags or [])
+    names = tags.split(",") if isinstance(tags, str) else as_list(tags)
     by_name = {t["tag"]: t["id"] for t in store.table("tags").values()}
     for name in (str(n).strip() for n in names):
         if not name:
@@ -830,7 +839,9 @@ def delete_one(req: Request) -> Response:
 def batch_items(req: Request) -> dict[Any, Any]:
     """The items of a batch body by their keys; a single object or too many items fail as in Mautic."""
     data = req.data
-    items: dict[Any, Any] = dict(enumerate(data)) if isinstance(data, list) else dict(data or {})
+    if not isinstance(data, (list, dict)):
+        raise kernel_error(500)  # a JSON scalar body fails in the controller as well
+    items: dict[Any, Any] = dict(enumerate(data)) if isinstance(data, list) else dict(data)
     if any(not isinstance(v, dict) for v in items.values()):
         raise kernel_error(500)  # flows/146: a single object is a TypeError in getNewEntity()
     if len(items) > BATCH_MAX:
@@ -1080,15 +1091,6 @@ def timeline(store: Store, contact_id: int | None) -> list[dict[str, Any]]:
     events.extend(submission_events(store, contact_id))
     events.extend(sent_events(store, contact_id))
     return events
-
-
-def as_list(value: Any) -> list[Any]:
-    """A PHP-parsed query value as a list: ``x[]=a`` gives a list, ``x[0]=a`` a dict, ``x=a`` a string."""
-    if isinstance(value, dict):
-        return list(value.values())
-    if isinstance(value, list):
-        return value
-    return [] if value in (None, "") else [value]
 
 
 def activity(req: Request, contact_id: int | None) -> Response:

@@ -226,8 +226,8 @@ def matches_filter(store: Store, row: dict[str, Any], flt: dict[str, Any]) -> bo
         "contains": lambda: like(value, f"%{needle}%"),
         "startsWith": lambda: like(value, f"{needle}%"),
         "endsWith": lambda: like(value, f"%{needle}"),
-        "regexp": lambda: not empty and re.search(needle, text_of(value), re.IGNORECASE) is not None,
-        "!regexp": lambda: empty or re.search(needle, text_of(value), re.IGNORECASE) is None,
+        "regexp": lambda: not empty and regexp(needle, text_of(value)),
+        "!regexp": lambda: empty or not regexp(needle, text_of(value)),
         "gt": lambda: not empty and compare(value, operand) > 0,
         "gte": lambda: not empty and compare(value, operand) >= 0,
         "lt": lambda: not empty and compare(value, operand) < 0,
@@ -235,6 +235,14 @@ def matches_filter(store: Store, row: dict[str, Any], flt: dict[str, Any]) -> bo
     }
     check = checks.get(operator)
     return bool(check and check())
+
+
+def regexp(pattern: str, text: str) -> bool:
+    """MariaDB's REGEXP (case-insensitive); a pattern it could not compile matches nothing."""
+    try:
+        return re.search(pattern, text, re.IGNORECASE) is not None
+    except re.error:
+        return False
 
 
 def compare(left: Any, right: Any) -> int:

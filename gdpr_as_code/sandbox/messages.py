@@ -16,7 +16,7 @@ import re
 import secrets
 from typing import Any
 
-from gdpr_as_code.sandbox.contacts import iso, now
+from gdpr_as_code.sandbox.contacts import as_list, iso, now
 from gdpr_as_code.sandbox.http import Request, Response, controller_error, not_found
 from gdpr_as_code.sandbox.routing import route
 from gdpr_as_code.sandbox.store import Store
@@ -115,7 +115,7 @@ def send_to_segments(req: Request) -> Response:
     if not email.get("isPublished", True):
         raise not_found()
     data = req.data if isinstance(req.data, dict) else {}
-    wanted = {int(i) for i in data.get("lists") or [] if str(i).isdigit()}
+    wanted = {int(i) for i in as_list(data.get("lists")) if str(i).isdigit()}
     lists = [seg["id"] if isinstance(seg, dict) else int(seg) for seg in email.get("lists") or []]
     if email.get("emailType") != "list":
         return Response(200, {"success": 1, "sentCount": 0, "failedRecipients": 0})
