@@ -97,7 +97,8 @@ class Run:
 def apply_with_receipt(
     plan: Plan, client: Any, spec_path: Path, directory: Path, base: Redactor
 ) -> tuple[tuple[Outcome, ...], Path | None]:
-    """``engine.apply`` and a receipt of what it did, also when it failed part-way (then re-raised).
+    """``engine.apply`` and a receipt of what it did, also when it failed part-way: then the failure is
+    raised again as an ``ApplyError`` that says where that receipt is.
 
     An apply with nothing to do writes no receipt: receipts are the evidence of changes, and a scheduled
     drift check must not bury them in no-op files.
@@ -108,11 +109,13 @@ def apply_with_receipt(
     started = datetime.now(UTC)
     try:
         outcomes = engine.apply(plan, client)
-    except ApplyError as err:
+    except GdprAsCodeError as err:  # a write failed, or verification could not read or found a difference
         done = getattr(err, "outcomes", ())
         run = Run(plan, spec_path, started, datetime.now(UTC), done, str(err))
-        err.receipt_path = write_receipt(directory, build_receipt(run, redactor))  # type: ignore[attr-defined]
-        raise
+        receipt = write_receipt(directory, build_receipt(run, redactor))
+        failure = ApplyError(f"{err}\nReceipt of this failed apply ({len(done)} change(s) made): {receipt}")
+        failure.outcomes = done  # type: ignore[attr-defined]
+        raise failure from err
     run = Run(plan, spec_path, started, datetime.now(UTC), outcomes)
     return outcomes, write_receipt(directory, build_receipt(run, redactor))
 

@@ -181,3 +181,15 @@ def test_plan_json_of_a_real_instance_validates_and_show_prints_the_same_documen
     jsonschema.validate(json.loads(Path("gdpr.plan").read_text()), schema)
     assert document["format_version"] == 1 and document["counts"]["add"] == len(document["changes"]) > 0
     assert json.loads(run("gdpr-as-code show gdpr.plan --json")[1]) == document
+
+
+def test_a_failed_apply_leaves_a_receipt_of_what_it_did(run: Runner, controls: Any) -> None:
+    controls.fault(kind="error", status=500, methods=["POST"], path="^/api/forms/new$")
+    code, _, err = run('gdpr-as-code apply "$SPEC" --auto-approve --receipts receipts')
+    assert code == 1
+    (receipt_file,) = Path("receipts").glob("*.json")
+    receipt = json.loads(receipt_file.read_text())
+    assert receipt["status"] == "failed" and "form.gdpr_request" in receipt["error"]
+    made = [c["kind"] for c in receipt["changes"]]  # everything before the form, in dependency order
+    assert made == ["fields", "fields", "segments", "segments", "emails", "emails", "emails"]
+    assert f"Receipt of this failed apply (7 change(s) made): receipts/{receipt_file.name}" in err
