@@ -328,9 +328,10 @@ def test_skip_list_is_small_and_names_real_exchanges() -> None:
 
 
 @pytest.mark.parametrize("session", ["crud", "flows"])
-def test_replay_matches_recorded_mautic(session: str, replay_sandbox: Sandbox) -> None:
-    base = replay_sandbox.url
-    replayer = Replayer(base)
+def test_replay_matches_recorded_mautic(
+    session: str, replay_sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    replayer = Replayer(replay_sandbox.url)
     try:
         replayer.control("POST", "/_sandbox/reset", None)
         if session == "flows":  # flows/001 NOTE: the OAuth2 client the recorded session used
@@ -361,7 +362,9 @@ def test_replay_matches_recorded_mautic(session: str, replay_sandbox: Sandbox) -
                 matched += 1
     finally:
         replayer.close()
-    print(f"\nfidelity {session}: {matched}/{total} matched, {skipped} skipped")
+    with capsys.disabled():  # the figure is the point of the test: show it even when output is captured
+        print(f"\nfidelity {session}: {matched}/{total} matched, {skipped} skipped")
+    replay_sandbox.check_errors()
     assert not failures, (
         f"{len(failures)} of {total} {session} exchanges differ from Mautic 5.1:\n" + "\n".join(failures)
     )
