@@ -168,7 +168,9 @@ def staleness(plan: Plan, live: LiveState) -> list[str]:
             )
         elif len(claims) != 1 or claims[0].id != change.mautic_id:
             problems.append(f"{change.address} (id {change.mautic_id}): no longer in Mautic as planned")
-        elif fingerprint(claims[0].data) != change.fingerprint:
+        elif fingerprint(claims[0].data) != change.fingerprint or _parts(claims[0].sub_ids) != _parts(
+            change.sub_ids
+        ):  # the same content with re-created form fields has other ids, which the PATCH would name
             problems.append(f"{change.address} (id {change.mautic_id}): changed in Mautic since the plan")
     now = live.ids()
     created = {ref(c.kind, c.key) for c in plan.actionable if c.action == "create"}
@@ -177,6 +179,10 @@ def staleness(plan: Plan, live: LiveState) -> list[str]:
         if reference not in created and now.get(reference) != plan.ids.get(reference):
             problems.append(f"{BY_NAME[kind].address(key)}: referred to by the plan, but gone or replaced")
     return problems
+
+
+def _parts(sub_ids: Mapping[str, Mapping[str, int]]) -> dict[str, dict[str, int]]:
+    return {part: dict(ids) for part, ids in sub_ids.items() if ids}
 
 
 def check_fresh(plan: Plan, client: Any, plan_path: Path) -> None:
@@ -202,7 +208,8 @@ def apply_saved(
     plan_path: Path, *, receipts: Path | None, lock_timeout: float = 0.0, remote_lock: bool = False
 ) -> tuple[Plan, tuple[Outcome, ...], Path | None]:
     """``apply PLANFILE``: check origin and freshness under the apply lock, then apply exactly the saved
-    plan and write its receipt. Nothing is written to Mautic when any check fails."""
+    plan and write its receipt. When any check fails nothing is written to Mautic (but the remote lock
+    object, taken before the freshness check so no other apply writes between the check and this apply)."""
     plan, spec_path = read_plan(plan_path)
     if not spec_path.is_file():
         raise StalePlanError(

@@ -14,7 +14,7 @@ import pytest
 
 from gdpr_as_code import engine
 from gdpr_as_code.errors import PlanError
-from gdpr_as_code.plan import Plan, tool_version
+from gdpr_as_code.plan import Change, Plan, fingerprint, tool_version
 from gdpr_as_code.planfile import StalePlanError, check_origin, is_plan_file, read_plan, save_plan, staleness
 from gdpr_as_code.redact import Redactor
 from gdpr_as_code.spec import Segment, Spec, Target
@@ -155,3 +155,17 @@ def test_the_spec_path_is_saved_relative_to_the_working_directory(
     assert read_plan(Path("gdpr.plan"))[1] == Path("gdpr/gdpr.yaml")
     save_plan(make_plan(), Path("gdpr.plan"), Path("/elsewhere/gdpr.yaml"), Redactor())
     assert read_plan(Path("gdpr.plan"))[1] == Path("/elsewhere/gdpr.yaml")
+
+
+def test_form_parts_recreated_by_hand_make_it_stale_even_with_the_same_content() -> None:
+    data = {"name": "GDPR request", "fields": {"email": {"label": "Email"}}}
+    parts = {"fields": {"email": 5}}
+    change = Change("update", "forms", "gdpr", "GDPR request", 3, (), data, parts, fingerprint(data))
+    plan = Plan(URL, (change,), tool_version=tool_version())
+
+    def live(email_field_id: int) -> engine.LiveState:
+        form = engine.Live("forms", 3, "gdpr", data, {"fields": {"email": email_field_id}})
+        return engine.LiveState({"forms": (form,)})
+
+    assert staleness(plan, live(5)) == []
+    assert staleness(plan, live(9)) == ["form.gdpr (id 3): changed in Mautic since the plan"]
