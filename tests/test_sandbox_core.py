@@ -289,3 +289,14 @@ def test_a_malformed_chunked_body_is_a_400_not_a_sandbox_error(sandbox: Sandbox)
         head = b"POST /api/segments/new HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
         raw.sendall(head + b"zz\r\nxx\r\n0\r\n\r\n")
         assert raw.recv(100).startswith(b"HTTP/1.1 400")
+
+
+def test_request_log_masks_tokens_and_searched_personal_data(
+    sandbox: Sandbox, api: httpx.Client, controls
+) -> None:
+    api.get("/api/segments", params={"search": "email:alice@example.com", "limit": 5})
+    bearer = token(sandbox)
+    httpx.get(sandbox.url + "/api/users/self", params={"access_token": bearer})
+    text = json.dumps(controls.requests())
+    assert "alice" not in text and bearer not in text
+    assert "access_token=***" in text and "limit=5" in text

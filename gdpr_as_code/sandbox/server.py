@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import sys
 import threading
@@ -32,6 +33,8 @@ from gdpr_as_code.sandbox.http import (
 from gdpr_as_code.sandbox.store import Store
 
 CONTROL_PREFIX = "/_sandbox/"
+# Query parameters whose values the request log masks: credentials, and what searches for a person.
+SENSITIVE = re.compile(r"token|secret|password|^search$|\[val\]", re.IGNORECASE)
 LOG_LIMIT = 100_000  # log entries kept, so a long benchmark cannot exhaust memory
 GATEWAY_PAGES = {
     502: b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>\n",
@@ -44,6 +47,14 @@ class Drop(Exception):
     """Close the connection without answering (an injected fault)."""
 
 
+def redacted(query: str) -> str:
+    """The query string with secrets (tokens, client secrets) and search values (emails, names) masked."""
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if not any(SENSITIVE.search(name) for name, _ in pairs):
+        return query
+    return "&".join(f"{name}={'***' if SENSITIVE.search(name) else value}" for name, value in pairs)
+
+
 class RequestLog:
     """Every non-control request: method, path, status; and counts per ``METHOD /path-template``."""
 
@@ -54,7 +65,7 @@ class RequestLog:
 
     def add(self, method: str, path: str, query: str, status: int | None, template: str) -> None:
         with self.lock:
-            self.entries.append({"method": method, "path": path, "query": query, "status": status})
+            self.entries.append({"method": method, "path": path, "query": redacted(query), "status": status})
             self.counts[f"{method} {template}"] += 1
 
     def clear(self) -> None:
