@@ -14,12 +14,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import click
 import httpx
 import jsonschema
 import pytest
 import yaml
 
-from gdpr_as_code.cli import main
+from gdpr_as_code.cli import cli, main
 
 ROOT = Path(__file__).resolve().parents[1]
 CI = ROOT / "examples" / "ci"
@@ -193,3 +194,14 @@ def test_a_failed_apply_leaves_a_receipt_of_what_it_did(run: Runner, controls: A
     made = [c["kind"] for c in receipt["changes"]]  # everything before the form, in dependency order
     assert made == ["fields", "fields", "segments", "segments", "emails", "emails", "emails"]
     assert f"Receipt of this failed apply (7 change(s) made): receipts/{receipt_file.name}" in err
+
+
+def test_the_readme_exit_code_table_names_every_command() -> None:
+    """CI scripts branch on exit codes; a new command without a row in README's table is a gap."""
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("## Exit codes") :]
+    rows = [line.split("|")[1] for line in table.splitlines() if line.startswith("| `")]
+    group = cli.commands["requests"]
+    assert isinstance(group, click.Group)
+    names = [n for n in cli.commands if n != "requests"] + [f"requests {n}" for n in group.commands]
+    assert [name for name in names if not any(f"`{name}" in row for row in rows)] == []
