@@ -220,6 +220,8 @@ def apply_saved(
     client = client_from_env(spec.target)
     with client:
         check_origin(plan, plan_path, spec.sha256, client.name)
+        if not plan.has_changes:  # nothing to write: no lock object either, so a converged run writes nothing
+            return plan, (), None
         with apply_lock(client, remote=remote_lock, timeout=lock_timeout):
             check_fresh(plan, client, plan_path)
             directory = receipts or default_receipt_dir(spec_path)
