@@ -300,3 +300,13 @@ def test_request_log_masks_tokens_and_searched_personal_data(
     text = json.dumps(controls.requests())
     assert "alice" not in text and bearer not in text
     assert "access_token=***" in text and "limit=5" in text
+
+
+def test_state_reaches_the_file_while_serving_not_only_at_stop(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    with Sandbox(state_file=state) as running:
+        httpx.post(running.url + "/api/segments/new", json={"name": "Kept"}, auth=("admin", "sandbox"))
+        deadline = time.monotonic() + 3
+        while "Kept" not in (state.read_text() if state.exists() else "") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "Kept" in state.read_text()

@@ -135,6 +135,7 @@ class Sandbox:
             daemon=True,
         )
         self._thread.start()
+        self.app.start_saver()
         return self
 
     def banner(self) -> str:
@@ -159,13 +160,14 @@ class Sandbox:
             self._thread.join(0.5)
 
     def stop(self) -> None:
-        """Stop serving, release the port, and wake requests hanging on a timeout fault."""
+        """Stop serving, release the port, wake requests hanging on a timeout fault, save the state."""
         self.app.stopping.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
         if self._thread is not None:
             self._thread.join()
+        self.app.stop_saver()
         self._server = self._thread = None
         self.app.stopping.clear()
 

@@ -36,6 +36,7 @@ CONTROL_PREFIX = "/_sandbox/"
 # Query parameters whose values the request log masks: credentials, and what searches for a person.
 SENSITIVE = re.compile(r"token|secret|password|^search$|\[val\]", re.IGNORECASE)
 LOG_LIMIT = 100_000  # log entries kept, so a long benchmark cannot exhaust memory
+SAVE_DELAY = 0.2  # seconds: writes within it reach the state file together
 GATEWAY_PAGES = {
     502: b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>\n",
     503: b"<html><head><title>503 Service Unavailable</title></head><body><h1>503 Service Unavailable</h1>"
@@ -89,6 +90,8 @@ class App:
         self.log = RequestLog()
         self.errors: list[BaseException] = []
         self.stopping = threading.Event()
+        self._dirty = threading.Event()
+        self._saver: threading.Thread | None = None
 
     def reset(self) -> None:
         """A fresh install: empty tables, ids from 1, then every module's seed data."""
@@ -99,8 +102,40 @@ class App:
             self.persist()
 
     def persist(self) -> None:
+        """Have the state file written soon; a burst of writes is saved once, off the request path."""
         if self.state_file is not None:
-            self.store.save(self.state_file)
+            self._dirty.set()
+
+    def flush(self) -> None:
+        """Write the state file now if anything changed: snapshot under the lock, write outside it."""
+        if self.state_file is None:
+            return
+        with self.store.lock:
+            self._dirty.clear()
+            text = self.store.snapshot()
+        self.store.save(self.state_file, text)
+
+    def start_saver(self) -> None:
+        if self.state_file is not None and self._saver is None:
+            self._saver = threading.Thread(target=self._save_loop, name="sandbox-state", daemon=True)
+            self._saver.start()
+
+    def stop_saver(self) -> None:
+        """Stop the saver and write what is left (``stopping`` must be set)."""
+        if self._saver is not None:
+            self._dirty.set()
+            self._saver.join()
+            self._saver = None
+        self.flush()
+
+    def _save_loop(self) -> None:
+        while not self.stopping.is_set():
+            self._dirty.wait()
+            self.stopping.wait(SAVE_DELAY)
+            try:
+                self.flush()
+            except OSError as err:  # a full disk: surface it in tests, keep serving
+                self.errors.append(err)
 
     def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Response:
         """Answer one request; raises ``Drop`` when a fault says to close the connection instead."""

@@ -87,9 +87,12 @@ class Store:
             ) from None
         return True
 
-    def save(self, path: Path) -> bool:
-        """Write the state atomically (temp file, fsync, rename) if it changed since the last save."""
-        text = self.snapshot()
+    def save(self, path: Path, text: str | None = None) -> bool:
+        """Write the state (or a ``snapshot()`` taken under the lock) atomically: temp file, fsync, rename.
+
+        Nothing is written when it did not change since the last save.
+        """
+        text = self.snapshot() if text is None else text
         if text == self._saved:
             return False
         path.parent.mkdir(parents=True, exist_ok=True)
