@@ -1,0 +1,95 @@
+"""Template emails (``/api/emails``): no description in the API, so the marker is an HTML comment."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from gdpr_as_code.resources.common import (
+    MARKER_RE,
+    Json,
+    Kind,
+    RefIndex,
+    Resolver,
+    SubIds,
+    id_ref,
+    marker,
+    optional_text,
+    pick,
+    resolve_refs,
+)
+from gdpr_as_code.spec import Email
+
+
+def _html_marker(key: str) -> str:
+    return f"<!-- {marker(key)} -->"
+
+
+def split_html(html: object) -> tuple[str | None, str | None]:
+    """``(html without the marker comment, marker key)`` of an email body."""
+    raw = "" if html is None else str(html)
+    match = MARKER_RE.search(raw)
+    body = re.sub(r"\n?<!--\s*\[gdpr-as-code:[^\]]*\]\s*-->", "", raw)
+    return (body or None), (match.group(1) if match else None)
+
+
+def render_email(email: Email) -> Json:
+    """Desired template email (the notification a request type sends)."""
+    return {
+        "name": email.name,
+        "subject": email.subject,
+        "customHtml": email.html,
+        "emailType": email.email_type,
+        "language": email.language,
+        "isPublished": email.published,
+        "fromName": optional_text(email.from_name),
+        "fromAddress": optional_text(email.from_address),
+        "replyToAddress": optional_text(email.reply_to_address),
+    }
+
+
+def normalise_email(raw: Mapping[str, Any], refs: RefIndex) -> Json:
+    """Live email: body without the marker comment; ``revision``, counts and dates are not compared."""
+    body, _ = split_html(raw.get("customHtml"))
+    return {
+        "name": raw.get("name"),
+        "subject": raw.get("subject"),
+        "customHtml": body,
+        "emailType": raw.get("emailType") or "template",
+        "language": raw.get("language") or "en",
+        "isPublished": bool(raw.get("isPublished")),
+        "fromName": optional_text(raw.get("fromName")),
+        "fromAddress": optional_text(raw.get("fromAddress")),
+        "replyToAddress": optional_text(raw.get("replyToAddress")),
+        "lists": sorted(filter(None, (id_ref("segments", x, refs) for x in raw.get("lists") or []))),
+    }
+
+
+def email_key(raw: Mapping[str, Any]) -> str | None:
+    """The spec key in the marker comment of an email body."""
+    return split_html(raw.get("customHtml"))[1]
+
+
+def email_payload(
+    desired: Json, key: str, changed: frozenset[str] | None, resolve: Resolver, sub_ids: SubIds | None = None
+) -> Json:
+    """Body for ``/emails``; the body always ends with the marker comment."""
+    body = pick(desired, changed)
+    if "customHtml" in body:
+        body["customHtml"] = f"{desired['customHtml'] or ''}\n{_html_marker(key)}"
+    return resolve_refs(body, resolve)
+
+
+EMAILS = Kind(
+    "emails",
+    "email",
+    "/emails",
+    "emails",
+    "email",
+    "name",
+    render_email,
+    normalise_email,
+    email_key,
+    email_payload,
+)

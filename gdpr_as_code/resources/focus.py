@@ -1,0 +1,119 @@
+"""Focus items (``/api/focus``): the consent banner; written as ``html_mode``, read as ``htmlMode``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from gdpr_as_code.resources.common import (
+    Json,
+    Kind,
+    RefIndex,
+    Resolver,
+    SubIds,
+    as_dict,
+    described_payload,
+    description_key,
+    flag,
+    id_ref,
+    optional_text,
+    ref,
+    split_description,
+)
+from gdpr_as_code.spec import ConsentFocus
+
+FOCUS_FLAGS = ("stop_after_conversion", "stop_after_close")
+
+
+def render_focus(focus: ConsentFocus) -> Json:
+    """Desired consent banner. ``htmlMode`` is not managed (written as ``html_mode``, read as ``htmlMode``);
+    the banner uses Mautic's basic mode."""
+    properties: Json = {
+        "colors": {
+            "primary": focus.colors.primary,
+            "text": focus.colors.text,
+            "button": focus.colors.button,
+            "button_text": focus.colors.button_text,
+        },
+        "content": {
+            "headline": focus.headline,
+            "tagline": optional_text(focus.text),
+            "link_text": optional_text(focus.button_text),
+            "link_url": optional_text(focus.privacy_url),
+            "link_new_window": flag(focus.link_new_window),
+        },
+        "when": focus.when,
+        "timeout": None if focus.timeout is None else str(focus.timeout),
+        "frequency": focus.frequency,
+        "stop_after_conversion": flag(focus.stop_after_conversion),
+        "stop_after_close": flag(focus.stop_after_close),
+    }
+    if focus.placement:
+        properties[focus.style] = {"placement": focus.placement}
+    return {
+        "name": focus.name,
+        "description": optional_text(focus.description),
+        "type": focus.type,
+        "style": focus.style,
+        "website": optional_text(focus.website),
+        "isPublished": focus.published,
+        "form": ref("forms", focus.form) if focus.form else None,
+        "properties": properties,
+    }
+
+
+def normalise_focus(raw: Mapping[str, Any], refs: RefIndex) -> Json:
+    """Live focus item: every property group comes back with nulls; flags as 1/0; the generated ``cache`` JS
+    is dropped."""
+    human, _ = split_description(raw.get("description"))
+    props = as_dict(raw.get("properties"))
+    content = as_dict(props.get("content"))
+    properties: Json = {
+        "colors": {k: optional_text(v) for k, v in as_dict(props.get("colors")).items()},
+        "content": {
+            **{k: optional_text(v) for k, v in content.items()},
+            "link_new_window": flag(content.get("link_new_window")),
+        },
+        "when": optional_text(props.get("when")),
+        "timeout": optional_text(props.get("timeout")),
+        "frequency": optional_text(props.get("frequency")),
+        **{name: flag(props.get(name)) for name in FOCUS_FLAGS},
+    }
+    for style in ("bar", "modal", "notification"):
+        placement = as_dict(props.get(style)).get("placement")
+        if placement:
+            properties[style] = {"placement": placement}
+    return {
+        "name": raw.get("name"),
+        "description": human,
+        "type": raw.get("type"),
+        "style": raw.get("style"),
+        "website": optional_text(raw.get("website")),
+        "isPublished": bool(raw.get("isPublished")),
+        "form": id_ref("forms", raw.get("form"), refs),
+        "properties": properties,
+    }
+
+
+def focus_payload(
+    desired: Json, key: str, changed: frozenset[str] | None, resolve: Resolver, sub_ids: SubIds | None = None
+) -> Json:
+    """Body for ``/focus``: ``style`` is required on every write, properties are sent whole (Mautic merges
+    nested groups, recorded crud/048)."""
+    body = described_payload(desired, key, changed, resolve, sub_ids)
+    body["style"] = desired["style"]
+    return body
+
+
+FOCUS = Kind(
+    "focus",
+    "focus",
+    "/focus",
+    "focus",
+    "focus",
+    "name",
+    render_focus,
+    normalise_focus,
+    description_key,
+    focus_payload,
+)

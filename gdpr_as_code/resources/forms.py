@@ -1,0 +1,198 @@
+"""Forms (``/api/forms``) with their fields (by alias) and actions (by the marker in their description)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from gdpr_as_code.resources.common import (
+    Json,
+    Kind,
+    RefIndex,
+    Resolver,
+    SubIds,
+    as_dict,
+    description_key,
+    flag,
+    id_ref,
+    marker,
+    optional_text,
+    options_of,
+    ref,
+    resolve_refs,
+    spec_options,
+    split_description,
+    with_marker,
+)
+from gdpr_as_code.spec import Form, FormAction, FormField
+
+CHOICE_GROUPS = ("checkboxgrp", "radiogrp")
+
+
+def _form_field_properties(type_: str, options: list[dict[str, str]]) -> Json:
+    """Options live in ``optionlist.list`` for checkbox/radio groups (which also need ``syncList`` or Mautic
+    renders no boxes, recorded flows/032) and in ``list.list`` for selects."""
+    if type_ in CHOICE_GROUPS:
+        return {"syncList": 0, "optionlist": {"list": options}}
+    if type_ == "select":
+        return {"list": {"list": options}}
+    return {}
+
+
+def render_form_field(field: FormField, order: int) -> Json:
+    """Desired form field, mapped explicitly (Mautic drops a mapping sent only as ``leadField``)."""
+    return {
+        "label": field.label,
+        "type": field.type,
+        "isRequired": field.required,
+        "order": order,
+        "defaultValue": optional_text(field.default),
+        "helpMessage": optional_text(field.help),
+        "properties": _form_field_properties(field.type, spec_options(field.options)),
+        "mappedObject": "contact" if field.contact_field else None,
+        "mappedField": field.contact_field,
+    }
+
+
+def render_form_action(action: FormAction) -> Json:
+    """Desired form action: our action types become Mautic ``lead.changelist`` / ``email.send.lead``."""
+    if action.type == "send_email":
+        return {
+            "name": action.name,
+            "type": "email.send.lead",
+            "properties": {"email": ref("emails", action.email or "")},
+        }
+    targets = sorted(ref("segments", key) for key in action.segments)
+    add = targets if action.type == "add_to_segments" else []
+    remove = targets if action.type == "remove_from_segments" else []
+    return {
+        "name": action.name,
+        "type": "lead.changelist",
+        "properties": {"addToLists": add, "removeFromLists": remove},
+    }
+
+
+def render_form(form: Form) -> Json:
+    """Desired form; fields keyed by alias and actions by spec key, so the diff never goes by position."""
+    return {
+        "name": form.name,
+        "description": optional_text(form.description),
+        "isPublished": form.published,
+        "formType": "standalone",
+        "postAction": form.post_action,
+        "postActionProperty": form.redirect or form.message,
+        "fields": {f.key: render_form_field(f, n) for n, f in enumerate(form.fields, start=1)},
+        "actions": {a.key: render_form_action(a) for a in form.actions},
+    }
+
+
+def _normalise_form_field_properties(type_: str, props: Mapping[str, Any]) -> Json:
+    if type_ in CHOICE_GROUPS:
+        # Mautic adds a read-only `list` copy when syncList=1 (recorded flows/160); it is not ours to compare.
+        items = as_dict(props.get("optionlist")).get("list", as_dict(props.get("list")).get("list"))
+        return {"syncList": flag(props.get("syncList")), "optionlist": {"list": options_of(items)}}
+    if type_ == "select":
+        return {"list": {"list": options_of(as_dict(props.get("list")).get("list"))}}
+    return {k: v for k, v in props.items() if v not in (None, "")}
+
+
+def action_slot(raw_action: Mapping[str, Any]) -> str:
+    """The spec key of a live form action, or ``#ID`` for one the tool did not create (it is then removed)."""
+    return description_key(raw_action) or f"#{raw_action.get('id')}"
+
+
+def normalise_form(raw: Mapping[str, Any], refs: RefIndex) -> Json:
+    """Live form: fields keyed by alias with their position as ``order`` (Mautic renumbers on every PATCH),
+    actions keyed by their marker, ids of segments/emails in action properties turned into references, and
+    ``cachedHtml``, dates and the derived ``alias`` left out."""
+    human, _ = split_description(raw.get("description"))
+    raw_fields = sorted(
+        raw.get("fields") or [], key=lambda f: (int(f.get("order") or 0), int(f.get("id") or 0))
+    )
+    fields: Json = {}
+    for position, item in enumerate(raw_fields, start=1):
+        type_ = str(item.get("type"))
+        fields[str(item.get("alias"))] = {
+            "label": item.get("label"),
+            "type": type_,
+            "isRequired": bool(item.get("isRequired")),
+            "order": position,
+            "defaultValue": optional_text(item.get("defaultValue")),
+            "helpMessage": optional_text(item.get("helpMessage")),
+            "properties": _normalise_form_field_properties(type_, as_dict(item.get("properties"))),
+            "mappedObject": optional_text(item.get("mappedObject")),
+            "mappedField": optional_text(item.get("mappedField")),
+        }
+    actions: Json = {}
+    for item in raw.get("actions") or []:
+        props = as_dict(item.get("properties"))
+        if item.get("type") == "lead.changelist":
+            props = {
+                name: sorted(filter(None, (id_ref("segments", x, refs) for x in props.get(name) or [])))
+                for name in ("addToLists", "removeFromLists")
+            }
+        elif item.get("type") in ("email.send.lead",):
+            props = {"email": id_ref("emails", props.get("email"), refs)}
+        actions[action_slot(item)] = {"name": item.get("name"), "type": item.get("type"), "properties": props}
+    return {
+        "name": raw.get("name"),
+        "description": human,
+        "isPublished": bool(raw.get("isPublished")),
+        "formType": raw.get("formType") or "standalone",
+        "postAction": raw.get("postAction"),
+        "postActionProperty": optional_text(raw.get("postActionProperty")),
+        "fields": fields,
+        "actions": actions,
+    }
+
+
+def form_sub_ids(raw: Mapping[str, Any]) -> dict[str, dict[str, int]]:
+    """Mautic ids of a live form's fields (by alias) and actions (by spec key): PATCH updates by id only."""
+    return {
+        "fields": {str(f.get("alias")): int(f["id"]) for f in raw.get("fields") or []},
+        "actions": {action_slot(a): int(a["id"]) for a in raw.get("actions") or []},
+    }
+
+
+def form_payload(
+    desired: Json, key: str, changed: frozenset[str] | None, resolve: Resolver, sub_ids: SubIds | None = None
+) -> Json:
+    """Body of a form create or PATCH. Always sends ``postAction`` (a PATCH without it resets it to "return",
+    recorded flows/050); when fields change, sends the whole ordered list with ids (a partial list renumbers
+    ``order``, flows/033) and mapping spelled out; existing fields and actions go by id, new ones without."""
+    ids = sub_ids or {"fields": {}, "actions": {}}
+    keys = set(desired) if changed is None else set(changed) | {"postAction", "postActionProperty"}
+    body: Json = {k: desired[k] for k in keys if k in desired and k not in ("fields", "actions")}
+    if "description" in keys:
+        body["description"] = with_marker(desired.get("description"), key)
+    if "fields" in keys:
+        body["fields"] = []
+        # by the desired position, not dict order: a saved plan's JSON may come back with keys sorted
+        for alias, field in sorted(desired["fields"].items(), key=lambda item: item[1]["order"]):
+            item = {"alias": alias, **{k: v for k, v in field.items() if k != "order"}}
+            if alias in ids["fields"]:
+                item["id"] = ids["fields"][alias]
+            body["fields"].append(item)
+    if "actions" in keys:
+        body["actions"] = []
+        for action_key, action in desired["actions"].items():
+            item = {**action, "description": marker(action_key)}
+            if action_key in ids["actions"]:
+                item["id"] = ids["actions"][action_key]
+            body["actions"].append(item)
+    return resolve_refs(body, resolve)
+
+
+FORMS = Kind(
+    "forms",
+    "form",
+    "/forms",
+    "forms",
+    "form",
+    "name",
+    render_form,
+    normalise_form,
+    description_key,
+    form_payload,
+    form_sub_ids,
+)

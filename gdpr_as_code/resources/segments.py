@@ -1,0 +1,91 @@
+"""Segments (``/api/segments``): filter values in ``properties.filter``, the marker in the description."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from gdpr_as_code.resources.common import (
+    Json,
+    Kind,
+    RefIndex,
+    as_dict,
+    described_payload,
+    description_key,
+    optional_text,
+    split_description,
+)
+from gdpr_as_code.spec import Segment
+
+
+def _filter_value(value: object) -> object:
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value]
+    return None if value is None else str(value)
+
+
+def render_segment(segment: Segment) -> Json:
+    """Desired segment; filters carry the value in ``properties.filter`` as Mautic 5 stores it."""
+    return {
+        "name": segment.name,
+        "alias": segment.alias,
+        "publicName": segment.public_name or segment.name,
+        "description": optional_text(segment.description),
+        "isPublished": segment.published,
+        "isGlobal": segment.is_global,
+        "filters": [
+            {
+                "glue": "and" if index == 0 else f.glue,
+                "object": "lead",
+                "field": f.field,
+                "type": f.type,
+                "operator": f.operator,
+                "properties": {"filter": _filter_value(f.value)},
+            }
+            for index, f in enumerate(segment.filters)
+        ],
+    }
+
+
+def normalise_segment(raw: Mapping[str, Any], refs: RefIndex) -> Json:
+    """Live segment: marker out of the description; filters read from ``properties.filter`` first (Mautic also
+    echoes stale root-level ``filter``/``display`` copies, recorded crud/080), first glue always ``and``."""
+    human, _ = split_description(raw.get("description"))
+    filters = []
+    for index, item in enumerate(raw.get("filters") or []):
+        props = as_dict(item.get("properties"))
+        value = props["filter"] if "filter" in props else item.get("filter")
+        filters.append(
+            {
+                "glue": "and" if index == 0 else (item.get("glue") or "and"),
+                "object": item.get("object") or "lead",
+                "field": item.get("field"),
+                "type": item.get("type"),
+                "operator": item.get("operator"),
+                "properties": {"filter": _filter_value(value)},
+            }
+        )
+    return {
+        "name": raw.get("name"),
+        "alias": raw.get("alias"),
+        "publicName": raw.get("publicName"),
+        "description": human,
+        "isPublished": bool(raw.get("isPublished")),
+        "isGlobal": bool(raw.get("isGlobal")),
+        "filters": filters,
+    }
+
+
+SEGMENTS = Kind(
+    "segments",
+    "segment",
+    "/segments",
+    "lists",
+    "list",
+    "alias",
+    render_segment,
+    normalise_segment,
+    description_key,
+    described_payload,
+    lookalike=("name",),
+)
