@@ -88,3 +88,10 @@ def test_focus_requires_style_and_patch_merges_nested_properties(api: httpx.Clie
     )
     content = patched.json()["focus"]["properties"]["content"]
     assert (content["headline"], content["tagline"]) == ("New", "News")
+
+
+def test_focus_js_answers_the_embed_script(api: httpx.Client) -> None:
+    focus = api.post("/api/focus/new", json={"name": "Bar", "type": "notice", "style": "bar"}).json()["focus"]
+    script = api.post(f"/api/focus/{focus['id']}/js").json()["js"]
+    assert script == focus["cache"] and f"MauticFocus{focus['id']}" in script
+    assert api.post("/api/focus/999/js").status_code == 404

@@ -12,18 +12,21 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 from gdpr_as_code.sandbox.entities import (
     PUBLISH_KEYS,
     Kind,
+    get_or_404,
     register,
     stamp_edit,
     stamp_new,
     text_or_none,
     too_long,
 )
-from gdpr_as_code.sandbox.http import Request, kernel_error, truthy, validation_error
+from gdpr_as_code.sandbox.http import Request, Response, kernel_error, truthy, validation_error
+from gdpr_as_code.sandbox.routing import route
 from gdpr_as_code.sandbox.store import Store
 
 KEYS = (
@@ -150,22 +153,27 @@ def write(req: Request, current: dict[str, Any] | None, data: dict[str, Any], pu
 
 def build_cache(store: Store, focus: dict[str, Any]) -> None:
     """The embed script Mautic regenerates on every save (its content is not a client contract)."""
+    settings = json.dumps({"style": focus["style"], "type": focus["type"]})
     focus["cache"] = (
-        f"(function(window){{window.MauticFocus{focus['id']}=function(){{var Focus={{style:"
-        f"'{focus['style']}',type:'{focus['type']}'}};return Focus}};}})(window);"
+        f"(function(window){{window.MauticFocus{focus['id']}=function(){{return {settings}}}}})(window);"
     )
 
 
-register(
-    Kind(
-        table="focus",
-        one="focus",
-        multi="focus",
-        base="/api/focus",
-        write=write,
-        order=("name",),
-        search=("name", "website"),
-        after_save=build_cache,
-        extra_columns=("type", "style", "website", "category"),
-    )
+FOCUS = Kind(
+    table="focus",
+    one="focus",
+    multi="focus",
+    base="/api/focus",
+    write=write,
+    order=("name",),
+    search=("name", "website"),
+    after_save=build_cache,
+    extra_columns=("type", "style", "website", "category"),
 )
+register(FOCUS)
+
+
+@route("POST", "/api/focus/{id}/js")
+def focus_js(req: Request) -> Response:
+    """``POST /api/focus/{id}/js``: the item's embed script, as ``{"js": ...}``."""
+    return Response(200, {"js": get_or_404(FOCUS, req)["cache"]})
