@@ -142,3 +142,44 @@ def test_a_change_mautic_did_not_keep_fails_verification_naming_object_and_field
     message = str(caught.value)
     assert f"segment.data_requested (id {segment_id}): isPublished is False in Mautic, wanted True" in message
     assert [o.action for o in caught.value.outcomes] == ["update"]
+
+
+class LoseFirstFormPatchAnswer(httpx.BaseTransport):
+    """Passes every request on, and loses the answer of the first form PATCH after Mautic processed it."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.lost = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        if request.method == "PATCH" and "/api/forms/" in request.url.path and not self.lost:
+            response.read()
+            response.close()
+            self.lost += 1
+            raise httpx.ReadError("connection reset after the request was processed", request=request)
+        return response
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_a_form_patch_adding_a_field_is_not_repeated_after_a_lost_answer(
+    spec: Spec, sandbox: Any, api: httpx.Client
+) -> None:
+    with connect(sandbox.url) as client:
+        engine.apply(engine.plan(spec, client), client)
+        form_id = engine.read_live(client).ids()["@forms.gdpr_request"]
+    email = next(
+        f for f in api.get(f"/api/forms/{form_id}").json()["form"]["fields"] if f["alias"] == "email"
+    )
+    api.delete(f"/api/forms/{form_id}/fields/delete", params={"fields[]": [email["id"]]})
+    transport = LoseFirstFormPatchAnswer()
+    with connect(sandbox.url, transport=transport) as client:
+        with pytest.raises(ApplyError, match=r"Could not update form\.gdpr_request"):
+            engine.apply(engine.plan(spec, client), client)  # adds the field back; the answer is lost
+        assert transport.lost == 1 and client.stats.by_method["PATCH"] == 1  # not sent twice
+        apply_until_converged(spec, client)
+        assert_one_of_each(spec, client)
+    aliases = [f["alias"] for f in api.get(f"/api/forms/{form_id}").json()["form"]["fields"]]
+    assert aliases.count("email") == 1 and len(aliases) == len(set(aliases))
