@@ -280,44 +280,43 @@ def _fulfil_in_child(site: Site, crash_at: int) -> int:
     return process.exitcode
 
 
-def _fresh(site: Site) -> tuple[int, int]:
-    """Reset the sandbox and the operator's state, apply, and file one access and one erasure request."""
-    site.control.post("/reset").raise_for_status()
-    shutil.rmtree(site.state, ignore_errors=True)
-    shutil.rmtree(site.spec.parent / "exports", ignore_errors=True)
-    assert main(["apply", str(site.spec), "--auto-approve"]) == 0
-    alice = site.submit("Alice", "alice@example.com", "access")
-    bob = site.submit("Bob", "bob@example.com", "forget")
+def _two_requests(site: Site, n: int) -> tuple[int, int]:
+    """File one access and one erasure request by two new people (earlier rounds' requests are finished)."""
+    alice = site.submit(f"Alice{n}", f"alice{n}@example.com", "access")
+    bob = site.submit(f"Bob{n}", f"bob{n}@example.com", "forget")
     site.rebuild()
     return alice, bob
 
 
 def test_killed_at_any_step_boundary_a_rerun_loses_nothing_and_sends_nothing_twice(site: Site) -> None:
-    alice, bob = _fresh(site)
+    journal = site.state / "journal.jsonl"
+    _two_requests(site, 0)
     assert site.cli("requests", "fulfil", "--yes", "--workers", "1") == 0
-    boundaries = 2 * len((site.state / "journal.jsonl").read_text().splitlines())
+    boundaries = 2 * len(journal.read_text().splitlines())  # one record: a boundary before it and after it
     export_email, erasure_email = site.email_id("GDPR data export sent"), site.email_id("GDPR erasure done")
     assert boundaries >= 30
 
     for crash_at in range(1, boundaries + 1):
-        alice, bob = _fresh(site)
-        base = len(site.outbox())
+        alice, bob = _two_requests(site, crash_at)
+        base, lines = len(site.outbox()), len(journal.read_text().splitlines())
         assert _fulfil_in_child(site, crash_at) == CRASH_EXIT, f"boundary {crash_at} was not reached"
+        assert len(journal.read_text().splitlines()) - lines == crash_at // 2, f"boundary {crash_at}"
         sent = [(m["emailId"], m["contactId"]) for m in site.outbox()[base:]]
         assert len(sent) == len(set(sent)), f"sent twice before boundary {crash_at}"
         if site.api.get(f"/api/contacts/{bob}").status_code == 404:
             assert (erasure_email, bob) in sent, f"deleted before notified (boundary {crash_at})"
 
-        assert site.cli("requests", "fulfil", "--yes", "--workers", "1") == 0, (
-            f"rerun after boundary {crash_at}"
-        )
+        assert site.cli("requests", "fulfil", "--yes", "--workers", "1") == 0, f"rerun after {crash_at}"
         sent = [(m["emailId"], m["contactId"]) for m in site.outbox()[base:]]
         assert sorted(sent) == sorted([(export_email, alice), (erasure_email, bob)]), f"boundary {crash_at}"
         (folder,) = (site.spec.parent / "exports").glob(f"*/access-{alice}-*")
-        assert json.loads((folder / "data.json").read_text())["fields"]["email"] == "alice@example.com"
+        assert (
+            json.loads((folder / "data.json").read_text())["fields"]["email"]
+            == f"alice{crash_at}@example.com"
+        )
         assert site.api.get(f"/api/contacts/{bob}").status_code == 404
-        receipts = (site.state / "receipts.jsonl").read_text().splitlines()
-        assert [json.loads(line)["contact"] for line in receipts] == [bob], f"boundary {crash_at}"
+        receipts = [json.loads(line) for line in (site.state / "receipts.jsonl").read_text().splitlines()]
+        assert [r["contact"] for r in receipts].count(bob) == 1, f"boundary {crash_at}"
         assert "@" not in (site.state / "audit.jsonl").read_text()
 
 
