@@ -95,3 +95,10 @@ def test_focus_js_answers_the_embed_script(api: httpx.Client) -> None:
     script = api.post(f"/api/focus/{focus['id']}/js").json()["js"]
     assert script == focus["cache"] and f"MauticFocus{focus['id']}" in script
     assert api.post("/api/focus/999/js").status_code == 404
+
+
+def test_email_lists_given_as_objects_without_ids_are_refused(api: httpx.Client) -> None:
+    refused = api.post(
+        "/api/emails/new", json={"name": "B", "subject": "x", "emailType": "list", "lists": [{}]}
+    )
+    assert refused.status_code == 400 and refused.json()["errors"][0]["details"] == {"lists": [NO_LISTS]}

@@ -100,3 +100,8 @@ def test_deleting_a_field_drops_its_values_from_contacts(api: httpx.Client) -> N
 def test_an_alias_that_is_an_sql_keyword_gets_the_f_prefix(api: httpx.Client) -> None:
     assert api.post("/api/fields/contact/new", json={"label": "Order"}).json()["field"]["alias"] == "f_order"
     assert api.post("/api/fields/contact/new", json={"label": "2024"}).json()["field"]["alias"] == "f_2024"
+
+
+def test_a_non_text_alias_is_ignored_not_a_crash(api: httpx.Client) -> None:
+    made = api.post("/api/fields/contact/new", json={"label": "Consent date", "alias": ["x"]})
+    assert made.status_code == 201 and made.json()["field"]["alias"] == "consent_date"

@@ -125,7 +125,7 @@ READ_ONLY: dict[str, Any] = {
 
 def segment_ids(value: Any) -> list[Any]:
     items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else [value]
-    return [i["id"] if isinstance(i, dict) else i for i in items if i not in (None, "")]
+    return [i.get("id") if isinstance(i, dict) else i for i in items if i not in (None, "")]
 
 
 def write(req: Request, current: dict[str, Any] | None, data: dict[str, Any], put: bool) -> dict[str, Any]:

@@ -278,7 +278,7 @@ def writer(obj_type: str) -> Writer:
                 if data["type"] not in TYPES:
                     errors["type"] = ["This value is not valid."]
                     errors["charLengthLimit"] = ["This value should not be blank."]
-            if data.get("alias") and data["alias"] in {f["alias"] for f in table.values()}:
+            if text_or_none(data.get("alias")) in {f["alias"] for f in table.values()}:
                 errors["alias"] = [ALIAS_TAKEN]
             obj["alias"] = text_or_none(data.get("alias"))
             if obj["type"] == "multiselect":
