@@ -429,7 +429,8 @@ def _requests_setup(spec_path: str, state_dir: str | None, workers: int) -> Any:
     from gdpr_as_code import requests as gdpr_requests
 
     spec, client = _spec_and_client(spec_path)
-    return gdpr_requests.prepare(spec, client, state_dir=Path(state_dir) if state_dir else None, workers=workers)
+    state = Path(state_dir) if state_dir else None
+    return gdpr_requests.prepare(spec, client, state_dir=state, workers=workers)
 
 
 def _requests_options(command: Any) -> Any:
@@ -437,8 +438,8 @@ def _requests_options(command: Any) -> Any:
     command = click.option("--workers", default=4, show_default=True, type=click.IntRange(1, 32),
                            help="Contacts worked on at the same time.")(command)
     command = click.option("--state-dir", type=click.Path(file_okay=False),
-                           help="Journal, audit log and receipts (default: gdpr-state/<instance> beside the spec, "
-                                "or $GDPR_AS_CODE_STATE_DIR).")(command)
+                           help="Journal, audit log and receipts (default: gdpr-state/<instance> beside "
+                                "the spec, or $GDPR_AS_CODE_STATE_DIR).")(command)
     command = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(command)
     return click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))(command)
 
@@ -508,7 +509,7 @@ def requests_retention(spec_path: str, as_json: bool, state_dir: str | None, wor
     with setup.client:
         found = gdpr_requests.retention(setup)
         if not erase:
-            listing = gdpr_requests.listing(setup, found, deadline_days=0)
+            listing = gdpr_requests.listing(setup, found, retention=True)
             click.echo(listing.as_json() if as_json else listing.text())
             return listing.exit_code
         options = gdpr_requests.Options(("retention",), limit, dry_run, yes)

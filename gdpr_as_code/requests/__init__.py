@@ -129,6 +129,7 @@ class Listing:
     instance: str
     deadline_days: int
     rows: tuple[dict[str, Any], ...]
+    retention: bool = False  # rows are contacts past retention; "received" is when it ran out
 
     @property
     def overdue(self) -> int:
@@ -144,6 +145,8 @@ class Listing:
         return json.dumps({**body, "requests": list(self.rows)}, indent=2)
 
     def text(self) -> str:
+        if self.retention:
+            return self._retention_text()
         if not self.rows:
             return f"No pending GDPR requests on {self.instance}."
         header = f"{'TYPE':9} {'CONTACT':>8}  {'EMAIL':28} {'RECEIVED':20} {'AGE':>4}  STATUS"
@@ -160,14 +163,28 @@ class Listing:
         )
         return "\n".join([header, *lines, tail])
 
+    def _retention_text(self) -> str:
+        if not self.rows:
+            return f"No contacts past their retention period on {self.instance}."
+        header = f"{'CONTACT':>8}  {'EMAIL':28} {'RETENTION ENDED':20} {'DAYS PAST':>9}"
+        lines = [
+            f"{row['contact']:>8}  {row['email']:28} {row['received'][:19]:20} {row['age_days']:>9}"
+            for row in self.rows
+        ]
+        tail = (
+            f"{len(self.rows)} contact(s) past their retention period on {self.instance}; "
+            "`requests retention --erase` erases them."
+        )
+        return "\n".join([header, *lines, tail])
+
 
 def listing(
-    setup: Setup, requests: Sequence[Request], at: datetime | None = None, deadline_days: int | None = None
+    setup: Setup, requests: Sequence[Request], at: datetime | None = None, *, retention: bool = False
 ) -> Listing:
     """The rows of ``requests list``: masked email, received date, age and whether the deadline has passed.
-    Retention uses ``deadline_days=0``: its "received" date is the day the retention period ran out."""
+    For ``retention`` the "received" date is the day the retention period ran out, and the deadline 0."""
     at = at or now()
-    deadline = setup.gdpr.deadline_days if deadline_days is None else deadline_days
+    deadline = 0 if retention else setup.gdpr.deadline_days
     with Journal(setup.journal_path, read_only=True) as journal:
         # Finished here but still in Mautic's segment until its next cron rebuild: not pending any more.
         states = {r.request_id: journal.state(r.request_id) for r in requests}
@@ -186,7 +203,7 @@ def listing(
         }
         for r in requests
     )
-    return Listing(setup.instance, deadline, rows)
+    return Listing(setup.instance, deadline, rows, retention=retention)
 
 
 def fulfil(
