@@ -21,7 +21,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 
 Kind = Literal["access", "erasure", "retention"]
-DNC_BOUNCED = 2
+# Contacts come with every field hydrated; Mautic builds a whole page in PHP memory, so pages stay modest.
+CONTACT_PAGE = 500
 
 
 class Client(Protocol):
@@ -33,7 +34,14 @@ class Client(Protocol):
 
     def delete(self, path: str, params: Mapping[str, Any] | None = None) -> Any: ...
 
-    def list_all(self, path: str, list_key: str, params: Mapping[str, Any] | None = None) -> list[Any]: ...
+    def list_all(
+        self,
+        path: str,
+        list_key: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        page_size: int | None = None,
+    ) -> list[Any]: ...
 
 
 @dataclass(frozen=True)
@@ -116,7 +124,9 @@ def pending_requests(client: Client, segments: Sequence[tuple[Kind, str]], worke
     members = [
         (kind, alias, contact)
         for kind, alias in segments
-        for contact in client.list_all("/contacts", "contacts", params={"search": f"segment:{alias}"})
+        for contact in client.list_all(
+            "/contacts", "contacts", params={"search": f"segment:{alias}"}, page_size=CONTACT_PAGE
+        )
     ]
     contacts = {int(contact["id"]): contact for _, _, contact in members}  # one call for a contact in both
 

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from gdpr_as_code.requests.pending import Client, Request, contact_email, parse_time
+from gdpr_as_code.requests.pending import CONTACT_PAGE, Client, Request, contact_email, parse_time
 from gdpr_as_code.spec.model import DataItem, Gdpr
 
 # retention_from → (Mautic column for ``where``, key in the contact representation)
@@ -77,7 +77,7 @@ def past_retention(client: Client, gdpr: Gdpr, at: datetime) -> list[Request]:
         if retention_from == "last_active":
             queries.append(_where(("last_active", "isNull", None), ("date_added", "lt", cutoff)))
         for params in queries:
-            for contact in client.list_all("/contacts", "contacts", params=params):
+            for contact in client.list_all("/contacts", "contacts", params=params, page_size=CONTACT_PAGE):
                 candidates[int(contact["id"])] = contact
     found = []
     for cid, contact in candidates.items():
