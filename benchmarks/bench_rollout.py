@@ -88,6 +88,7 @@ def main() -> None:
             control(box, "POST", "/faults", {"kind": "latency", "ms": LATENCY_MS})
         with TemporaryDirectory() as temporary:
             directory = Path(temporary)
+            os.environ["GDPR_AS_CODE_LOCK_DIR"] = str(directory / "locks")  # apply locks, as in CI
             inventory, env = make_inventory(directory, boxes)
             everyone = list(inventory.instances)
             sample = everyone if args.full else everyone[:SEQUENTIAL_SAMPLE]
