@@ -15,7 +15,11 @@ Layout (one module per concept):
 - ``store``: tables ``id -> dict`` with auto-increment ids (``store.insert(kind, obj)``), one lock (held by
   the server while a handler runs, so handlers just read and write), atomic JSON persistence.
 - ``server``: the pipeline (faults, auth, rate limit, handler, headers, request log, persistence).
-- ``auth``, ``faults``, ``controls`` (``/_sandbox/``), and one module per Mautic resource.
+- ``auth``, ``faults``, ``controls`` (``/_sandbox/``).
+- ``entities``: the standard-entity machinery (the eight routes, paging, search, batches) a resource declares
+  with a ``Kind``; ``aliases``: Mautic's alias derivation.
+- one module per Mautic resource: ``segments``, ``fields``, ``forms`` (+ ``formparts``, ``formhtml``),
+  ``focus``, ``emails``; ``contacts``, ``membership``, ``submit``, ``messages``.
 
 To add a resource: write ``sandbox/<name>.py`` with ``@route`` handlers and add ``"<name>"`` to
 ``RESOURCE_MODULES`` below. That is the only line outside your module.
