@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from gdpr_as_code.cli import cli, main
+from gdpr_as_code.lock import local_lock
 
 ROOT = Path(__file__).resolve().parents[1]
 CI = ROOT / "examples" / "ci"
@@ -186,14 +187,14 @@ def test_plan_json_of_a_real_instance_validates_and_show_prints_the_same_documen
 
 def test_a_failed_apply_leaves_a_receipt_of_what_it_did(run: Runner, controls: Any) -> None:
     controls.fault(kind="error", status=500, methods=["POST"], path="^/api/forms/new$")
-    code, _, err = run('gdpr-as-code apply "$SPEC" --auto-approve --receipts receipts')
+    code, _, err = run('gdpr-as-code apply "$SPEC" --auto-approve')
     assert code == 1
-    (receipt_file,) = Path("receipts").glob("*.json")
+    (receipt_file,) = Path("gdpr/receipts").glob("*.json")  # by default, beside the spec
     receipt = json.loads(receipt_file.read_text())
     assert receipt["status"] == "failed" and "form.gdpr_request" in receipt["error"]
     made = [c["kind"] for c in receipt["changes"]]  # everything before the form, in dependency order
     assert made == ["fields", "fields", "segments", "segments", "emails", "emails", "emails"]
-    assert f"Receipt of this failed apply (7 change(s) made): receipts/{receipt_file.name}" in err
+    assert f"Receipt of this failed apply (7 change(s) made): {receipt_file.resolve()}" in err
 
 
 def test_the_readme_exit_code_table_names_every_command() -> None:
@@ -205,3 +206,15 @@ def test_the_readme_exit_code_table_names_every_command() -> None:
     assert isinstance(group, click.Group)
     names = [n for n in cli.commands if n != "requests"] + [f"requests {n}" for n in group.commands]
     assert [name for name in names if not any(f"`{name}" in row for row in rows)] == []
+
+
+def test_an_apply_while_another_holds_the_instance_is_refused_before_any_request(
+    run: Runner, sandbox: Any, controls: Any
+) -> None:
+    assert run('gdpr-as-code plan "$SPEC" --out gdpr.plan')[0] == 0
+    controls.clear_requests()
+    with local_lock(sandbox.url, Path("locks")):
+        code, _, err = run("gdpr-as-code apply gdpr.plan")
+    assert code == 1 and f"Another apply to {sandbox.url} is running on this machine" in err
+    assert controls.requests()["total"] == 0
+    assert run("gdpr-as-code apply gdpr.plan")[0] == 0  # released: the next run proceeds
