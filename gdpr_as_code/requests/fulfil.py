@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from gdpr_as_code.errors import GdprAsCodeError
+from gdpr_as_code.redact import Redactor
 from gdpr_as_code.requests import delivery, erasure, export, notify
 from gdpr_as_code.requests.audit import AuditLog
 from gdpr_as_code.requests.journal import Journal, RequestState, now
@@ -437,6 +438,12 @@ class Runner:
         return outcomes + [self.finish(r) for r in gone]
 
 
+def _redactor(setup: Setup) -> Redactor:
+    """Masks the environment's secrets, the SMTP password and the receipt key in audit reasons."""
+    names = (erasure.RECEIPT_KEY_ENV, setup.gdpr.delivery.smtp_password_env)
+    return Redactor.from_environ(setup.env, extra_names=names)
+
+
 def _api_requests(client: Client) -> int:
     stats = getattr(client, "stats", None)
     return int(stats.total) if stats is not None else 0
@@ -470,7 +477,7 @@ def run(
             )
         return Summary(setup.instance, planned, _api_requests(setup.client) - before, dry_run=True)
 
-    with Journal(setup.journal_path) as journal, AuditLog(setup.audit_path) as audit:
+    with Journal(setup.journal_path) as journal, AuditLog(setup.audit_path, _redactor(setup)) as audit:
         work = work_list(found, journal, options.kinds, options.limit)
         destructive = [r for r in work if r.kind in DESTRUCTIVE]
         key = erasure.receipt_key(setup.env) if destructive else None
