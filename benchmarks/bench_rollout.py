@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from gdpr_as_code import rollout
+from gdpr_as_code import rollout, rollout_steps
 from gdpr_as_code.client import RetryPolicy
 from gdpr_as_code.inventory import Inventory, load_inventory
 from gdpr_as_code.sandbox import Sandbox
@@ -67,12 +67,12 @@ def plan_and_apply(
     inventory: Inventory, instances: list[Any], env: dict[str, str], parallelism: int, receipts: Path
 ) -> tuple[float, float]:
     """Seconds for planning these instances, then for applying them (fresh installs), at ``parallelism``."""
-    options = rollout.RolloutOptions(
+    options = rollout_steps.RolloutOptions(
         parallelism=parallelism, receipts=receipts, client_options={"retry": RetryPolicy(attempts=1)}
     )
-    plan_seconds, (ready, plans) = timed(lambda: rollout.plan_inventory(SPEC, instances, env, options))
+    plan_seconds, (ready, plans) = timed(lambda: rollout_steps.plan_inventory(SPEC, instances, env, options))
     assert all(result.status == "ok" for result in plans), [result.error for result in plans]
-    apply_seconds, applied = timed(lambda: rollout.apply_all(inventory, ready, plans, env, options))
+    apply_seconds, applied = timed(lambda: rollout_steps.apply_all(inventory, ready, plans, env, options))
     assert all(result.status == "ok" for result in applied), [result.error for result in applied]
     return plan_seconds, apply_seconds
 

@@ -1,4 +1,4 @@
-"""The command line: a few lines per command that call the library, and the one place that maps errors to exits.
+"""The command line: a few lines per command that call the library, and the one place mapping errors to exits.
 
 Exit codes (documented in README.md):
     0   success (and, with --detailed-exitcode, nothing to change)
@@ -33,7 +33,7 @@ EXIT_INTERNAL = 70
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--debug", is_flag=True, envvar="GDPR_AS_CODE_DEBUG", help="Show tracebacks of internal errors.")
+@click.option("--debug", is_flag=True, envvar="GDPR_AS_CODE_DEBUG", help="Show tracebacks of errors.")
 @click.version_option(package_name="gdpr-as-code")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
@@ -44,7 +44,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and turn every outcome into an exit code; never let an expected error show a traceback."""
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:]) or bool(os.environ.get("GDPR_AS_CODE_DEBUG"))
+    args = argv if argv is not None else sys.argv[1:]
+    debug = "--debug" in args or bool(os.environ.get("GDPR_AS_CODE_DEBUG"))
     try:
         result = cli.main(args=argv, prog_name="gdpr-as-code", standalone_mode=False)
     except click.exceptions.Abort:
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         return 130
-    except Exception:  # noqa: BLE001 - the one place that turns bugs into an exit code
+    except Exception:  # the one place that turns bugs into an exit code
         if debug:
             click.echo(redact_text(traceback.format_exc()), err=True, nl=False)
         else:
@@ -146,15 +147,16 @@ def _plan_rollout(selection: tuple[str, tuple[str, ...], str | None], options: A
     """``plan SPEC --inventory FILE``: plan every selected instance concurrently; one combined result."""
     from gdpr_as_code import rollout
     from gdpr_as_code import rollout_report as report
+    from gdpr_as_code import rollout_steps as steps
 
     inventory, instances, redactor = _rollout_selection(selection)
     if not instances:
         return EXIT_OK
     progress = rollout.Progress(len(instances), report.describe_plan(redactor))
-    ready, results = rollout.plan_inventory(Path(spec_path), instances, os.environ,
+    ready, results = steps.plan_inventory(Path(spec_path), instances, os.environ,
                                             replace(options, prune=prune), progress)
     if out_path:
-        results = rollout.save_plans(results, Path(out_path), ready, redactor)
+        results = steps.save_plans(results, Path(out_path), ready, redactor)
     click.echo(report.render_plan(inventory, results, "json" if as_json else output, redactor))
     _debug_tracebacks(results, redactor)
     return report.exit_code([report.plan_status(r) for r in results], detailed_exitcode)
@@ -166,6 +168,7 @@ def _apply_rollout(selection: tuple[str, tuple[str, ...], str | None], options: 
     """``apply SPEC|PLANDIR --inventory FILE``: plan all, show, ask once, then apply wave by wave."""
     from gdpr_as_code import rollout
     from gdpr_as_code import rollout_report as report
+    from gdpr_as_code import rollout_steps as steps
 
     inventory, instances, redactor = _rollout_selection(selection)
     if not instances:
@@ -173,14 +176,14 @@ def _apply_rollout(selection: tuple[str, tuple[str, ...], str | None], options: 
     options = replace(options, prune=prune, receipts=Path(receipts_dir) if receipts_dir else None,
                       lock_timeout=lock_timeout, remote_lock=remote_lock)
     progress = rollout.Progress(len(instances), report.describe_plan(redactor))
-    ready, plans = rollout.plan_inventory(Path(spec_path), instances, os.environ, options, progress)
+    ready, plans = steps.plan_inventory(Path(spec_path), instances, os.environ, options, progress)
     click.echo(report.render_plan_text(plans, redactor))
     if not any(r.value is not None and r.value.has_changes for r in plans):
         return report.exit_code([report.plan_status(r) for r in plans], False)
-    if not rollout.blocked(plans, options):
+    if not steps.blocked(plans, options):
         _approve(auto_approve)
     progress = rollout.Progress(sum(r.value is not None for r in plans), report.describe_apply(redactor))
-    results = rollout.apply_all(inventory, ready, plans, os.environ, options, progress,
+    results = steps.apply_all(inventory, ready, plans, os.environ, options, progress,
                                 on_stop=lambda wave, after: progress.note(report.stop_note(wave, after)))
     click.echo(report.render_apply_text(results, redactor))
     _debug_tracebacks([*plans, *results], redactor)
@@ -198,10 +201,10 @@ def _debug_tracebacks(results: Any, redactor: Any) -> None:
 
 def _rollout_selection(selection: tuple[str, tuple[str, ...], str | None]) -> tuple[Any, Any, Any]:
     """The inventory, its selected instances (telling when a shard is empty) and the rollout's redactor."""
-    from gdpr_as_code import rollout
     from gdpr_as_code import rollout_report as report
+    from gdpr_as_code import rollout_steps as steps
 
-    inventory, instances = rollout.selection(*selection)
+    inventory, instances = steps.selection(*selection)
     if not instances:
         click.echo(f"No instance of {inventory.path} is in shard {selection[2]}: nothing to do.", err=True)
     return inventory, instances, report.redactor_for(inventory)
@@ -232,7 +235,7 @@ def _inventory_options(runner: Callable[..., int]) -> Callable[[Callable[..., in
                 if select or shard or continue_on_error:
                     raise click.UsageError("--select, --shard and --continue-on-error need --inventory FILE.")
                 return command(**kwargs)
-            from gdpr_as_code.rollout import RolloutOptions
+            from gdpr_as_code.rollout_steps import RolloutOptions
 
             options = RolloutOptions(parallelism=parallelism, continue_on_error=continue_on_error)
             return runner((inventory, select, shard), options, **kwargs)

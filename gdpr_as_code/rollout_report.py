@@ -18,7 +18,8 @@ from gdpr_as_code.inventory import Inventory
 from gdpr_as_code.plan import Plan, render_text
 from gdpr_as_code.redact import Redactor
 from gdpr_as_code.report import plan_document, plan_redactor, render_markdown
-from gdpr_as_code.rollout import Applied, InstanceResult, Wave
+from gdpr_as_code.rollout import InstanceResult, Wave
+from gdpr_as_code.rollout_steps import Applied
 
 R = TypeVar("R")
 ROLLOUT_FORMAT_VERSION = 1
