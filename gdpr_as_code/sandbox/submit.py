@@ -142,9 +142,7 @@ def identify(
     form: dict[str, Any],
 ) -> dict[str, Any]:
     """Write the mapped values to the right contact and return it (LeadModel's form identification)."""
-    values, _invalid = clean_values(
-        store, values, overwrite_blank=False
-    )  # a bad option is dropped, not fatal
+    values, _invalid = clean_values(store, values, overwrite_blank=False)  # a bad option is dropped
     if not values:
         return contact
     email = str(values.get("email") or "").lower()
@@ -154,6 +152,7 @@ def identify(
         if r["id"] != contact["id"] and email and str(r["values"].get("email") or "").lower() == email
     ]
     known_email = str(contact["values"].get("email") or "").lower()
+    identified_before = False
     if not fresh and known_email and email and known_email != email:
         # The cookie's contact is somebody else: a new contact gets the values directly (flows/062).
         contact = new_row(store, None)
@@ -173,11 +172,11 @@ def identify(
         write(store, contact, {**values, "overwriteWithBlank": False})
         touch(store, contact, None)
         contact["modifiedByUser"] = " "
-        if identified_before:
-            return contact
     for other in others:
         if other["id"] != contact["id"]:
             merge_into(store, contact, other)
+    if identified_before:
+        return contact
     log_event(
         store,
         contact["id"],
@@ -206,7 +205,8 @@ def run_actions(store: Store, req: Request, form: dict[str, Any], contact: dict[
                 if segment and segment.get("isPublished", True):
                     remove(store, segment, contact["id"], manually=True)
         elif action.get("type") == "email.send.lead":
-            email = store.table("emails").get(int(props.get("email") or 0))
+            email_id = str(props.get("email") or "")
+            email = store.table("emails").get(int(email_id)) if email_id.isdigit() else None
             if email and email.get("isPublished", True) and contact["values"].get("email"):
                 send(store, email, contact, {}, site_url(req))
 
