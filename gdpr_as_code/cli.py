@@ -176,6 +176,7 @@ def _apply_rollout(selection: tuple[str, tuple[str, ...], str | None], options: 
     options = replace(options, prune=prune, receipts=Path(receipts_dir) if receipts_dir else None,
                       lock_timeout=lock_timeout, remote_lock=remote_lock)
     progress = rollout.Progress(len(instances), report.describe_plan(redactor))
+    progress.note(f"Planning {len(instances)} instance(s) of {inventory.path}")
     ready, plans = steps.plan_inventory(Path(spec_path), instances, os.environ, options, progress)
     click.echo(report.render_plan_text(plans, redactor))
     if not any(r.value is not None and r.value.has_changes for r in plans):
@@ -184,7 +185,8 @@ def _apply_rollout(selection: tuple[str, tuple[str, ...], str | None], options: 
         _approve(auto_approve)
     progress = rollout.Progress(sum(r.value is not None for r in plans), report.describe_apply(redactor))
     results = steps.apply_all(inventory, ready, plans, os.environ, options, progress,
-                                on_stop=lambda wave, after: progress.note(report.stop_note(wave, after)))
+                              on_stop=lambda wave, after: progress.note(report.stop_note(wave, after)),
+                              on_wave=lambda wave: progress.note(report.wave_note(wave)))
     click.echo(report.render_apply_text(results, redactor))
     _debug_tracebacks([*plans, *results], redactor)
     return report.exit_code([report.apply_status(r) for r in results], False)

@@ -148,13 +148,17 @@ def run_waves(
     continue_on_error: bool = False,
     on_result: Callable[[InstanceResult[R]], None] | None = None,
     on_stop: Callable[[Wave, Wave], None] | None = None,
+    on_wave: Callable[[Wave], None] | None = None,
 ) -> tuple[InstanceResult[R], ...]:
     """Run wave after wave; after a wave with a failure, skip the rest unless ``continue_on_error``.
 
-    ``on_stop(failed_wave, next_wave)`` is told when the rollout stops early.
+    ``on_wave(wave)`` is told as each wave starts, ``on_stop(failed_wave, next_wave)`` when the rollout stops
+    early.
     """
     results: list[InstanceResult[R]] = []
     for position, wave in enumerate(staged):
+        if on_wave is not None:
+            on_wave(wave)
         outcome = [
             replace(result, wave=wave.name)
             for result in run(wave.instances, step, parallelism=parallelism, on_result=on_result)

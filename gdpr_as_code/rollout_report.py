@@ -199,6 +199,11 @@ def plan_markdown(results: Sequence[InstanceResult[Plan]], redactor: Redactor) -
     return text
 
 
+def wave_note(wave: Wave) -> str:
+    """The line that opens a wave in the apply progress."""
+    return f"Applying wave {wave.name!r}: {len(wave.instances)} instance(s)"
+
+
 def stop_note(failed: Wave, following: Wave) -> str:
     """The line that says why the rollout stopped early."""
     return (

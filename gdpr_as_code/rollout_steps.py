@@ -248,6 +248,7 @@ def apply_all(
     options: RolloutOptions,
     on_result: Callable[[InstanceResult[Applied]], None] | None = None,
     on_stop: Callable[[Wave, Wave], None] | None = None,
+    on_wave: Callable[[Wave], None] | None = None,
 ) -> tuple[InstanceResult[Applied], ...]:
     """Apply the (approved) plans wave by wave. Each instance is locked, its plan checked still fresh (no
     object it touches changed since), applied, verified and receipted; an instance without changes is not
@@ -291,6 +292,7 @@ def apply_all(
         continue_on_error=options.continue_on_error,
         on_result=on_result,
         on_stop=on_stop,
+        on_wave=on_wave,
     )
     by_name = {result.instance.name: result for result in (*early, *done)}
     return tuple(by_name[instance.name] for instance in instances)
