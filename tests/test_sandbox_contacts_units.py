@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from gdpr_as_code.sandbox.contacts import normalized, php_serialize, search_terms
+from gdpr_as_code.sandbox.contact_list import search_terms
+from gdpr_as_code.sandbox.contacts import normalized, php_serialize
 from gdpr_as_code.sandbox.membership import matches_filters
 from gdpr_as_code.sandbox.store import Store
 

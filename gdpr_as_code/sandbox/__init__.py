@@ -19,7 +19,8 @@ Layout (one module per concept):
 - ``entities``: the standard-entity machinery (the eight routes, paging, search, batches) a resource declares
   with a ``Kind``; ``aliases``: Mautic's alias derivation.
 - one module per Mautic resource: ``segments``, ``fields``, ``forms`` (+ ``formparts``, ``formhtml``),
-  ``focus``, ``emails``; ``contacts``, ``membership``, ``submit``, ``messages``.
+  ``focus``, ``emails``; ``contacts`` (+ ``contact_list``, ``notes``, ``activity``), ``membership``,
+  ``submit``, ``messages``.
 
 To add a resource: write ``sandbox/<name>.py`` with ``@route`` handlers and add ``"<name>"`` to
 ``RESOURCE_MODULES`` below. That is the only line outside your module.
@@ -50,6 +51,9 @@ RESOURCE_MODULES: tuple[str, ...] = (
     "focus",
     "emails",
     "contacts",
+    "contact_list",
+    "notes",
+    "activity",
     "membership",
     "submit",
     "messages",

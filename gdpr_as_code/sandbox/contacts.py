@@ -13,15 +13,15 @@ difference:
 - ``dnc``: the do-not-contact endpoints: ``entity`` without any null;
 - ``minimal``: list with ``minimal=true``: only the keys up to ``fields``.
 
-Also here: list search (``segment:``, ``email:``, field commands, ``!`` negation), ``where``, paging and
-ordering as the DBAL query does it (500 where Mautic's SQL fails), the upsert on unique identifiers, batches,
-do-not-contact, notes, devices, the contact's companies/campaigns, activity events, and the sandbox clock
-(``/_sandbox/clock``) that every timestamp of these modules reads, so a test can pin time.
+Also here: get, the upsert on unique identifiers, edit (which merges a contact sharing an identifier),
+delete, batches, do-not-contact, devices, the contact's companies/campaigns, query helpers the other
+resources share (paging, LIKE, batch ids), and the sandbox clock (``/_sandbox/clock``) that every timestamp
+of the contact side reads, so a test can pin time. The list is ``contact_list``, notes ``notes``, the
+timeline ``activity``.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -51,24 +51,7 @@ ENTITY_COLUMNS = ("title", "firstname", "lastname", "company", "position", "emai
 FIXED_FIELDS = {*ENTITY_COLUMNS, "points", "preferred_locale", "last_active", "attribution_date",
                 "attribution"}
 # fmt: on
-# Columns ``orderBy``/``where`` may name besides field aliases (DB column names, snake_case as Mautic wants).
-SYSTEM_COLUMNS = {
-    "id",
-    "date_added",
-    "date_modified",
-    "date_identified",
-    "last_active",
-    "points",
-    "owner_id",
-    "stage_id",
-    "created_by",
-    "modified_by",
-    "is_published",
-}
-# Free-text search columns of LeadRepository's catch-all clause.
-CATCH_ALL = ("firstname", "lastname", "email", "company", "city", "state", "zipcode", "country")
 DNC_REASONS = {1, 2, 3}
-NOTE_TYPES = ("general", "email", "call", "meeting")
 IP_DETAILS = {
     "city": "",
     "region": "",
@@ -81,38 +64,6 @@ IP_DETAILS = {
     "timezone": "",
     "extra": "",
 }
-EVENT_TYPES = {
-    "asset.download": "Asset downloaded",
-    "campaign.event": "Campaign action triggered",
-    "campaign.event.scheduled": "Campaign event scheduled",
-    "campaign_membership": "Campaign membership change",
-    "lead.source.created": "Contact created by source",
-    "lead.source.identified": "Contact identified by source",
-    "lead.donotcontact": "Do not contact",
-    "dynamic.content.sent": "Dynamic Content Triggered",
-    "email.failed": "Email failed",
-    "email.read": "Email read",
-    "email.replied": "Email replied",
-    "email.sent": "Email sent",
-    "sms.failed": "Failed",
-    "focus.on_click": "Focus click",
-    "focus.on_view": "Focus view",
-    "form.submitted": "Form submitted",
-    "lead.imported": "Imported",
-    "integration_sync_issues": "Integration sync notice",
-    "message.queue": "Message Queue",
-    "page.hit": "Page hit",
-    "point.gained": "Point gained",
-    "segment_membership": "Segment membership change",
-    "sms.sent": "Sent",
-    "stage.changed": "Stage changed",
-    "sms_reply": "Text message received",
-    "lead.utmtagsadded": "UTM tags recorded",
-    "page.videohit": "Video view event",
-}
-# Among events of the same second, Mautic's timeline lists them in this order of event type (newest first),
-# because each type is queried separately and the merged list is sorted by timestamp only.
-EVENT_RANK = {"lead.source.identified": 0, "segment_membership": 1, "form.submitted": 2, "email.sent": 3}
 
 
 # --- clock -------------------------------------------------------------------------------------------------
@@ -623,31 +574,7 @@ def body_object(req: Request) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-# --- list, search, paging ----------------------------------------------------------------------------------
-
-
-def column_value(row: dict[str, Any], column: str) -> Any:
-    """The value of a DB column of ``leads`` for ``row`` (field alias or system column)."""
-    column = column.removeprefix("l.")
-    system = {
-        "id": row["id"],
-        "date_added": row["dateAdded"],
-        "date_modified": row["dateModified"],
-        "date_identified": row["dateIdentified"],
-        "last_active": row["lastActive"],
-        "points": row["points"],
-        "owner_id": None,
-        "stage_id": None,
-        "created_by": row["createdBy"],
-        "modified_by": row["modifiedBy"],
-        "is_published": 1,
-    }
-    return system[column] if column in system else row["values"].get(column)
-
-
-def known_column(store: Store, column: str) -> bool:
-    column = column.removeprefix("l.")
-    return column in SYSTEM_COLUMNS or any(f["alias"] == column for f in lead_fields(store))
+# --- query helpers (shared with the other resources) ------------------------------------------------------
 
 
 def like(value: Any, pattern: str) -> bool:
@@ -656,83 +583,6 @@ def like(value: Any, pattern: str) -> bool:
         return False
     regex = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
     return re.fullmatch(regex, str(value), re.IGNORECASE | re.DOTALL) is not None
-
-
-def search_terms(text: str) -> list[str]:
-    """Split a search string into terms, keeping ``"quoted strings"`` together (SearchStringHelper)."""
-    return [a or b for a, b in re.findall(r'(!?\+?[\w.-]*:?"[^"]*")|(\S+)', text)]
-
-
-def matches_term(store: Store, row: dict[str, Any], term: str, cache: dict[str, Any]) -> bool:
-    """One search term: a command (``segment:``, ``email:``, ``<field>:``, ``ids:``, ``is:``) or free text."""
-    from gdpr_as_code.sandbox.membership import members_of_alias  # membership builds on contacts
-
-    command, sep, value = term.partition(":")
-    value = value.strip('"')
-    command = command.lower()
-    if sep and command == "segment":
-        if term not in cache:  # one membership scan per request, not per contact
-            cache[term] = members_of_alias(store, value)
-        return row["id"] in cache[term]
-    if sep and command == "ids":
-        return str(row["id"]) in {v.strip() for v in value.split(",")}
-    if sep and command == "is":
-        if value == "anonymous":
-            return row["dateIdentified"] is None
-        return value in ("mine", "unowned") and value == "unowned"
-    if sep and command == "name":
-        return any(like(row["values"].get(a), value + "%") for a in ("firstname", "lastname"))
-    if sep and known_column(store, command):
-        return like(column_value(row, command), value + "%")
-    text = term.strip('"')
-    return any(like(row["values"].get(c), f"%{text}%") for c in CATCH_ALL)
-
-
-def parse_search(search: str) -> list[tuple[str, bool]]:
-    """The terms of a search string with their negation (``!``); Mautic ANDs the terms."""
-    terms = [(term.lstrip("!+"), term.startswith("!")) for term in search_terms(search)]
-    return [(term, negate) for term, negate in terms if term]
-
-
-def matches_search(
-    store: Store, row: dict[str, Any], terms: list[tuple[str, bool]], cache: dict[str, Any]
-) -> bool:
-    """All terms must hold; a negated term must not."""
-    return all(matches_term(store, row, term, cache) != negate for term, negate in terms)
-
-
-def matches_where(row: dict[str, Any], clauses: list[Any]) -> bool:
-    """The ``where[i][col|expr|val]`` filter (CommonRepository's expressions); all clauses must hold."""
-    return all(where_holds(row, clause) for clause in clauses if isinstance(clause, dict))
-
-
-def where_holds(row: dict[str, Any], clause: dict[str, Any]) -> bool:
-    """One ``where`` clause; an unknown expression is Mautic's 400."""
-    expr, value = clause.get("expr", "eq"), clause.get("val")
-    current = column_value(row, str(clause.get("col"))) if clause.get("col") else None
-    text = None if current is None else str(current).lower()
-    wanted = str(value).lower()
-    listed = (
-        {str(v).lower() for v in (value.values() if isinstance(value, dict) else value or [])}
-        if isinstance(value, (list, dict))
-        else {wanted}
-    )
-    if expr in ("isNull", "isNotNull", "isEmpty", "isNotEmpty"):
-        empty = current is None or (expr in ("isEmpty", "isNotEmpty") and current == "")
-        return empty == (expr in ("isNull", "isEmpty"))
-    if text is None:
-        return False  # SQL: a comparison with NULL is never true
-    if expr in ("eq", "neq"):
-        return (text == wanted) == (expr == "eq")
-    if expr in ("like", "notLike"):
-        return like(current, str(value)) == (expr == "like")
-    if expr in ("in", "notIn"):
-        return (text in listed) == (expr == "in")
-    order = {"gt": (1,), "gte": (0, 1), "lt": (-1,), "lte": (-1, 0)}
-    if expr in order:
-        left, right = sort_key(current), sort_key(value)
-        return ((left > right) - (left < right)) in order[expr]
-    raise controller_error(400, f"{expr} is not a valid expression")
 
 
 def sort_key(value: Any) -> tuple[int, Any]:
@@ -756,44 +606,8 @@ def paging(query: dict[str, Any]) -> tuple[int, int | None]:
     return start, (limit or None)
 
 
-def order_rows(store: Store, rows: list[dict[str, Any]], query: dict[str, Any]) -> list[dict[str, Any]]:
-    """``orderBy``/``orderByDir``; default: last active first (nulls last), then id (LeadRepository)."""
-    column = query.get("orderBy")
-    descending = str(query.get("orderByDir", "ASC")).upper() == "DESC"
-    if not column:
-        rows = sorted(rows, key=lambda r: r["id"])
-        return sorted(rows, key=lambda r: r["lastActive"] or "", reverse=True)
-    column = str(column)
-    if not known_column(store, column):
-        raise kernel_error(500)  # flows/159: unknown column in ORDER BY
-    by_id = sorted(rows, key=lambda r: r["id"])
-    present = [r for r in by_id if column_value(r, column) is not None]
-    missing = [r for r in by_id if column_value(r, column) is None]
-    present.sort(key=lambda r: sort_key(column_value(r, column)), reverse=descending)
-    return present + missing if descending else missing + present
 
-
-@route("GET", "/api/contacts")
-def list_contacts(req: Request) -> Response:
-    store = req.store
-    start, limit = paging(req.query)
-    terms = parse_search(str(req.query.get("search") or ""))
-    cache: dict[str, Any] = {}
-    where = as_list(req.query.get("where"))
-    for clause in where:
-        if isinstance(clause, dict) and clause.get("col") and not known_column(store, str(clause["col"])):
-            raise kernel_error(500)  # an unknown column is an SQL error in Mautic too
-    rows = [
-        r
-        for r in store.table("contacts").values()
-        if matches_search(store, r, terms, cache) and matches_where(r, where)
-    ]
-    rows = order_rows(store, rows, req.query)
-    page = rows[start : start + limit if limit else None]
-    minimal = truthy(req.query.get("minimal", False))
-    schema = FieldSchema(store)
-    contacts = {str(r["id"]): render(store, r, minimal=minimal, schema=schema) for r in page}
-    return Response(200, {"total": str(len(rows)), "contacts": contacts})
+# --- single contacts and batches -----------------------------------------------------------------------
 
 
 @route("GET", "/api/contacts/{id}")
@@ -936,69 +750,6 @@ def dnc_remove(req: Request) -> Response:
     return Response(200, {"recordFound": bool(found), "contact": render(store, row, "dnc")})
 
 
-# --- notes -------------------------------------------------------------------------------------------------
-
-
-def render_note(store: Store, note: dict[str, Any], lead: str) -> dict[str, Any]:
-    """A note; ``lead`` is ``full`` (just written), ``proxy`` (lazy-loaded) or ``empty`` (in a list)."""
-    base = {"id": note["id"], "text": note["text"], "type": note["type"]}
-    if lead == "empty":
-        return {**base, "lead": {}}
-    row = store.table("contacts").get(note["contact"])
-    contact: dict[str, Any] | None = None
-    if row is not None:
-        contact = {"id": row["id"], "points": row["points"], "color": None, "fields": []}
-        if lead == "full":
-            contact["fields"] = render_fields(store, row, "entity")
-    return {**base, "dateTime": note["dateTime"], "lead": contact}
-
-
-@route("POST", "/api/notes/new")
-def new_note(req: Request) -> Response:
-    store = req.store
-    data = body_object(req)
-    lead = data.get("lead")
-    if not str(lead or "").isdigit() or int(lead) not in store.table("contacts"):
-        raise controller_error(400, "lead ID is mandatory")
-    kind = data.get("type", "general")
-    if kind not in NOTE_TYPES:
-        raise validation_error({"type": ["This value is not valid."]})
-    note = {
-        "contact": int(lead),
-        "text": str(data.get("text") or ""),
-        "type": kind,
-        "dateTime": data.get("dateTime"),
-        "dateAdded": iso(now(store)),
-    }
-    store.insert("notes", note)
-    return Response(201, {"note": render_note(store, note, "full")}, created_at(f"/api/notes/{note['id']}"))
-
-
-@route("GET", "/api/notes/{id}")
-def get_note(req: Request) -> Response:
-    note = req.store.table("notes").get(req.int_arg())
-    if note is None:
-        raise not_found()
-    return Response(200, {"note": render_note(req.store, note, "proxy")})
-
-
-@route("GET", "/api/notes")
-def list_notes(req: Request) -> Response:
-    notes = list(req.store.table("notes").values())
-    rendered = {str(n["id"]): render_note(req.store, n, "proxy") for n in notes}
-    return Response(200, {"total": len(notes), "notes": rendered or []})
-
-
-@route("GET", "/api/contacts/{id}/notes")
-def contact_notes(req: Request) -> Response:
-    """Newest first (default order ``n.dateAdded DESC``), as an array."""
-    store = req.store
-    contact = get_contact(store, req.int_arg())
-    notes = [n for n in store.table("notes").values() if n["contact"] == contact["id"]]
-    notes.sort(key=lambda n: (n["dateAdded"], n["id"]), reverse=True)
-    return Response(200, {"total": len(notes), "notes": [render_note(store, n, "empty") for n in notes]})
-
-
 # --- other contact sub-resources ---------------------------------------------------------------------------
 
 
@@ -1050,110 +801,3 @@ def device_details(user_agent: str) -> dict[str, str]:
     }
 
 
-# --- activity ----------------------------------------------------------------------------------------------
-
-
-def log_event(store: Store, contact_id: int, event: str, label: str, description: str) -> None:
-    """A ``lead_event_log`` row (segment membership, identification), shown by the activity endpoints."""
-    store.insert(
-        "lead_events",
-        {
-            "contact": contact_id,
-            "event": event,
-            "label": label,
-            "description": description,
-            "timestamp": iso(now(store)),
-        },
-    )
-
-
-def timeline(store: Store, contact_id: int | None) -> list[dict[str, Any]]:
-    """Every activity event (of one contact, or of all), unsorted; ``_id`` orders events of one type."""
-    from gdpr_as_code.sandbox.messages import sent_events  # late: messages builds on contacts
-    from gdpr_as_code.sandbox.submit import submission_events
-
-    events: list[dict[str, Any]] = []
-    for entry in store.table("lead_events").values():
-        if contact_id is not None and entry["contact"] != contact_id:
-            continue
-        events.append(
-            {
-                "event": entry["event"],
-                "eventId": f"{entry['event']}{entry['id']}",
-                "eventType": EVENT_TYPES[entry["event"]],
-                "eventLabel": entry["label"],
-                "timestamp": entry["timestamp"],
-                "contactId": str(entry["contact"]),
-                "details": {"objectDescription": entry["description"]},
-                "_id": entry["id"],
-            }
-        )
-    events.extend(submission_events(store, contact_id))
-    events.extend(sent_events(store, contact_id))
-    return events
-
-
-def activity(req: Request, contact_id: int | None) -> Response:
-    """The timeline answer: filters, order (``order[0]`` column, ``order[1]`` direction), page/limit."""
-    query = req.query
-    filters = query.get("filters") if isinstance(query.get("filters"), dict) else {}
-    include, exclude = as_list(filters.get("includeEvents")), as_list(filters.get("excludeEvents"))
-    search = str(filters.get("search") or "")
-    order = as_list(query.get("order")) or ["timestamp", "DESC"]  # order[0]=column&order[1]=direction
-    ascending = len(order) > 1 and str(order[1]).upper() == "ASC"
-    events = [
-        e
-        for e in timeline(req.store, contact_id)
-        if (not include or e["event"] in include)
-        and e["event"] not in exclude
-        and (not search or search.lower() in str(e["eventLabel"]).lower())
-    ]
-
-    def newest_first(e: dict[str, Any]) -> tuple[Any, ...]:
-        same_type_order = e["_id"] if e["event"] == "form.submitted" else -e["_id"]
-        return (
-            -datetime.fromisoformat(e["timestamp"]).timestamp(),
-            EVENT_RANK.get(e["event"], 9),
-            same_type_order,
-        )
-
-    events.sort(key=newest_first)
-    if ascending:
-        events.reverse()
-    try:
-        page = max(int(str(query.get("page", 1))), 1)
-        limit = max(int(str(query.get("limit", 25))), 1)
-    except ValueError:
-        raise kernel_error(500) from None
-    # Each event type is its own query with its own LIMIT/OFFSET; the page merges them (flows/100: limit=2
-    # answers 5 events), and maxPages follows the largest type.
-    by_type: dict[str, list[dict[str, Any]]] = {}
-    for event in events:
-        by_type.setdefault(event["event"], []).append(event)
-    kept = {id(e) for group in by_type.values() for e in group[(page - 1) * limit : page * limit]}
-    shown = [{k: v for k, v in e.items() if not k.startswith("_")} for e in events if id(e) in kept]
-    largest = max((len(group) for group in by_type.values()), default=0)
-    listed_filters = {"search": search, "includeEvents": include, "excludeEvents": exclude}
-    return Response(
-        200,
-        {
-            "events": shown,
-            "filters": listed_filters,
-            "order": [str(order[0]), "ASC" if ascending else "DESC"],
-            "types": dict(EVENT_TYPES),
-            "total": len(events),
-            "page": page,
-            "limit": limit,
-            "maxPages": float(max(math.ceil(largest / limit), 1)),
-        },
-    )
-
-
-@route("GET", "/api/contacts/{id}/activity")
-def contact_activity(req: Request) -> Response:
-    return activity(req, get_contact(req.store, req.int_arg())["id"])
-
-
-@route("GET", "/api/contacts/activity")
-def all_activity(req: Request) -> Response:
-    return activity(req, None)

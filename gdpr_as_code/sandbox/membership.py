@@ -18,7 +18,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from gdpr_as_code.sandbox.contacts import as_list, column_value, get_contact, iso, like, log_event, now
+from gdpr_as_code.sandbox.activity import log_event
+from gdpr_as_code.sandbox.contact_list import column_value
+from gdpr_as_code.sandbox.contacts import as_list, get_contact, iso, like, now
 from gdpr_as_code.sandbox.http import Request, Response, controller_error, not_found
 from gdpr_as_code.sandbox.routing import route
 from gdpr_as_code.sandbox.store import Store

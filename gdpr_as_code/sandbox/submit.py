@@ -19,12 +19,12 @@ import secrets
 from typing import Any
 from urllib.parse import quote
 
+from gdpr_as_code.sandbox.activity import log_event
 from gdpr_as_code.sandbox.contacts import (
     clean_values,
     contact_columns,
     device_details,
     iso,
-    log_event,
     merge_into,
     new_row,
     now,
