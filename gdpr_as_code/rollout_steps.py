@@ -194,20 +194,23 @@ def plan_inventory(
 def save_plans(
     results: Sequence[InstanceResult[Plan]], directory: Path, ready: Prepared, base: Redactor
 ) -> tuple[InstanceResult[Plan], ...]:
-    """Save each instance's plan as ``DIR/<name>.plan.json`` for ``apply DIR --inventory``; an instance whose
-    plan cannot be saved becomes a failure (its plan would not be the reviewed one)."""
+    """Save each instance's plan as ``DIR/<name>.plan.json`` for ``apply DIR --inventory``. An instance whose
+    plan cannot be made or saved becomes a failure, and a plan file left there by an earlier run is removed:
+    apply must never find an older plan than the one just reviewed."""
     saved = []
     for result in results:
-        if result.value is not None:
-            path = saved_plan_path(directory, result.instance)
-            try:
+        path = saved_plan_path(directory, result.instance)
+        try:
+            if result.value is None:
+                path.unlink(missing_ok=True)
+            else:
                 directory.mkdir(parents=True, exist_ok=True)
                 save_plan(result.value, path, ready.spec_paths[result.instance.name], base)
-            except (GdprAsCodeError, OSError) as err:
-                message = error_message(err) if isinstance(err, GdprAsCodeError) else (
-                    f"Cannot write {path} ({err.strerror}): check the directory and its permissions."
-                )
-                result = InstanceResult(result.instance, "failed", None, message, result.seconds, err)
+        except (GdprAsCodeError, OSError) as err:
+            message = error_message(err) if isinstance(err, GdprAsCodeError) else (
+                f"Cannot write {path} ({err.strerror}): check the directory and its permissions."
+            )
+            result = InstanceResult(result.instance, "failed", None, message, result.seconds, err)
         saved.append(result)
     return tuple(saved)
 

@@ -286,6 +286,14 @@ def test_saved_inventory_plans_apply_as_reviewed_and_refuse_a_changed_instance(
     assert "shop-02.plan.json is stale" in out and "Nothing was written" in out
     assert [len(writes(box)) for box in fresh[:3]] == [1, 1, 0]
 
+    # Planning again while shop-01 cannot be reached removes its old plan file: apply finds none.
+    monkeypatch.setenv(f"{env_prefix('shop-01')}_PASSWORD", WRONG_PASSWORD)
+    code, _, _ = run(capsys, "plan", str(SPEC), "--inventory", str(inventory), "--out", str(plans))
+    assert code == 1 and not (plans / "shop-01.plan.json").exists()
+    code, out, _ = run(capsys, "apply", str(plans), "--inventory", str(inventory), "--auto-approve",
+                       "--receipts", receipts)
+    assert code == 1 and "There is no saved plan for instance shop-01" in out
+
 
 def test_an_empty_shard_is_nothing_to_do_and_usage_errors_are_clear(
     fresh: list[Sandbox], tmp_path: Path, capsys: pytest.CaptureFixture[str]
