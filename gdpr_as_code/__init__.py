@@ -1,7 +1,24 @@
 """gdpr-as-code: make a Mautic instance GDPR-ready from a declarative YAML spec, and keep it that way.
 
-The public API is the curated ``__all__`` below; everything else is internal.
+The engine is a library; the CLI is a thin layer over it. A user script does what ``gdpr-as-code apply`` does:
+
+    from gdpr_as_code import client_from_env, engine, load_spec, render_text
+
+    spec = load_spec("configs/gdpr.yaml")
+    with client_from_env(spec.target) as client:
+        changes = engine.plan(spec, client)
+        print(render_text(changes))
+        engine.apply(changes, client)
+
+The public API is the curated ``__all__`` below plus the ``engine`` module (its ``plan`` and ``apply`` live
+there: a top-level ``plan`` would be shadowed by the ``plan`` module); a test keeps it honest.
+Names are imported on first use, so ``import gdpr_as_code`` stays cheap for the CLI.
 """
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
 
 from gdpr_as_code.errors import (
     ApplyError,
@@ -17,16 +34,54 @@ from gdpr_as_code.errors import (
     SpecError,
 )
 
+# public name -> module that defines it
+_LAZY = {
+    "Spec": "gdpr_as_code.spec",
+    "load_spec": "gdpr_as_code.spec",
+    "MauticClient": "gdpr_as_code.client",
+    "BasicAuth": "gdpr_as_code.client",
+    "OAuth2ClientCredentials": "gdpr_as_code.client",
+    "RetryPolicy": "gdpr_as_code.client",
+    "client_from_env": "gdpr_as_code.client",
+    "Plan": "gdpr_as_code.plan",
+    "Change": "gdpr_as_code.plan",
+    "render_text": "gdpr_as_code.plan",
+    "Sandbox": "gdpr_as_code.sandbox",
+}
+
 __all__ = [
     "ApplyError",
+    "BasicAuth",
+    "Change",
     "GdprAsCodeError",
     "LockError",
     "MauticAuthError",
+    "MauticClient",
     "MauticError",
     "MauticHTTPError",
     "MauticRateLimited",
     "MauticUnreachable",
+    "OAuth2ClientCredentials",
+    "Plan",
     "PlanError",
     "Problem",
+    "RetryPolicy",
+    "Sandbox",
+    "Spec",
     "SpecError",
+    "client_from_env",
+    "load_spec",
+    "render_text",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'gdpr_as_code' has no attribute {name!r}")
+    value = getattr(import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
