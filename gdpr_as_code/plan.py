@@ -180,8 +180,9 @@ def _show(value: Any) -> str:
     return text if len(text) <= _VALUE_WIDTH else text[: _VALUE_WIDTH - 1] + "…"
 
 
-def _around_difference(before: Any, after: Any) -> tuple[Any, Any]:
-    """Two long texts cut to where they start to differ, so an edit at the end of a consent text shows."""
+def around_difference(before: Any, after: Any) -> tuple[Any, Any]:
+    """Two long texts cut to where they start to differ, so an edit at the end of a consent text shows (the
+    text plan and the Markdown report share this rule)."""
     if (
         not (isinstance(before, str) and isinstance(after, str))
         or max(len(before), len(after)) <= _VALUE_WIDTH - 2
@@ -224,7 +225,7 @@ def _change_lines(change: Change) -> list[str]:
         elif item.after is None and isinstance(item.before, Mapping):
             lines.append(f"      - {item.path}")
         else:
-            before, after = _around_difference(item.before, item.after)
+            before, after = around_difference(item.before, item.after)
             lines.append(f"      {item.path}: {_show(before)} → {_show(after)}")
     return lines
 
