@@ -22,7 +22,7 @@ from typing import Any
 from deepdiff import DeepDiff
 
 from gdpr_as_code.errors import ApplyError, MauticError, PlanError
-from gdpr_as_code.plan import Change, FieldChange, Plan, fingerprint
+from gdpr_as_code.plan import SYMBOLS, Change, FieldChange, Plan, fingerprint
 from gdpr_as_code.resources import (
     BY_NAME,
     FIELDS,
@@ -565,12 +565,11 @@ def _no_refs(reference: str) -> int:
 def describe(outcomes: Iterable[Outcome]) -> str:
     """What apply did, one line per object and Terraform's closing line."""
     done = list(outcomes)
-    symbols = {"create": "+", "update": "~", "delete": "-"}
     lines = [
-        f"  {symbols[o.action]} {o.address} (id {o.mautic_id})" + (f": {o.detail}" if o.detail else "")
+        f"  {SYMBOLS[o.action]} {o.address} (id {o.mautic_id})" + (f": {o.detail}" if o.detail else "")
         for o in done
     ]
-    counts = {action: sum(o.action == action for o in done) for action in symbols}
+    counts = {action: sum(o.action == action for o in done) for action in SYMBOLS}
     lines.append(
         f"Apply complete! Resources: {counts['create']} added, {counts['update']} changed, "
         f"{counts['delete']} destroyed."
