@@ -244,7 +244,8 @@ def _inventory_options(runner: Callable[..., int]) -> Callable[[Callable[..., in
 
         for option in reversed((
             click.option("--inventory", type=click.Path(exists=True, dir_okay=False),
-                         help="Run on every instance of this inventory (see README, Rollout)."),
+                         help="Run on every instance of this inventory (see README, Rollout); apply then "
+                         "takes SPEC or the directory of plans that plan --inventory --out wrote."),
             click.option("--select", multiple=True, metavar="LABEL=VALUE",
                          help="With --inventory: only instances with this label; repeat to require several."),
             click.option("--shard", metavar="I/N", help="With --inventory: only shard I of N (a stable split "
