@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from gdpr_as_code.sandbox.contact_list import search_terms
-from gdpr_as_code.sandbox.contacts import normalized, php_serialize
+from gdpr_as_code.sandbox.contacts import normalized, php_serialize, value_problem
 from gdpr_as_code.sandbox.membership import matches_filters
 from gdpr_as_code.sandbox.store import Store
 
@@ -152,3 +152,19 @@ def test_segment_filters_decide_membership(
     filters: list[dict[str, Any]], values: dict[str, Any], member: bool
 ) -> None:
     assert matches_filters(Store(), contact(**values), filters) is member
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "problem"),
+    [
+        ("email", "not-an-email", "not-an-email is invalid."),  # flows/143
+        ("number", "12.5", None),
+        ("number", "twelve", "This value is not valid."),
+        ("boolean", "yes", None),
+        ("boolean", "maybe", "This value is not valid."),
+        ("text", "anything", None),
+    ],
+)
+def test_contact_values_are_checked_by_field_type(kind: str, value: str, problem: str | None) -> None:
+    assert value_problem({"alias": "x", "type": kind}, value) == problem
+    assert value_problem(GDPR, "access|forget") is None and value_problem(GDPR, "access,forget") is not None

@@ -52,6 +52,8 @@ FIXED_FIELDS = {*ENTITY_COLUMNS, "points", "preferred_locale", "last_active", "a
                 "attribution"}
 # fmt: on
 DNC_REASONS = {1, 2, 3}
+BOOLEAN_TRUE = {"1", "true", "yes", "on"}
+BOOLEAN_FALSE = {"0", "false", "no", "off"}
 IP_DETAILS = {
     "city": "",
     "region": "",
@@ -380,18 +382,35 @@ def clean_values(store: Store, data: dict[str, Any], *, overwrite_blank: bool) -
         value = None if raw is None else str(raw)
         if value in (None, "") and not overwrite_blank:
             continue  # POST/PATCH never blank a field unless overwriteWithBlank (CONTRACT §8.2)
-        kind = field["type"]
-        if value and kind in ("select", "multiselect"):
-            allowed = options(field)
-            parts = value.split("|") if kind == "multiselect" else [value]
-            if any(part not in allowed for part in parts):
-                errors[alias] = ["This value is not valid."]
-                continue
-        if value and kind == "email" and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
-            errors[alias] = [f"{value} is invalid."]
+        problem = value_problem(field, value) if value else None
+        if problem:
+            errors[alias] = [problem]
             continue
+        if value and field["type"] == "boolean":
+            value = "1" if value.lower() in BOOLEAN_TRUE else "0"
+        if value and field["type"] == "number" and float(value) == 0 and not overwrite_blank:
+            continue  # numeric 0 counts as blank too (setCustomFieldValues)
         values[alias] = value or None
     return values, errors
+
+
+def value_problem(field: dict[str, Any], value: str) -> str | None:
+    """Why the contact form refuses ``value`` for ``field``, or None (Mautic's messages)."""
+    kind = field["type"]
+    if kind in ("select", "multiselect"):
+        allowed = options(field)
+        parts = value.split("|") if kind == "multiselect" else [value]
+        return "This value is not valid." if any(part not in allowed for part in parts) else None
+    if kind == "email" and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+        return f"{value} is invalid."
+    if kind == "number":
+        try:
+            float(value)
+        except ValueError:
+            return "This value is not valid."
+    if kind == "boolean" and value.lower() not in BOOLEAN_TRUE | BOOLEAN_FALSE:
+        return "This value is not valid."
+    return None
 
 
 def as_list(value: Any) -> list[Any]:
