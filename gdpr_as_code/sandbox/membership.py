@@ -107,8 +107,8 @@ def remove(store: Store, segment: dict[str, Any], contact_id: int, *, manually: 
     return True
 
 
-def published_segment(store: Store, segment_id: int) -> dict[str, Any]:
-    """The segment of a membership request: 404 if missing, 403 if unpublished (not in the user's lists)."""
+def segment_or_404(store: Store, segment_id: int) -> dict[str, Any]:
+    """The segment of a membership request (404 if missing; see ``check_published`` for the 403)."""
     segment = segments(store).get(segment_id)
     if segment is None:
         raise not_found()
@@ -116,6 +116,7 @@ def published_segment(store: Store, segment_id: int) -> dict[str, Any]:
 
 
 def check_published(segment: dict[str, Any]) -> None:
+    """403 for an unpublished segment: it is not among the user's lists (ListModel::getUserLists)."""
     if not segment.get("isPublished", True):
         raise controller_error(403, ACCESS_DENIED)
 
@@ -123,7 +124,7 @@ def check_published(segment: dict[str, Any]) -> None:
 def change_membership(req: Request, *, adding: bool) -> Response:
     """One contact in or out of a segment: 404 for a missing segment or contact, 403 if unpublished."""
     store = req.store
-    segment = published_segment(store, req.int_arg())
+    segment = segment_or_404(store, req.int_arg())
     contact_id = int(req.path_args["cid"])
     if contact_id not in store.table("contacts"):
         raise controller_error(404, "Contact not found.")
@@ -146,7 +147,7 @@ def remove_contact(req: Request) -> Response:
 def add_contacts(req: Request) -> Response:
     """Batch add: ``{"ids": [..]}``; each id answered in ``details`` (unknown contacts fail individually)."""
     store = req.store
-    segment = published_segment(store, req.int_arg())
+    segment = segment_or_404(store, req.int_arg())
     check_published(segment)
     data = req.data if isinstance(req.data, dict) else {}
     ids = data.get("ids")
