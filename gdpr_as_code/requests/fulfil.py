@@ -31,6 +31,7 @@ from gdpr_as_code.redact import Redactor
 from gdpr_as_code.requests import delivery, erasure, export, notify
 from gdpr_as_code.requests.audit import AuditLog
 from gdpr_as_code.requests.journal import Journal, RequestState, now
+from gdpr_as_code.requests.journal import Status as JournalStatus
 from gdpr_as_code.requests.pending import Client, Request, contact_email, parse_time
 from gdpr_as_code.spec.model import Gdpr
 
@@ -204,6 +205,16 @@ class Runner:
 
     # --- one journaled step ---
 
+    def log(self, request: Request, step: str, status: JournalStatus, reason: str = "", **data: Any) -> None:
+        """Journal a step's outcome (what a rerun resumes from), then append it to the audit log."""
+        rid, kind, cid = request.request_id, request.kind, request.contact_id
+        self.journal.record(rid, kind, cid, step, status, durable=False, **data)
+        self.audit.write(rid, kind, cid, step, status, reason)
+
+    def is_done(self, request: Request, step: str) -> bool:
+        state = self.journal.state(request.request_id)
+        return state is not None and state.is_done(step)
+
     def step(
         self,
         request: Request,
@@ -217,36 +228,26 @@ class Runner:
         previous = state.status(step) if state else None
         if previous == "done":
             return
-        rid, kind, cid = request.request_id, request.kind, request.contact_id
         unsure = previous in ("start", "failed") and already is not None and state is not None
         if unsure and already(parse_time(state.started[step])):  # type: ignore[misc,union-attr]
-            self.journal.record(rid, kind, cid, step, "done", durable=False, resolved="found in Mautic")
-            self.audit.write(rid, kind, cid, step, "done", "an earlier run did it; Mautic confirms")
+            confirmed = "an earlier run did it; Mautic confirms"
+            self.log(request, step, "done", confirmed, resolved="found in Mautic")
             return
-        self.journal.record(rid, kind, cid, step, "start", durable=step in UNREPEATABLE)
+        self.journal.record(
+            request.request_id, request.kind, request.contact_id, step, "start", durable=step in UNREPEATABLE
+        )
         try:
-            data = action() or {}
+            data = dict(action() or {})
         except GdprAsCodeError as err:
-            self.journal.record(rid, kind, cid, step, "failed", durable=False)
-            self.audit.write(rid, kind, cid, step, "failed", str(err))
+            self.log(request, step, "failed", str(err))
             raise
-        note = str(data.pop("note", "")) if isinstance(data, dict) else ""
-        self.journal.record(rid, kind, cid, step, "done", durable=False, **data)
-        self.audit.write(rid, kind, cid, step, "done", note)
+        self.log(request, step, "done", str(data.pop("note", "")), **data)
 
     def begin(self, request: Request) -> None:
         if self.journal.state(request.request_id) is None:
-            self.journal.record(
-                request.request_id,
-                request.kind,
-                request.contact_id,
-                "begin",
-                "done",
-                durable=False,
-                received=request.received.isoformat(),
-                segment_id=request.segment_id,
+            self.log(
+                request, "begin", "done", received=request.received.isoformat(), segment_id=request.segment_id
             )
-            self.audit.write(request.request_id, request.kind, request.contact_id, "begin", "done")
 
     def finish(self, request: Request) -> Outcome:
         """Mark the request complete; an erasure first appends its receipt (once, even across a crash)."""
@@ -398,7 +399,7 @@ class Runner:
 
         A delete left at ``start`` by a killed run is simply repeated: Mautic skips ids that are already gone.
         """
-        todo = [r for r in batch if not self.journal.state(r.request_id).is_done("delete")]  # type: ignore[union-attr]
+        todo = [r for r in batch if not self.is_done(r, "delete")]
         for r in todo:
             self.journal.record(r.request_id, r.kind, r.contact_id, "delete", "start", durable=False)
         self.journal.sync()  # one fsync makes the whole batch's "about to delete" durable
@@ -407,16 +408,14 @@ class Runner:
                 erasure.delete_batch(self.setup.client, [r.contact_id for r in todo])
         except GdprAsCodeError as err:
             for r in todo:
-                self.journal.record(r.request_id, r.kind, r.contact_id, "delete", "failed", durable=False)
-                self.audit.write(r.request_id, r.kind, r.contact_id, "delete", "failed", str(err))
+                self.log(r, "delete", "failed", str(err))
             raise
         for r in todo:
-            self.journal.record(r.request_id, r.kind, r.contact_id, "delete", "done", durable=False)
-            self.audit.write(r.request_id, r.kind, r.contact_id, "delete", "done")
+            self.log(r, "delete", "done")
 
     def confirm(self, batch: Sequence[Request]) -> list[Outcome]:
         """Check Mautic no longer has the deleted contacts, then write their receipts and finish them."""
-        todo = [r for r in batch if not self.journal.state(r.request_id).is_done("confirm")]  # type: ignore[union-attr]
+        todo = [r for r in batch if not self.is_done(r, "confirm")]
         present = erasure.still_present(self.setup.client, [r.contact_id for r in todo])
         outcomes: list[Outcome] = []
         for r in todo:
@@ -425,15 +424,11 @@ class Runner:
                     f"Contact {r.contact_id} still exists in Mautic at {self.setup.instance} after the "
                     "delete. Check that the API user may delete contacts, then rerun."
                 )
-                self.journal.record(r.request_id, r.kind, r.contact_id, "confirm", "failed", durable=False)
-                self.audit.write(r.request_id, r.kind, r.contact_id, "confirm", "failed", reason)
+                self.log(r, "confirm", "failed", reason)
                 outcomes.append(Outcome(r.request_id, r.kind, r.contact_id, "failed", reason))
             else:
-                self.journal.record(r.request_id, r.kind, r.contact_id, "confirm", "done", durable=False)
-                self.audit.write(
-                    r.request_id, r.kind, r.contact_id, "confirm", "done", "Mautic no longer has it"
-                )
-        gone = [r for r in batch if self.journal.state(r.request_id).is_done("confirm")]  # type: ignore[union-attr]
+                self.log(r, "confirm", "done", "Mautic no longer has it")
+        gone = [r for r in batch if self.is_done(r, "confirm")]
         self.write_receipts(gone)
         return outcomes + [self.finish(r) for r in gone]
 
