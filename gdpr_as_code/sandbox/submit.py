@@ -4,7 +4,8 @@ Faithful to Mautic 5.1 (recorded flows/035-078, 178, 227; CONTRACT §3):
 
 - the body is ``mauticform[...]`` fields, multipart or urlencoded, checkboxes as ``mauticform[x][]``; no CSRF;
 - every submit to an existing form tracks a contact: the one of the ``mtc_id`` cookie, else a new anonymous
-  contact, created even when validation then fails (flows/053 NOTE);
+  contact, created even when validation then fails (flows/053 NOTE) - but not for a request without a
+  User-Agent (flows/227);
 - ``?ajax=true`` answers JSON, always HTTP 200; ``mauticform[messenger]`` answers the ``postMessage`` page;
   otherwise a 302 to the return URL, the Referer, or ``/form/message``;
 - values reach the contact only through fields with ``mappedObject: contact`` and ``mappedField`` set; an
