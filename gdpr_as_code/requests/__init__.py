@@ -3,7 +3,7 @@
     prepare(spec, client, ...)          -> Setup         reads the managed segments and emails (engine lookup)
     pending(setup)                      -> [Request]     members of the request segments, oldest first
     listing(requests, deadline, at)     -> Listing       rows with masked emails, age, overdue; exit code 2
-    fulfil(setup, options, confirm, ..) -> Summary       journaled steps per request (see ``fulfil``)
+    fulfil(setup, options, confirm, ..) -> Summary       journaled steps per request (``fulfil``, ``steps``)
     retention(setup, at)                -> [Request]     contacts past the data inventory's retention
     erase(setup, requests, options, ..) -> Summary       retention requests through the erasure path
 
@@ -27,10 +27,11 @@ from typing import Any
 from gdpr_as_code import engine
 from gdpr_as_code.errors import GdprAsCodeError
 from gdpr_as_code.lock import instance_key
-from gdpr_as_code.requests.fulfil import Confirm, Options, Outcome, Progress, Setup, Summary, run
+from gdpr_as_code.requests.fulfil import Confirm, Options, Progress, Summary, run
 from gdpr_as_code.requests.journal import Journal, now
 from gdpr_as_code.requests.pending import Client, Request, mask_email, pending_requests
 from gdpr_as_code.requests.retention import past_retention
+from gdpr_as_code.requests.steps import Outcome, Setup
 from gdpr_as_code.resources import EMAILS, SEGMENTS
 from gdpr_as_code.spec.model import Spec
 
