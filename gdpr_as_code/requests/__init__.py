@@ -188,8 +188,8 @@ def listing(
     deadline = 0 if retention else setup.gdpr.deadline_days
     with Journal(setup.journal_path, read_only=True) as journal:
         # Finished here but still in Mautic's segment until its next cron rebuild: not pending any more.
-        states = {r.request_id: journal.state(r.request_id) for r in requests}
-    requests = [r for r in requests if not (states[r.request_id] and states[r.request_id].finished)]  # type: ignore[union-attr]
+        requests = [r for r in requests if not journal.finished(r.request_id)]
+        begun = {r.request_id for r in requests if journal.state(r.request_id) is not None}
     rows = tuple(
         {
             "request": r.request_id,
@@ -200,7 +200,7 @@ def listing(
             "age_days": r.age_days(at),
             "days_left": deadline - r.age_days(at),
             "overdue": r.overdue(at, deadline),
-            "in_progress": states[r.request_id] is not None,
+            "in_progress": r.request_id in begun,
         }
         for r in requests
     )

@@ -109,7 +109,7 @@ def work_list(
         for request in found
         if request.kind in kinds
         and request.request_id not in known
-        and not (journal.state(request.request_id) or RequestState("", "", 0)).finished
+        and not journal.finished(request.request_id)
     ]
     # Resumed requests need the contact the segment list already returned, when it is still listed.
     listed = {request.request_id: request for request in found}
@@ -203,11 +203,7 @@ def _erase(
     """Erasures in waves: receipt and notification each (``workers`` at a time), then per 200: one delete,
     one check that Mautic no longer lists them, one fsynced write of their receipts."""
 
-    def unfinished_access(request: Request) -> bool:
-        state = journal.state(request.request_id)
-        return request.kind == "access" and not (state is not None and state.finished)
-
-    blocked = {r.contact_id for r in found if unfinished_access(r)} | {
+    blocked = {r.contact_id for r in found if r.kind == "access" and not journal.finished(r.request_id)} | {
         state.contact_id for state in journal.unfinished() if state.kind == "access"
     }
     ready: list[Request] = []

@@ -137,6 +137,11 @@ class Journal:
     def state(self, request_id: str) -> RequestState | None:
         return self.states.get(request_id)
 
+    def finished(self, request_id: str) -> bool:
+        """Whether the request is complete here (it may stay in Mautic's segment until the next rebuild)."""
+        state = self.states.get(request_id)
+        return state is not None and state.finished
+
     def unfinished(self) -> Iterator[RequestState]:
         """Requests begun earlier and not finished: they resume even if Mautic no longer lists them."""
         return (state for state in self.states.values() if not state.finished)
