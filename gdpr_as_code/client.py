@@ -1,4 +1,4 @@
-"""HTTP to one Mautic instance: auth, paging, retries, error translation and request counting.
+"""HTTP to one Mautic instance: auth (methods in ``auth``), paging, retries, error translation, counting.
 
 Every request to Mautic's API goes through ``MauticClient``, so this is the one place that knows how a
 real Mautic 5 behaves on the wire (``shared/mautic-api``): list answers keyed by id or as arrays, ``total``
@@ -13,7 +13,6 @@ repeated only when it certainly never reached Mautic (connection refused, 429, 4
 
 from __future__ import annotations
 
-import base64
 import email.utils
 import os
 import random
@@ -22,10 +21,11 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 
+from gdpr_as_code.auth import TOKEN_PATH, Auth, BasicAuth, OAuth2ClientCredentials
 from gdpr_as_code.errors import (
     MauticAuthError,
     MauticError,
@@ -39,12 +39,9 @@ from gdpr_as_code.spec.model import Target
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
-    "Auth",
-    "BasicAuth",
     "EnvTarget",
     "ListPage",
     "MauticClient",
-    "OAuth2ClientCredentials",
     "RequestStats",
     "RetryPolicy",
     "client_from_env",
@@ -53,7 +50,6 @@ __all__ = [
 ]
 
 API_PREFIX = "/api"
-TOKEN_PATH = "/oauth/v2/token"
 # Mautic has no maximum page size (recorded flows 150, 189): a large page reads a whole kind in one request
 # while keeping each answer bounded; list_all continues while ``total`` says more.
 DEFAULT_PAGE_SIZE = 5000
@@ -124,74 +120,6 @@ class RequestStats:
                 self.by_method[method] += 1
             else:
                 setattr(self, what, getattr(self, what) + 1)
-
-
-class Auth(Protocol):
-    """What the client needs of an authentication method."""
-
-    source: str  # where the credentials come from, for messages ("MAUTIC_USERNAME and MAUTIC_PASSWORD")
-
-    def authorization(self, fetch_token: Callable[[dict[str, str]], Any]) -> str: ...
-
-    def invalidate(self) -> bool: ...
-
-
-class BasicAuth:
-    """HTTP Basic auth as a Mautic user (needs "API: enable HTTP basic auth" in Mautic's configuration)."""
-
-    def __init__(self, username: str, password: str, *, source: str = "the username and password") -> None:
-        self._header = "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
-        self.source = source
-
-    def __repr__(self) -> str:
-        return f"BasicAuth(source={self.source!r})"
-
-    def authorization(self, fetch_token: Callable[[dict[str, str]], Any]) -> str:
-        return self._header
-
-    def invalidate(self) -> bool:
-        """Nothing to renew: a 401 means the credentials are wrong."""
-        return False
-
-
-class OAuth2ClientCredentials:
-    """OAuth2 client credentials: a token from ``POST /oauth/v2/token``, cached until it nearly expires."""
-
-    def __init__(
-        self, client_id: str, client_secret: str, *, source: str = "the OAuth2 client id and secret"
-    ) -> None:
-        self._form = {
-            "grant_type": "client_credentials",
-            "client_id": client_id,
-            "client_secret": client_secret,
-        }
-        self.source = source
-        self._lock = threading.Lock()
-        self._token: str | None = None
-        self._expires_at = 0.0
-
-    def __repr__(self) -> str:
-        return f"OAuth2ClientCredentials(source={self.source!r})"
-
-    def authorization(self, fetch_token: Callable[[dict[str, str]], Any]) -> str:
-        with self._lock:
-            if self._token is None or time.monotonic() >= self._expires_at:
-                answer = fetch_token(self._form)
-                token = answer.get("access_token") if isinstance(answer, dict) else None
-                if not isinstance(token, str) or not token:
-                    raise MauticAuthError(
-                        f"Mautic's token endpoint ({TOKEN_PATH}) answered without an access_token. Check "
-                        "that the URL points at Mautic 5 and that its API credentials use OAuth 2."
-                    )
-                lifetime = _as_float(answer.get("expires_in"), default=3600.0)
-                self._token, self._expires_at = token, time.monotonic() + max(lifetime - 60.0, lifetime / 2)
-            return f"Bearer {self._token}"
-
-    def invalidate(self) -> bool:
-        """Forget the token (Mautic said 401) so the next request fetches a fresh one."""
-        with self._lock:
-            self._token = None
-        return True
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
+from gdpr_as_code.auth import BasicAuth, OAuth2ClientCredentials
 from gdpr_as_code.client import (
-    BasicAuth,
     MauticClient,
-    OAuth2ClientCredentials,
     RetryPolicy,
     client_from_env,
     mautic_error,

@@ -13,7 +13,8 @@ import httpx
 import pytest
 from conftest import SandboxControls
 
-from gdpr_as_code.client import BasicAuth, MauticClient, OAuth2ClientCredentials, RetryPolicy
+from gdpr_as_code.auth import BasicAuth, OAuth2ClientCredentials
+from gdpr_as_code.client import MauticClient, RetryPolicy
 from gdpr_as_code.errors import MauticAuthError, MauticHTTPError, MauticRateLimited, MauticUnreachable
 from gdpr_as_code.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox
 

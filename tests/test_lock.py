@@ -14,7 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from gdpr_as_code.client import BasicAuth, EnvTarget, MauticClient, client_from_env
+from gdpr_as_code.auth import BasicAuth
+from gdpr_as_code.client import EnvTarget, MauticClient, client_from_env
 from gdpr_as_code.errors import LockError
 from gdpr_as_code.lock import REMOTE_ALIAS, REMOTE_MARKER, instance_key, local_lock, lock_path, remote_lock
 
