@@ -28,11 +28,15 @@ from gdpr_as_code.resources import (
     FIELDS,
     FOCUS,
     KINDS,
+    SEGMENTS,
+    FieldRegistry,
     Json,
     Kind,
     kind_of_address,
     parse_ref,
+    read_registry,
     ref,
+    registry_body,
 )
 from gdpr_as_code.spec import Spec
 
@@ -139,20 +143,28 @@ def read_live(
     them; ids of managed objects inside others (a form action's segment) become references. ``known``
     (``@kind.key -> id``) names managed objects of kinds not read this time."""
     raws = {kind.name: client.list_all(kind.path, kind.list_key) for kind in kinds}
-    return live_from_raw(raws, known)
+    registry = None
+    if "fields" in raws and "segments" not in raws:  # contact field ownership lives in a segment
+        registry = read_registry(client.list_all(SEGMENTS.path, SEGMENTS.list_key))
+    return live_from_raw(raws, known, registry)
 
 
 def live_from_raw(
-    raws: Mapping[str, list[Mapping[str, Any]]], known: Mapping[str, int] | None = None
+    raws: Mapping[str, list[Mapping[str, Any]]],
+    known: Mapping[str, int] | None = None,
+    registry: FieldRegistry | None = None,
 ) -> LiveState:
-    """Pure half of ``read_live``: build the live state from list answers (tested from recorded answers)."""
+    """Pure half of ``read_live``: build the live state from list answers (tested from recorded answers).
+    Contact fields are managed when the field registry lists them (read from ``raws["segments"]`` unless
+    ``registry`` is given)."""
+    registry = registry or read_registry(raws.get("segments", ()))
     refs: dict[tuple[str, int], str] = {}
     for reference, known_id in (known or {}).items():
         kind, key = parse_ref(reference) or ("", "")
         refs[(kind, known_id)] = key
     for name, items in raws.items():
         for raw in items:
-            key = BY_NAME[name].key_of(raw)
+            key = registry.key_of(raw) if name == "fields" else BY_NAME[name].key_of(raw)
             if key is not None:
                 refs[(name, int(raw["id"]))] = key
     objects = {
@@ -376,9 +388,11 @@ class _Run:
         body = kind.payload(desired, change.key, None, self.resolve)
 
         def find_existing() -> dict[str, Any] | None:
-            """A create whose answer was lost: adopt the object it made (it carries our marker)."""
+            """A create whose answer was lost: adopt the object it made (it carries our marker; a contact
+            field has none, but its alias was free when planned, so a field with it now is the lost one)."""
             for raw in self.client.list_all(kind.path, kind.list_key):
-                if kind.key_of(raw) == change.key:
+                same_alias = kind is FIELDS and raw.get("alias") == desired["alias"]
+                if same_alias or kind.key_of(raw) == change.key:
                     return raw
             return None
 
@@ -421,7 +435,31 @@ class _Run:
     def delete(self, change: Change) -> None:
         kind = BY_NAME[change.kind]
         self.client.delete(f"{kind.path}/{change.mautic_id}/delete")
+        if kind is FIELDS:
+            save_registry(self.client, {change.key: None})
         self.outcomes.append(Outcome("delete", kind.name, change.key, change.mautic_id))
+
+
+def save_registry(client: Any, edits: Mapping[str, str | None]) -> None:
+    """Write contact field ownership (key -> alias, or None to forget a key) into the registry segment,
+    creating it on first use; reread first so concurrent edits of other keys are kept."""
+    current = read_registry(client.list_all(SEGMENTS.path, SEGMENTS.list_key))
+    owners = dict(current.owners)
+    for key, alias in edits.items():
+        if alias is None:
+            owners.pop(key, None)
+        else:
+            owners[key] = alias
+    body = registry_body(owners)
+    if current.segment_id is None:
+
+        def find_existing() -> dict[str, Any] | None:
+            found = read_registry(client.list_all(SEGMENTS.path, SEGMENTS.list_key)).segment_id
+            return None if found is None else {"id": found}
+
+        client.create(f"{SEGMENTS.path}/new", body, find_existing=find_existing)
+    elif owners != current.owners:
+        client.patch(f"{SEGMENTS.path}/{current.segment_id}/edit", {"description": body["description"]})
 
 
 def apply(plan: Plan, client: Any) -> tuple[Outcome, ...]:
@@ -436,6 +474,7 @@ def apply(plan: Plan, client: Any) -> tuple[Outcome, ...]:
     order = {kind.name: n for n, kind in enumerate(KINDS)}
     forward = sorted((c for c in acting if c.action != "delete"), key=lambda c: order[c.kind])
     backward = sorted((c for c in acting if c.action == "delete"), key=lambda c: -order[c.kind])
+    _register_fields(plan, client)
     for change in (*forward, *backward):
         try:
             getattr(run, change.action)(change)
@@ -449,6 +488,26 @@ def apply(plan: Plan, client: Any) -> tuple[Outcome, ...]:
     if acting:
         verify(plan, client, run.outcomes, run.ids)
     return tuple(run.outcomes)
+
+
+def _register_fields(plan: Plan, client: Any) -> None:
+    """List the contact fields this apply creates in the registry *before* creating them (one write): a
+    create whose answer is lost, or a run killed right after it, then still leaves a field the next plan
+    recognises as managed. Their aliases were free when planned (a field in the way stops the plan)."""
+    creates = {
+        c.key: str((c.desired or {})["alias"])
+        for c in plan.actionable
+        if c.kind == "fields" and c.action == "create"
+    }
+    if not creates:
+        return
+    try:
+        save_registry(client, creates)
+    except MauticError as err:
+        raise ApplyError(
+            f"Could not list the new contact fields in the field registry segment on {plan.instance}: {err} "
+            "Nothing was changed; fix the cause and run apply again.",
+        ) from err
 
 
 def verify(plan: Plan, client: Any, outcomes: Iterable[Outcome], known: Mapping[str, int]) -> None:
@@ -534,6 +593,9 @@ def adopt(client: Any, address: str, mautic_id: int, spec: Spec | None = None) -
             f"Cannot import {kind.label} #{mautic_id} as {address}: {holder} is already managed "
             "under that key or this object is managed under another; remove the other marker first."
         )
+    if kind is FIELDS:
+        save_registry(client, {key: str(target.data.get("alias"))})
+        return Outcome("import", kind.name, key, mautic_id, "listed in the field registry")
     raw = client.get(f"{kind.path}/{mautic_id}")[kind.one_key]
     client.patch(f"{kind.path}/{mautic_id}/edit", _marker_body(kind, key, raw))
     return Outcome("import", kind.name, key, mautic_id, "marker written")
@@ -542,13 +604,6 @@ def adopt(client: Any, address: str, mautic_id: int, spec: Spec | None = None) -
 def _marker_body(kind: Kind, key: str, raw: Mapping[str, Any]) -> Json:
     """The smallest PATCH that adds the marker and keeps what the object holds."""
     normal = kind.normalise(raw, {})
-    if kind is FIELDS:
-        return {
-            "properties": {
-                **dict(raw.get("properties") or {}),
-                **kind.payload(normal, key, frozenset(), _no_refs)["properties"],
-            }
-        }
     if kind.name == "emails":
         return kind.payload(normal, key, frozenset({"customHtml"}), _no_refs)
     body = kind.payload(normal, key, frozenset({"description"}), _no_refs)

@@ -100,7 +100,8 @@ def test_a_create_whose_answer_was_lost_is_adopted_not_repeated(
     transport = LoseCreateAnswers()
     with connect(sandbox.url, transport=transport) as client:
         outcomes = engine.apply(engine.plan(spec, client), client)
-        assert len(outcomes) == client.stats.adopted == len(transport.lost) > 0
+        # +1: the contact field registry segment, created before the fields, is adopted the same way
+        assert len(outcomes) + 1 == client.stats.adopted == len(transport.lost) > 1
         assert_one_of_each(spec, client)
 
 

@@ -15,6 +15,7 @@ import pytest
 from gdpr_as_code import engine
 from gdpr_as_code.errors import PlanError
 from gdpr_as_code.plan import Change, FieldChange, Plan, render_text
+from gdpr_as_code.resources import registry_body
 from gdpr_as_code.spec import (
     ContactField,
     Email,
@@ -80,6 +81,11 @@ def raw_segment(id_: int, name: str, alias: str, description: str | None = None)
         "isGlobal": True,
         "filters": [],
     }
+
+
+def field_registry(**owners: str) -> dict[str, Any]:
+    """The registry segment that makes contact fields managed (Mautic keeps no marker in a field)."""
+    return {"id": 90, **registry_body(owners)}
 
 
 def test_fresh_instance_plans_every_object_as_a_create_in_dependency_order() -> None:
@@ -155,9 +161,10 @@ def test_pruning_a_contact_field_warns_that_its_data_goes_with_it() -> None:
                     "label": "Old",
                     "alias": "old",
                     "type": "text",
-                    "properties": {"gdprAsCode": "[gdpr-as-code:old]"},
+                    "properties": {},
                 }
-            ]
+            ],
+            "segments": [field_registry(old="old")],
         }
     )
     (change,) = engine.diff(
@@ -193,9 +200,10 @@ def test_a_contact_field_type_change_is_refused_not_planned() -> None:
                     "group": "core",
                     "isPublished": True,
                     "defaultValue": None,
-                    "properties": {"gdprAsCode": "[gdpr-as-code:request]"},
+                    "properties": {},
                 }
-            ]
+            ],
+            "segments": [field_registry(request="gdpr_request")],
         }
     )
     with pytest.raises(

@@ -170,7 +170,9 @@ def test_email_marker_is_an_html_comment_that_round_trips() -> None:
     assert R.normalise_email({"customHtml": body}, {})["customHtml"] == "<p>Hi</p>"
 
 
-def test_field_marker_lives_in_properties_and_is_not_compared() -> None:
+def test_field_ownership_is_a_registry_segment_because_mautic_drops_unknown_properties() -> None:
+    """Mautic 5.1 ``FormFieldHelper::validateProperties`` unsets every ``properties`` key a type does not
+    define, so a field cannot carry a marker: the registry segment lists managed fields by alias."""
     desired = R.render_field(
         ContactField(
             "request",
@@ -181,14 +183,16 @@ def test_field_marker_lives_in_properties_and_is_not_compared() -> None:
         )
     )
     body = R.field_payload(desired, "request", frozenset({"label"}), _no_ref)
-    assert body["properties"]["gdprAsCode"] == "[gdpr-as-code:request]"
-    assert "alias" not in body and "type" not in body  # immutable in Mautic: only sent on create
-    live = {
-        **answer("flows/018_POST_fields_contact_new_gdpr_multiselect.json")["field"],
-        "properties": body["properties"],
-    }
-    assert R.field_key(live) == "request"
+    assert body == {"label": "GDPR Request", "defaultValue": ""}  # alias/type only on create; no marker
+    live = answer("flows/018_POST_fields_contact_new_gdpr_multiselect.json")["field"]
+    assert R.field_key(live) is None
     assert R.normalise_field(live, {}) == desired
+    registry = {"id": 7, **R.registry_body({"request": "gdpr_request"})}
+    assert registry["isPublished"] is False and registry["filters"] == []
+    copy = {**registry, "id": 9}  # a copy made in Mautic's UI
+    found = R.read_registry([copy, registry, {"id": 3, "description": "[gdpr-as-code:forget]"}])
+    assert (found.segment_id, found.key_of(live), found.key_of({"alias": "other"})) == (7, "request", None)
+    assert R.read_registry([{"id": 3, "description": "[gdpr-as-code-fields] not json"}]).segment_id is None
 
 
 def _no_ref(reference: str) -> int:

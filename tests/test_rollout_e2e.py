@@ -257,6 +257,12 @@ def test_a_failing_canary_stops_the_rollout_and_a_rerun_resumes(
     assert all(writes(box) == [] for box in fresh)
 
 
+def managed_segment(api: httpx.Client) -> str:
+    """The id of a segment the spec manages (not the contact field registry segment)."""
+    lists = api.get("/segments", params={"limit": 0}).json()["lists"]
+    return next(key for key, s in lists.items() if "[gdpr-as-code:" in (s["description"] or ""))
+
+
 def test_saved_inventory_plans_apply_as_reviewed_and_refuse_a_changed_instance(
     fresh: list[Sandbox], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -267,7 +273,7 @@ def test_saved_inventory_plans_apply_as_reviewed_and_refuse_a_changed_instance(
     run(capsys, "apply", str(SPEC), "--inventory", str(inventory), "--auto-approve", "--receipts", receipts)
     for box in fresh[:3]:
         with httpx.Client(base_url=box.url + "/api", auth=("admin", "sandbox")) as api:
-            segment_id = next(iter(api.get("/segments", params={"limit": 0}).json()["lists"]))
+            segment_id = managed_segment(api)
             api.patch(f"/segments/{segment_id}/edit", json={"name": "Renamed by hand"})
     plans = tmp_path / "plans"
     code, _, _ = run(capsys, "plan", str(SPEC), "--inventory", str(inventory), "--out", str(plans),
@@ -276,7 +282,7 @@ def test_saved_inventory_plans_apply_as_reviewed_and_refuse_a_changed_instance(
     assert sorted(p.name for p in plans.iterdir()) == [f"shop-0{i}.plan.json" for i in range(3)]
     # After review, someone edits shop-02's segment again: only that instance's plan is stale.
     with httpx.Client(base_url=fresh[2].url + "/api", auth=("admin", "sandbox")) as api:
-        segment_id = next(iter(api.get("/segments", params={"limit": 0}).json()["lists"]))
+        segment_id = managed_segment(api)
         api.patch(f"/segments/{segment_id}/edit", json={"name": "Renamed again"})
     clear_logs(fresh)
 

@@ -16,11 +16,9 @@ Ownership without a state file: a marker ``[gdpr-as-code:KEY]`` that Mautic stor
 - form actions: their own ``description`` (so actions are matched by spec key, not by position or name);
 - emails: the API has no ``description`` for emails (the entity has one, the API form does not), so the marker
   is an HTML comment at the end of ``customHtml``, which Mautic keeps verbatim (recorded flows/019);
-- contact fields: no description at all; the alias is immutable but a user may have created one with the same
-  alias, so the marker is an extra key in ``properties`` (``FieldApiController::preSaveEntity`` stores the
-  whole ``properties`` array, only checking the keys a type requires; Mautic 5.1 source, ``FieldModel::
-  setFieldProperties``). Editing the field in Mautic's UI may drop it; the field then shows as unmanaged and
-  ``plan`` asks for ``gdpr-as-code import``: it never silently takes over a field.
+- contact fields: no description at all, and Mautic drops every ``properties`` key their type does not define
+  (``FormFieldHelper::validateProperties``), so the managed ones are listed, spec key to alias, in an
+  unpublished registry segment (``resources.fields``: ``read_registry``, ``registry_body``).
 A marker that disappears never leads to a change of an unmanaged object: the tool stops, says how to adopt it.
 """
 
@@ -52,11 +50,14 @@ from gdpr_as_code.resources.emails import (
     split_html,
 )
 from gdpr_as_code.resources.fields import (
-    FIELD_MARKER_KEY,
     FIELDS,
+    REGISTRY_ALIAS,
+    FieldRegistry,
     field_key,
     field_payload,
     normalise_field,
+    read_registry,
+    registry_body,
     render_field,
 )
 from gdpr_as_code.resources.focus import FOCUS, focus_payload, normalise_focus, render_focus
@@ -83,12 +84,13 @@ __all__ = [
     "BY_NAME",
     "EMAILS",
     "FIELDS",
-    "FIELD_MARKER_KEY",
     "FOCUS",
     "FORMS",
     "KINDS",
     "MARKER_RE",
+    "REGISTRY_ALIAS",
     "SEGMENTS",
+    "FieldRegistry",
     "Json",
     "Kind",
     "Payload",
@@ -111,7 +113,9 @@ __all__ = [
     "normalise_form",
     "normalise_segment",
     "parse_ref",
+    "read_registry",
     "ref",
+    "registry_body",
     "render_email",
     "render_field",
     "render_focus",

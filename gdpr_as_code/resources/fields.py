@@ -1,19 +1,29 @@
-"""Contact fields (``/api/fields/contact``): alias and type fixed at creation; marker in ``properties``."""
+"""Contact fields (``/api/fields/contact``): alias and type fixed at creation; owned through a registry.
+
+A contact field has no description, and Mautic keeps no key of ``properties`` that its type does not define:
+``FieldModel::setFieldProperties`` runs ``FormFieldHelper::validateProperties``, which ``unset``s every other
+key (Mautic 5.1 ``app/bundles/LeadBundle/Helper/FormFieldHelper.php`` L10-96 and L121-138), so a marker there
+never reaches the database. The fields the tool manages are therefore listed, spec key to alias, in the
+description of one unpublished, filterless registry segment (alias ``gdpr-as-code-fields``), which Mautic
+stores as written (segment descriptions are cleaned with the ``html`` mask, which keeps plain text).
+By alias, not id: apply lists a field *before* creating it, so a create whose answer is lost is still ours;
+the alias is immutable in Mautic, and was free when planned (a field in the way stops the plan).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from gdpr_as_code.resources.common import (
-    MARKER_RE,
     Json,
     Kind,
     RefIndex,
     Resolver,
     SubIds,
     as_dict,
-    marker,
     optional_text,
     options_of,
     resolve_refs,
@@ -21,7 +31,54 @@ from gdpr_as_code.resources.common import (
 )
 from gdpr_as_code.spec import ContactField
 
-FIELD_MARKER_KEY = "gdprAsCode"
+REGISTRY_ALIAS = "gdpr-as-code-fields"
+REGISTRY_TAG = "[gdpr-as-code-fields]"
+REGISTRY_NAME = "gdpr-as-code: managed contact fields (do not edit)"
+
+
+@dataclass(frozen=True)
+class FieldRegistry:
+    """The managed contact fields (spec key -> alias) and the segment that lists them (None: none yet)."""
+
+    segment_id: int | None = None
+    owners: Mapping[str, str] = field(default_factory=dict)
+
+    def key_of(self, raw: Mapping[str, Any]) -> str | None:
+        """The spec key of a live field, or None when the tool does not manage it."""
+        return next((key for key, alias in self.owners.items() if alias == raw.get("alias")), None)
+
+
+def read_registry(segments: Iterable[Mapping[str, Any]]) -> FieldRegistry:
+    """The registry among the live segments: the lowest id holds it; entries of copies made in Mautic's UI
+    are merged in (a copy can only repeat what the original said)."""
+    owners: dict[str, str] = {}
+    holder: int | None = None
+    for segment in sorted(segments, key=lambda s: int(s["id"])):
+        description = str(segment.get("description") or "")
+        if not description.startswith(REGISTRY_TAG):
+            continue
+        try:
+            entries = json.loads(description[len(REGISTRY_TAG) :])
+        except ValueError:
+            continue
+        if not isinstance(entries, dict):
+            continue
+        holder = holder if holder is not None else int(segment["id"])
+        for key, alias in entries.items():
+            if isinstance(alias, str) and str(key) not in owners:
+                owners[str(key)] = alias
+    return FieldRegistry(holder, owners)
+
+
+def registry_body(owners: Mapping[str, str]) -> Json:
+    """The registry segment as written: unpublished and without filters, so no contact ever joins it."""
+    return {
+        "name": REGISTRY_NAME,
+        "alias": REGISTRY_ALIAS,
+        "description": f"{REGISTRY_TAG} {json.dumps(dict(sorted(owners.items())))}",
+        "isPublished": False,
+        "filters": [],
+    }
 
 
 def _field_properties(
@@ -51,9 +108,8 @@ def render_field(field: ContactField) -> Json:
 
 
 def normalise_field(raw: Mapping[str, Any], refs: RefIndex) -> Json:
-    """Live contact field: properties without the marker, ``null`` and ``""`` defaults alike."""
+    """Live contact field: ``null`` and ``""`` defaults alike."""
     props = as_dict(raw.get("properties"))
-    props.pop(FIELD_MARKER_KEY, None)
     type_ = str(raw.get("type") or "text")
     return {
         "label": raw.get("label"),
@@ -67,20 +123,17 @@ def normalise_field(raw: Mapping[str, Any], refs: RefIndex) -> Json:
 
 
 def field_key(raw: Mapping[str, Any]) -> str | None:
-    """The spec key in a contact field's ``properties`` marker."""
-    value = as_dict(raw.get("properties")).get(FIELD_MARKER_KEY)
-    match = MARKER_RE.search(str(value or ""))
-    return match.group(1) if match else None
+    """Contact fields carry no marker (see the module docstring): their keys come from ``read_registry``."""
+    return None
 
 
 def field_payload(
     desired: Json, key: str, changed: frozenset[str] | None, resolve: Resolver, sub_ids: SubIds | None = None
 ) -> Json:
-    """Body for ``/fields/contact``: ``properties`` is replaced as a whole by Mautic, so it always carries the
-    marker; alias and type are only sent on create (Mautic ignores or rejects them later)."""
-    keys = set(desired) if changed is None else (set(changed) - {"alias", "type"}) | {"properties"}
+    """Body for ``/fields/contact``: alias and type are only sent on create (Mautic ignores or rejects them
+    later); ``properties``, when sent, replaces the stored ones as a whole (``setFieldProperties``)."""
+    keys = set(desired) if changed is None else set(changed) - {"alias", "type"}
     body = {k: desired[k] for k in keys if k in desired}
-    body["properties"] = {**desired["properties"], FIELD_MARKER_KEY: marker(key)}
     if body.get("defaultValue") is None:
         body["defaultValue"] = ""
     return resolve_refs(body, resolve)

@@ -235,6 +235,20 @@ def reorder(store: Store, saved: dict[str, Any]) -> None:
             row["order"] = count
 
 
+# FormFieldHelper::$types (Mautic 5.1 app/bundles/LeadBundle/Helper/FormFieldHelper.php L10-96): the only
+# ``properties`` keys each type keeps; validateProperties (L121-138) unsets every other key.
+KEPT_PROPERTIES = {
+    "textarea": ("allowHtml",),
+    "select": ("list",),
+    "multiselect": ("list",),
+    "lookup": ("list",),
+    "boolean": ("yes", "no"),
+    "date": ("format",),
+    "datetime": ("format",),
+    "number": ("roundmode", "scale"),
+}
+
+
 def check_properties(kind: str, props: Any) -> None:
     """``FormFieldHelper::validateProperties``: what select and boolean fields must carry."""
     props = props if isinstance(props, dict) else {}
@@ -313,7 +327,8 @@ def writer(obj_type: str) -> Writer:
             raise validation_error(errors)
         if "properties" in data:
             check_properties(obj["type"], data["properties"])
-            obj["properties"] = data["properties"] if isinstance(data["properties"], dict) else {}
+            sent = data["properties"] if isinstance(data["properties"], dict) else {}
+            obj["properties"] = {k: v for k, v in sent.items() if k in KEPT_PROPERTIES.get(obj["type"], ())}
         elif current is None:
             check_properties(obj["type"], {})
         if current is None:

@@ -1,0 +1,73 @@
+"""Behaviour a real Mautic 5.1 has and a kinder sandbox once hid, each case with the evidence that proves it.
+
+Each test reproduces the real behaviour on the sandbox over HTTP (the sandbox now does what Mautic does) and
+checks that the tool copes with it as a user would see it: the plan converges, a second apply writes nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from gdpr_as_code import engine
+from gdpr_as_code.client import EnvTarget, MauticClient, RetryPolicy, client_from_env
+from gdpr_as_code.spec import load_spec
+
+SPEC_PATH = Path(__file__).resolve().parents[1] / "configs" / "gdpr.yaml"
+SANDBOX_ENV = {"MAUTIC_USERNAME": "admin", "MAUTIC_PASSWORD": "sandbox"}
+
+
+def connect(url: str) -> MauticClient:
+    retry = RetryPolicy(base_delay=0.001, max_delay=0.01, sleep=lambda _: None)
+    return client_from_env(EnvTarget(url=url, auth="basic"), env=SANDBOX_ENV, retry=retry)
+
+
+def writes(controls: Any) -> list[str]:
+    methods = ("POST", "PUT", "PATCH", "DELETE")
+    return [f"{r['method']} {r['path']}" for r in controls.requests()["requests"] if r["method"] in methods]
+
+
+def test_mautic_drops_unknown_contact_field_properties(api: httpx.Client) -> None:
+    """``FormFieldHelper::validateProperties`` (Mautic 5.1 LeadBundle/Helper/FormFieldHelper.php L121-138)
+    unsets every key a type does not define: no marker can live in a field's ``properties``."""
+    sent = {"list": [{"label": "A", "value": "a"}], "gdprAsCode": "[gdpr-as-code:x]"}
+    made = api.post(
+        "/api/fields/contact/new",
+        json={"label": "Choice", "alias": "choice", "type": "select", "properties": sent},
+    ).json()["field"]
+    assert made["properties"] == {"list": [{"label": "A", "value": "a"}]}
+    text = api.post(
+        "/api/fields/contact/new",
+        json={"label": "Note", "alias": "note", "type": "text", "properties": {"gdprAsCode": "x"}},
+    ).json()["field"]
+    assert text["properties"] == {}
+
+
+def test_contact_fields_stay_managed_through_the_registry(
+    sandbox: Any, controls: Any, api: httpx.Client
+) -> None:
+    spec = load_spec(SPEC_PATH, env={"MAUTIC_URL": "http://127.0.0.1"})
+    with connect(sandbox.url) as client:
+        engine.apply(engine.plan(spec, client), client)
+        live = engine.read_live(client)
+        managed = live.managed("fields")
+        assert set(managed) == {f.key for f in spec.fields}
+        controls.clear_requests()
+        assert not engine.plan(spec, client).has_changes
+        assert writes(controls) == []
+        # A field someone made by hand with an alias the spec wants is never taken over silently ...
+        key = spec.fields[0].key
+        field_id = managed[key][0].id
+        registry = next(
+            s
+            for s in api.get("/api/segments").json()["lists"].values()
+            if s["alias"] == "gdpr-as-code-fields"
+        )
+        api.patch(f"/api/segments/{registry['id']}/edit", json={"description": "[gdpr-as-code-fields] {}"})
+        assert engine.read_live(client).managed("fields") == {}
+        # ... until it is imported, which lists it in the registry again.
+        outcome = engine.adopt(client, f"field.{key}", field_id, spec)
+        assert outcome.detail == "listed in the field registry"
+        assert set(engine.read_live(client).managed("fields")) == {key}
