@@ -6,6 +6,7 @@ Exit codes (documented in README.md):
     2   success with changes pending (plan --detailed-exitcode) or overdue requests (requests list)
     64  usage error: unknown option, missing argument
     70  internal error: a bug; rerun with --debug for the traceback
+    130 interrupted (Ctrl-C)
 """
 
 from __future__ import annotations
@@ -30,11 +31,27 @@ EXIT_ERROR = 1
 EXIT_CHANGES = 2
 EXIT_USAGE = 64
 EXIT_INTERNAL = 70
+EXIT_INTERRUPTED = 130
+INTERRUPTED = (
+    "Interrupted. Rerun the same command to finish: apply continues from what Mautic now holds (plan shows "
+    "what is left), and requests fulfil resumes each request from its journal."
+)
+
+
+def _show_version(ctx: click.Context, _param: click.Parameter, wanted: bool) -> None:
+    """``--version``, also from a source tree that was never installed (click's own option fails there)."""
+    if not wanted:
+        return
+    from gdpr_as_code.plan import tool_version
+
+    click.echo(f"gdpr-as-code, version {tool_version()}")
+    ctx.exit()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, envvar="GDPR_AS_CODE_DEBUG", help="Show tracebacks of errors.")
-@click.version_option(package_name="gdpr-as-code")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_show_version,
+              help="Show the version and exit.")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
     """Make a Mautic instance GDPR-ready from a declarative YAML spec, and keep it that way."""
@@ -48,7 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in args or bool(os.environ.get("GDPR_AS_CODE_DEBUG"))
     try:
         result = cli.main(args=argv, prog_name="gdpr-as-code", standalone_mode=False)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as err:
+        if isinstance(err.__context__, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+            click.echo(INTERRUPTED, err=True)
+            return EXIT_INTERRUPTED
         click.echo("Aborted.", err=True)
         return EXIT_ERROR
     except click.exceptions.UsageError as err:
@@ -63,8 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         click.echo(f"Error: {redact_text(str(err))}", err=True)
         return err.exit_code
     except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
-        return 130
+        click.echo(INTERRUPTED, err=True)
+        return EXIT_INTERRUPTED
     except Exception:  # the one place that turns bugs into an exit code
         if debug:
             click.echo(redact_text(traceback.format_exc()), err=True, nl=False)
