@@ -1,10 +1,11 @@
-"""HTTP to one Mautic instance: auth (methods in ``auth``), paging, retries, error translation, counting.
+"""HTTP to one Mautic instance: sending with auth, retries, paging and request counting.
 
 Every request to Mautic's API goes through ``MauticClient``, so this is the one place that knows how a
 real Mautic 5 behaves on the wire (``shared/mautic-api``): list answers keyed by id or as arrays, ``total``
 as int or string, no maximum page size, 429s that carry only ``X-RateLimit-Reset``, OAuth2 tokens that
 expire, 403 bodies that say which setting is off. httpx and HTTP failures are translated into
-``errors.MauticError`` here, once; the rest of the code never sees an httpx exception or a status code.
+``errors.MauticError`` here, once (the wording is in ``answers``, the auth methods in ``auth``); the rest
+of the code never sees an httpx exception or a status code.
 
 Safety of retries: GET, PUT, DELETE and PATCH with absolute values are repeated after a lost answer; a POST is
 repeated only when it certainly never reached Mautic (connection refused, 429, 401 before a token renewal).
@@ -13,7 +14,6 @@ repeated only when it certainly never reached Mautic (connection refused, 429, 4
 
 from __future__ import annotations
 
-import email.utils
 import os
 import random
 import threading
@@ -25,28 +25,30 @@ from typing import Any
 
 import httpx
 
+from gdpr_as_code.answers import (
+    GATEWAY_STATUSES,
+    NOT_SENT,
+    http_error,
+    parse_list_page,
+    protocol_error,
+    rate_limit_wait,
+    transport_error,
+)
 from gdpr_as_code.auth import TOKEN_PATH, Auth, BasicAuth, OAuth2ClientCredentials
 from gdpr_as_code.errors import (
-    MauticAuthError,
     MauticError,
-    MauticHTTPError,
-    MauticRateLimited,
     MauticUnreachable,
     MissingCredentials,
 )
-from gdpr_as_code.redact import Redactor
 from gdpr_as_code.spec.model import Target
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
     "EnvTarget",
-    "ListPage",
     "MauticClient",
     "RequestStats",
     "RetryPolicy",
     "client_from_env",
-    "mautic_error",
-    "parse_list_page",
 ]
 
 API_PREFIX = "/api"
@@ -55,11 +57,6 @@ API_PREFIX = "/api"
 DEFAULT_PAGE_SIZE = 5000
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-_GATEWAY_STATUSES = frozenset({502, 503, 504})
-# Transport errors raised before a single byte of the request left: repeating even a POST is safe.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-_MESSAGE_LIMIT = 300
-_REDACTOR = Redactor()
 
 
 @dataclass(frozen=True)
@@ -122,53 +119,6 @@ class RequestStats:
                 setattr(self, what, getattr(self, what) + 1)
 
 
-@dataclass(frozen=True)
-class ListPage:
-    """One page of a Mautic list answer, whatever shape it came in."""
-
-    total: int | None
-    items: tuple[dict[str, Any], ...]
-
-
-def parse_list_page(body: Any, list_key: str) -> ListPage:
-    """Read ``{"total": .., list_key: ..}``: objects keyed by id, an array, ``[]`` or ``{}``; any ``total``.
-
-    Raises ``ValueError`` describing the shape when the answer is not a Mautic list.
-    """
-    if not isinstance(body, dict) or list_key not in body:
-        keys = ", ".join(sorted(body)) if isinstance(body, dict) else type(body).__name__
-        raise ValueError(f"the answer has no '{list_key}' list (found: {keys or 'nothing'})")
-    collection = body[list_key]
-    if isinstance(collection, dict):
-        pairs = list(collection.items())
-    elif isinstance(collection, list):
-        pairs = [(None, item) for item in collection]
-    else:
-        raise ValueError(f"'{list_key}' is a {type(collection).__name__}, not a list or an object")
-    items = []
-    for key, item in pairs:
-        if not isinstance(item, dict):
-            raise ValueError(f"an item of '{list_key}' is a {type(item).__name__}, not an object")
-        if item.get("id") is None and key is not None:
-            item = {**item, "id": key}
-        if _as_int(item.get("id")) is None:
-            raise ValueError(f"an item of '{list_key}' has no numeric id")
-        items.append(item)
-    return ListPage(total=_as_int(body.get("total")), items=tuple(items))
-
-
-def mautic_error(body: Any) -> tuple[str, str]:
-    """Mautic's own ``(message, type)`` from an error body ``{"errors": [{"message", "type"}]}``, or empty."""
-    if isinstance(body, dict):
-        errors = body.get("errors")
-        first = errors[0] if isinstance(errors, list) and errors else errors
-        if isinstance(first, dict):
-            return str(first.get("message") or ""), str(first.get("type") or "")
-        if isinstance(body.get("error"), str):  # OAuth2 server's own format
-            return str(body.get("error_description") or body["error"]), str(body["error"])
-    return "", ""
-
-
 class _AnswerLost(Exception):
     """A request that is not safe to repeat may have reached Mautic, but its answer was lost."""
 
@@ -211,7 +161,7 @@ class MauticClient:
         self.page_size = page_size
         self.url_source = url_source
         self.stats = RequestStats()
-        self._timeout = timeout
+        self.timeout = timeout
         self._http = httpx.Client(
             base_url=self.base_url,
             timeout=timeout,
@@ -307,7 +257,7 @@ class MauticClient:
             try:
                 page = parse_list_page(body, list_key)
             except ValueError as err:
-                raise self._protocol_error("GET", path, f"it is not a Mautic list: {err}") from None
+                raise protocol_error(self, "GET", path, f"it is not a Mautic list: {err}") from None
             new = 0
             for item in page.items:
                 new += int(item["id"]) not in found
@@ -315,7 +265,7 @@ class MauticClient:
             start += len(page.items)
             if page.items and not new:
                 what = f"asked for the objects from {start - len(page.items)} on, it repeated earlier ones"
-                raise self._protocol_error("GET", path, what)
+                raise protocol_error(self, "GET", path, what)
             more = len(page.items) >= size or (page.total is not None and start < page.total)
             if not page.items or not more:
                 return [found[key] for key in sorted(found)]
@@ -370,12 +320,12 @@ class MauticClient:
                 )
             except httpx.TransportError as exc:
                 self._count(api, method, retried=retry > 0)
-                safe = repeatable or isinstance(exc, _NOT_SENT)
+                safe = repeatable or isinstance(exc, NOT_SENT)
                 if safe and retry + 1 < self.retry.attempts:
                     self._wait(retry)
                     retry += 1
                     continue
-                error = self._transport_error(exc, method, shown, retry + 1)
+                error = transport_error(self, exc, method, shown, retry + 1)
                 if safe:
                     raise error from None
                 raise _AnswerLost(error, retry_worthwhile=True) from None
@@ -385,12 +335,12 @@ class MauticClient:
                 renewed = True  # a 401 is refused before anything runs: safe to repeat, even a POST
                 continue
             if status == 429 and retry + 1 < self.retry.attempts:
-                wait = _rate_limit_wait(response)
+                wait = rate_limit_wait(response)
                 if wait is None or wait <= self.retry.max_rate_limit_wait:
                     self.retry.sleep(wait if wait is not None else self.retry.backoff(retry))
                     retry += 1
                     continue
-            if status in _GATEWAY_STATUSES and repeatable and retry + 1 < self.retry.attempts:
+            if status in GATEWAY_STATUSES and repeatable and retry + 1 < self.retry.attempts:
                 self._wait(retry)
                 retry += 1
                 continue
@@ -398,9 +348,9 @@ class MauticClient:
                 return None
             if status < 300:
                 return response
-            error = self._http_error(response, method, shown, retry + 1)
+            error = http_error(self, response, method, shown, retry + 1)
             if not repeatable and status >= 500:
-                raise _AnswerLost(error, retry_worthwhile=status in _GATEWAY_STATUSES)
+                raise _AnswerLost(error, retry_worthwhile=status in GATEWAY_STATUSES)
             raise error
 
     def _count(self, api: bool, method: str, *, retried: bool) -> None:
@@ -426,117 +376,7 @@ class MauticClient:
             return response.json()
         except ValueError:
             kind = response.headers.get("content-type", "no content type").split(";")[0]
-            raise self._protocol_error(method, path, f"it answered {kind}, not JSON") from None
-
-    # --- error translation: one sentence naming the instance, the request, what Mautic said, what to do ---
-
-    def _where(self, method: str, path: str) -> str:
-        return f"Mautic at {self.name} ({method} {path.split('?')[0]})"
-
-    def _protocol_error(self, method: str, path: str, what: str) -> MauticHTTPError:
-        return MauticHTTPError(
-            f"{self._where(method, path)} gave an unexpected answer: {what}. Check that {self.url_source} is "
-            "the base URL of a Mautic 5 instance (without /api).",
-            status=200,
-            instance=self.name,
-            method=method,
-            path=path,
-        )
-
-    def _transport_error(
-        self, exc: httpx.TransportError, method: str, path: str, tries: int
-    ) -> MauticUnreachable:
-        where, after = self._where(method, path), _after_tries(tries)
-        sent = not isinstance(exc, _NOT_SENT)
-        if not sent:
-            reason = _REDACTOR.text(str(exc))[:_MESSAGE_LIMIT] or type(exc).__name__
-            what = f"could not be reached {after}: {reason}"
-        elif isinstance(exc, httpx.TimeoutException):
-            what = f"did not answer in time ({_timeout_text(self._timeout)}) {after}"
-        else:
-            what = f"dropped the connection without an answer {after}"
-        fix = (
-            "The change may or may not have been made: run plan to see, then rerun."
-            if sent and method != "GET"
-            else f"Check {self.url_source}, that Mautic is running and reachable from here, and rerun."
-        )
-        return MauticUnreachable(f"{where} {what}. {fix}", instance=self.name, method=method, path=path)
-
-    def _http_error(self, response: httpx.Response, method: str, path: str, tries: int) -> MauticError:
-        status = response.status_code
-        try:
-            message, kind = mautic_error(response.json())
-        except ValueError:
-            message, kind = "", ""
-        said = _REDACTOR.text(message)[:_MESSAGE_LIMIT]
-        answer = f"HTTP {status}: {said}" if said else f"HTTP {status}"
-        where = self._where(method, path)
-        common = {"instance": self.name, "method": method, "path": path}
-        if path == TOKEN_PATH and status in (400, 401):
-            fix = (
-                "the API credential does not allow client credentials: create it in Mautic (Settings → API "
-                "Credentials → OAuth 2) while logged in as an administrator"
-                if kind == "unauthorized_client"
-                else f"check {self.auth.source}"
-            )
-            return MauticAuthError(f"{where} refused the OAuth2 client ({answer}); {fix}.", **common)
-        if status == 401:
-            fix = (
-                f"the token was renewed and still refused: check {self.auth.source} and that the API "
-                "credential still exists in Mautic"
-                if isinstance(self.auth, OAuth2ClientCredentials)
-                else f"check {self.auth.source}: they must be those of a Mautic user who can log in"
-            )
-            return MauticAuthError(f"{where} refused the credentials ({answer}); {fix}.", **common)
-        if status == 403:
-            if kind == "api_disabled":
-                fix = "enable the API in Mautic (Settings → Configuration → API Settings → API enabled)"
-            elif message.startswith("Basic Auth disabled"):
-                fix = (
-                    "enable HTTP basic auth in Mautic (Settings → Configuration → API Settings), or use "
-                    "OAuth2 client credentials instead"
-                )
-            else:
-                fix = "give the Mautic user's role this permission, or use an administrator"
-            return MauticAuthError(f"{where} refused access ({answer}); {fix}.", **common)
-        if status == 429:
-            reset = _rate_limit_reset_text(response)
-            return MauticRateLimited(
-                f"{where} hit Mautic's API rate limit {_after_tries(tries)} ({answer}){reset}; wait and "
-                "rerun, raise api_rate_limiter_limit in Mautic's configuration, or use fewer workers.",
-                **common,
-            )
-        if status in (301, 302, 303, 307, 308):
-            target = response.headers.get("location", "").split("?")[0]
-            fix = f"set {self.url_source} to the address it redirects to ({target})"
-            return MauticHTTPError(
-                f"{where} redirected ({answer}); {fix}.", status=status, mautic_message=said, **common
-            )
-        if status == 404:
-            fix = (
-                f"check that {self.url_source} is Mautic's base URL, that it runs Mautic 5, and that the "
-                "plugin serving it (e.g. Focus) is enabled"
-                if message.startswith("Requested URL not found") or not message
-                else "the object was probably deleted meanwhile: run plan again"
-            )
-        elif status in (400, 422):
-            fix = "correct the value Mautic names, in the spec or in Mautic"
-        elif status in _GATEWAY_STATUSES:
-            fix = f"Mautic or a proxy in front of it is overloaded or down {_after_tries(tries)}: rerun later"
-        elif status >= 500:
-            fix = (
-                "Mautic's log (var/logs/mautic_prod-*.php) has the cause; names or aliases over 191 "
-                "characters and batches over 200 items are known causes"
-            )
-        else:
-            fix = "this answer was not expected: check Mautic's log"
-        return MauticHTTPError(
-            f"{where} failed ({answer}); {fix}.", status=status, mautic_message=said, **common
-        )
-
-
-def _after_tries(tries: int) -> str:
-    return f"after {tries} attempt{'s' if tries > 1 else ''}"
+            raise protocol_error(self, method, path, f"it answered {kind}, not JSON") from None
 
 
 def _unwrap(body: Any) -> dict[str, Any]:
@@ -546,50 +386,6 @@ def _unwrap(body: Any) -> dict[str, Any]:
         if isinstance(inner, dict):
             return inner
     return body if isinstance(body, dict) else {}
-
-
-def _rate_limit_wait(response: httpx.Response) -> float | None:
-    """Seconds until the limit resets: ``Retry-After`` (seconds or date), else ``X-RateLimit-Reset``."""
-    retry_after = response.headers.get("retry-after")
-    if retry_after:
-        seconds = _as_float(retry_after, default=None)
-        if seconds is not None:
-            return max(seconds, 0.0)
-        try:
-            return max(email.utils.parsedate_to_datetime(retry_after).timestamp() - time.time(), 0.0)
-        except (TypeError, ValueError):
-            pass
-    reset = _as_float(response.headers.get("x-ratelimit-reset"), default=None)
-    if reset is None:
-        return None
-    # NoxLogic sends an epoch timestamp; a small number can only be a delay in seconds.
-    return max(reset - time.time(), 0.0) if reset > 1e9 else max(reset, 0.0)
-
-
-def _rate_limit_reset_text(response: httpx.Response) -> str:
-    wait = _rate_limit_wait(response)
-    if wait is None:
-        return ""
-    return ", which resets at " + time.strftime("%H:%M:%S UTC", time.gmtime(time.time() + wait))
-
-
-def _timeout_text(timeout: httpx.Timeout | float) -> str:
-    seconds = timeout.read if isinstance(timeout, httpx.Timeout) else timeout
-    return f"{seconds:g} s" if seconds is not None else "no limit"
-
-
-def _as_int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _as_float(value: Any, *, default: float | None) -> float | None:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return default
 
 
 # --- building a client from the environment ---

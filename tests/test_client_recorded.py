@@ -17,14 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
+from gdpr_as_code.answers import mautic_error, parse_list_page
 from gdpr_as_code.auth import BasicAuth, OAuth2ClientCredentials
-from gdpr_as_code.client import (
-    MauticClient,
-    RetryPolicy,
-    client_from_env,
-    mautic_error,
-    parse_list_page,
-)
+from gdpr_as_code.client import MauticClient, RetryPolicy, client_from_env
 from gdpr_as_code.errors import (
     MauticAuthError,
     MauticHTTPError,
