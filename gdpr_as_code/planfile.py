@@ -74,6 +74,11 @@ def _plain(value: Any) -> Any:
 
 
 def _write_plan(path: Path, text: str) -> None:
+    if path.is_file() and not _holds_a_plan(path):  # e.g. plan gdpr.yaml --out gdpr.yaml: never eat the spec
+        raise GdprAsCodeError(
+            f"Not saving the plan to {path}: that file exists and is not a plan file (a spec?), so saving "
+            "would overwrite it. Choose another --out, e.g. --out plan.json."
+        )
     try:
         write_atomically(path, text)
     except OSError as err:
@@ -90,15 +95,29 @@ def is_plan_file(path: Path) -> bool:
         return False
 
 
-def read_plan(path: Path) -> tuple[Plan, Path]:
-    """The plan saved in ``path`` and the spec path it was made from; refuses anything else."""
+def _holds_a_plan(path: Path) -> bool:
+    """Whether ``path`` is a saved plan (which a new plan may replace), not merely JSON or YAML."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        message = f"{path} is not a readable plan file ({err}). Make one with plan SPEC --out {path}."
-        raise StalePlanError(message) from err
+    except (OSError, ValueError):
+        return False
+    return isinstance(document, dict) and "plan_sha256" in document
+
+
+def read_plan(path: Path) -> tuple[Plan, Path]:
+    """The plan saved in ``path`` and the spec path it was made from; refuses anything else."""
+    make_one = (
+        "A plan file is what plan SPEC --out PLANFILE saves (e.g. plan gdpr.yaml --out plan.json); to see "
+        "what a spec would change, run plan SPEC."
+    )
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise StalePlanError(f"Cannot read the plan file {path}: {err.strerror}. {make_one}") from err
+    except ValueError as err:
+        raise StalePlanError(f"{path} is not a plan file: it is not JSON (a spec?). {make_one}") from err
     if not isinstance(document, dict) or "plan_sha256" not in document or "format_version" not in document:
-        raise StalePlanError(f"{path} is not a gdpr-as-code plan file. Make one with plan SPEC --out {path}.")
+        raise StalePlanError(f"{path} is not a gdpr-as-code plan file. {make_one}")
     if document["format_version"] != PLAN_FORMAT_VERSION:
         raise StalePlanError(
             f"{path} is a plan file of format {document['format_version']}; this gdpr-as-code reads format "

@@ -77,6 +77,39 @@ def test_ctrl_c_during_apply_exits_130_and_says_how_to_finish(
         time.sleep(0.05)
     child.send_signal(signal.SIGINT)
     _, err = child.communicate(timeout=20)
+    controls.clear_faults()
+    time.sleep(0.4)  # the write in flight lands after its 300 ms; let it, before the next test's reset
     assert child.returncode == 130
     assert "Traceback" not in err
     assert "Interrupted. Rerun the same command to finish" in err
+
+
+def test_plan_out_never_overwrites_the_spec(
+    user_env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``plan gdpr.yaml --out gdpr.yaml`` (a slip of the fingers) used to replace the spec with the plan."""
+    spec = tmp_path / "gdpr.yaml"
+    spec.write_text(SPEC_PATH.read_text())
+    (tmp_path / "emails").mkdir()
+    for body in (SPEC_PATH.parent / "emails").iterdir():
+        (tmp_path / "emails" / body.name).write_text(body.read_text())
+    before = spec.read_text()
+    code, _, err = run(capsys, "plan", str(spec), "--out", str(spec))
+    assert code == 1
+    assert spec.read_text() == before
+    assert err == (f"Error: Not saving the plan to {spec}: that file exists and is not a plan file "
+                   "(a spec?), so saving would overwrite it. Choose another --out, e.g. --out plan.json.\n")
+    saved = tmp_path / "plan.json"
+    assert run(capsys, "plan", str(spec), "--out", str(saved))[0] == 0
+    assert run(capsys, "plan", str(spec), "--out", str(saved))[0] == 0  # a plan file may be replaced
+
+
+def test_show_of_a_spec_says_what_a_plan_file_is_without_suggesting_to_overwrite_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """It said "Make one with plan SPEC --out configs/gdpr.yaml", which would have overwritten the spec."""
+    code, out, err = run(capsys, "show", str(SPEC_PATH))
+    assert (code, out) == (1, "")
+    assert err == (f"Error: {SPEC_PATH} is not a plan file: it is not JSON (a spec?). A plan file is what "
+                   "plan SPEC --out PLANFILE saves (e.g. plan gdpr.yaml --out plan.json); to see what a spec "
+                   "would change, run plan SPEC.\n")

@@ -81,7 +81,7 @@ def test_an_edited_plan_file_is_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("version: 1\n", "is not a readable plan file"),
+        ("version: 1\n", "is not a plan file: it is not JSON"),
         ('{"hello": 1}', "is not a gdpr-as-code plan file"),
         ('{"format_version": 99, "plan_sha256": "x"}', "is a plan file of format 99; this gdpr-as-code"),
         ('{"format_version": 1, "plan_sha256": "x"}', "is a damaged plan file"),
