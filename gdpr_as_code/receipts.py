@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from gdpr_as_code import engine
 from gdpr_as_code.engine import Outcome
@@ -110,12 +110,11 @@ def apply_with_receipt(
     try:
         outcomes = engine.apply(plan, client)
     except GdprAsCodeError as err:  # a write failed, or verification could not read or found a difference
-        done = getattr(err, "outcomes", ())
+        done = cast(tuple[Outcome, ...], err.outcomes if isinstance(err, ApplyError) else ())
         run = Run(plan, spec_path, started, datetime.now(UTC), done, str(err))
         receipt = write_receipt(directory, build_receipt(run, redactor))
-        failure = ApplyError(f"{err}\nReceipt of this failed apply ({len(done)} change(s) made): {receipt}")
-        failure.outcomes = done  # type: ignore[attr-defined]
-        raise failure from err
+        message = f"{err}\nReceipt of this failed apply ({len(done)} change(s) made): {receipt}"
+        raise ApplyError(message, outcomes=done) from err
     run = Run(plan, spec_path, started, datetime.now(UTC), outcomes)
     return outcomes, write_receipt(directory, build_receipt(run, redactor))
 
