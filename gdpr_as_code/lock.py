@@ -162,7 +162,8 @@ def remote_lock(client: LockClient, instance: str, ttl: timedelta = DEFAULT_TTL)
             raise _held_error(instance, lock)
     token = secrets.token_hex(16)
     expires = now + ttl
-    marker = {"token": token, "expires": expires.isoformat(), "holder": _holder()}
+    holder = _holder()
+    marker = {"token": token, "expires": expires.isoformat(), "holder": holder}
     body = {
         "name": "gdpr-as-code apply lock (do not edit)",
         "alias": REMOTE_ALIAS,
@@ -177,7 +178,7 @@ def remote_lock(client: LockClient, instance: str, ttl: timedelta = DEFAULT_TTL)
         return {"id": ours[0].segment_id} if ours else None
 
     created = client.create("/segments/new", body, find_existing=find_ours)
-    ours = RemoteHolder(int(created["id"]), token, expires, _holder())
+    ours = RemoteHolder(int(created["id"]), token, expires, holder)
     try:
         alive = [lock for lock in _list_remote(client) if lock.expires > datetime.now(UTC)]
         winner = alive[0] if alive else None
