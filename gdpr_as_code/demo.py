@@ -10,7 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from gdpr_as_code import engine
-from gdpr_as_code.client import EnvTarget, client_from_env
+from gdpr_as_code.auth import BasicAuth
+from gdpr_as_code.client import MauticClient
 from gdpr_as_code.plan import render_text
 
 DEFAULT_SPEC = Path(__file__).resolve().parent.parent / "configs" / "gdpr.yaml"
@@ -26,8 +27,7 @@ def run_demo(spec_path: Path, echo: Callable[[str], None]) -> int:
     spec = load_spec(spec_path)
     with Sandbox(port=0, username=SANDBOX_USER, password=SANDBOX_PASSWORD) as sandbox:
         echo(f"Started a Mautic sandbox at {sandbox.url} (stopped when the demo ends).")
-        env = {"MAUTIC_USERNAME": SANDBOX_USER, "MAUTIC_PASSWORD": SANDBOX_PASSWORD}
-        with client_from_env(EnvTarget(url=sandbox.url, auth="basic"), env=env, name="sandbox") as client:
+        with MauticClient(sandbox.url, BasicAuth(SANDBOX_USER, SANDBOX_PASSWORD), name="sandbox") as client:
             echo(f"\n$ gdpr-as-code plan {spec_path.name}")
             first = engine.plan(spec, client)
             echo(render_text(first))
