@@ -390,7 +390,7 @@ def _unwrap(body: Any) -> dict[str, Any]:
 
 # --- building a client from the environment ---
 
-# The spec's target section is what client_from_env takes; named here for callers without a spec (the demo).
+# The spec's target section is what client_from_env takes; named here for scripts that build one by hand.
 EnvTarget = Target
 
 
@@ -404,7 +404,8 @@ def client_from_env(
     without a target, OAuth2 is used when ``MAUTIC_CLIENT_ID`` is set, Basic auth otherwise.
 
     A missing variable is a ``MissingCredentials`` naming the variable, never showing any value. ``options``
-    go to ``MauticClient`` (timeout, retry, transport, page_size).
+    go to ``MauticClient`` (timeout, retry, transport, page_size, and ``url_source`` when the URL comes from
+    elsewhere, such as an inventory).
     """
     t = target or Target(auth="oauth2" if env.get(Target.client_id_env) else "basic")
 
@@ -431,5 +432,5 @@ def client_from_env(
             need(t.password_env, "that user's password"),
             source=f"{t.username_env} and {t.password_env}",
         )
-    url_source = "the target url in the spec" if t.url else t.url_env
-    return MauticClient(url, auth, name=name, url_source=url_source, **options)
+    options.setdefault("url_source", "the target url in the spec" if t.url else t.url_env)
+    return MauticClient(url, auth, name=name, **options)
