@@ -173,6 +173,10 @@ def http_error(client: Endpoint, response: httpx.Response, method: str, path: st
         )
     if status in (301, 302, 303, 307, 308):
         target = response.headers.get("location", "").split("?")[0]
+        for asked in ("/api" + path, path):  # suggest the base URL, not the API route that was redirected
+            if target.endswith(asked):
+                target = target.removesuffix(asked)
+                break
         fix = f"set {client.url_source} to the address it redirects to ({target})"
         return MauticHTTPError(
             f"{where} redirected ({answer}); {fix}.", status=status, mautic_message=said, **common

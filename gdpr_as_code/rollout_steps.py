@@ -162,7 +162,9 @@ def _tls_context() -> ssl.SSLContext:
 def _client(instance: Instance, env: Mapping[str, str], options: RolloutOptions) -> MauticClient:
     """A client for this instance, from its own variables only (its own transport, a shared TLS context)."""
     transport = httpx.HTTPTransport(verify=_tls_context())
-    return client_from_env(instance.target, env, **{"transport": transport, **options.client_options})
+    source = f"the url of instance {instance.name} ({instance.where})"
+    return client_from_env(instance.target, env, **{"transport": transport, "url_source": source,
+                                                     **options.client_options})
 
 
 def selection(

@@ -7,12 +7,15 @@ paragraph naming where and the fix, the README's exit code, no traceback.
 
 from __future__ import annotations
 
+import http.server
 import importlib.metadata
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -113,3 +116,61 @@ def test_show_of_a_spec_says_what_a_plan_file_is_without_suggesting_to_overwrite
     assert err == (f"Error: {SPEC_PATH} is not a plan file: it is not JSON (a spec?). A plan file is what "
                    "plan SPEC --out PLANFILE saves (e.g. plan gdpr.yaml --out plan.json); to see what a spec "
                    "would change, run plan SPEC.\n")
+
+
+class _Redirect(http.server.BaseHTTPRequestHandler):
+    """A web server in front of Mautic that sends http:// to https://, as most do."""
+
+    def do_GET(self) -> None:
+        self.send_response(301)
+        self.send_header("Location", "https://mautic.example.com" + self.path)
+        self.end_headers()
+
+    def log_message(self, *_: Any) -> None:
+        """Quiet: the test reads the CLI's output, not the server's."""
+
+
+@pytest.fixture
+def redirecting_url() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Redirect)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("subdirectory", ["", "/mautic"])
+def test_a_redirect_suggests_the_base_url_not_the_api_route(
+    redirecting_url: str,
+    subdirectory: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """MAUTIC_URL with http:// for an https site: the fix named ".../api/fields/contact", which then fails."""
+    for name, value in {"MAUTIC_URL": redirecting_url + subdirectory, "MAUTIC_USERNAME": "admin",
+                        "MAUTIC_PASSWORD": "sandbox"}.items():
+        monkeypatch.setenv(name, value)
+    code, out, err = run(capsys, "plan", str(SPEC_PATH))
+    assert (code, out) == (1, "")
+    assert err == (f"Error: Mautic at {redirecting_url}{subdirectory} (GET /fields/contact) redirected (HTTP "
+                   f"301); set MAUTIC_URL to the address it redirects to (https://mautic.example.com"
+                   f"{subdirectory}).\n")
+
+
+def test_a_rollout_error_names_the_inventory_line_of_the_url_not_the_spec(
+    sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An instance URL with a typo in its path: the fix pointed at "the target url in the spec"."""
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text(
+        "version: 1\ninstances:\n  - name: typo\n"
+        f"    url: {sandbox.url}/mautc\n    username_env: TYPO_USER\n    password_env: TYPO_PASSWORD\n"
+    )
+    monkeypatch.setenv("TYPO_USER", "admin")
+    monkeypatch.setenv("TYPO_PASSWORD", "sandbox")
+    code, out, _ = run(capsys, "plan", str(SPEC_PATH), "--inventory", str(inventory))
+    assert code == 1
+    assert (f"(GET /fields/contact) failed (HTTP 404: Requested URL not found: /mautc/api/fields/contact); "
+            f"check that the url of instance typo ({inventory}:3:5) is Mautic's base URL") in out
+    assert "spec" not in out.split("=== typo (failed) ===")[1]
