@@ -17,10 +17,10 @@ from yaml.nodes import MappingNode, Node
 from gdpr_as_code.errors import Problem, SpecError
 from gdpr_as_code.spec.build import read_body_file
 from gdpr_as_code.spec.build_gdpr import SpecBuilder
+from gdpr_as_code.spec.interpolate import Interpolator
 from gdpr_as_code.spec.model import Spec, Target
 from gdpr_as_code.spec.schema import schema_problems, spec_schema
 from gdpr_as_code.spec.yaml_loader import (
-    Interpolator,
     Locator,
     Path_,
     build_data,
