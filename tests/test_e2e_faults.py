@@ -92,11 +92,7 @@ class LoseCreateAnswers(httpx.BaseTransport):
         self.inner.close()
 
 
-def test_a_create_whose_answer_was_lost_is_adopted_not_repeated(
-    spec: Spec,
-    sandbox: Any,
-    controls: Any,
-) -> None:
+def test_a_create_whose_answer_was_lost_is_adopted_not_repeated(spec: Spec, sandbox: Any) -> None:
     transport = LoseCreateAnswers()
     with connect(sandbox.url, transport=transport) as client:
         outcomes = engine.apply(engine.plan(spec, client), client)

@@ -101,7 +101,7 @@ def test_model_is_immutable_and_made_of_tuples() -> None:
     assert load_spec(CONFIGS / "gdpr.yaml", env={}) == spec
 
 
-def test_consent_checkbox_is_added_to_every_form_before_the_button(tmp_path: Path) -> None:
+def test_consent_checkbox_is_added_to_every_form_before_the_button() -> None:
     spec = load_spec(CONFIGS / "gdpr.yaml", env={})
     checkbox = spec.form("gdpr_request").field("gdpr_consent")
     assert checkbox.consent and checkbox.required and checkbox.type == "checkboxgrp"
