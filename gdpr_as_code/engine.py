@@ -315,7 +315,7 @@ def diff(desired: State, live: LiveState, *, prune: bool = False) -> tuple[Chang
                 continue
             have = claims[0]
             problems.extend(_immutable(kind, want, have))
-            delta = field_changes(have.data, want.data)
+            delta = field_changes(kind.comparable(have.data), kind.comparable(want.data))
             if delta:
                 changes.append(
                     Change(
@@ -526,7 +526,10 @@ def verify(plan: Plan, client: Any, outcomes: Iterable[Outcome], known: Mapping[
                 f"{change.address}: Mautic holds {len(claims)} objects with its marker after apply"
             )
             continue
-        for item in field_changes(claims[0].data, dict(change.desired or {})):
+        kind = BY_NAME[change.kind]
+        for item in field_changes(
+            kind.comparable(claims[0].data), kind.comparable(dict(change.desired or {}))
+        ):
             problems.append(
                 f"{change.address} (id {claims[0].id}): {item.path} is {_short(item.before)} in Mautic, "
                 f"wanted {_short(item.after)}" + _HINTS.get((change.kind, item.path), "")

@@ -6,6 +6,7 @@ checks that the tool copes with it as a user would see it: the plan converges, a
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -71,3 +72,42 @@ def test_contact_fields_stay_managed_through_the_registry(
         outcome = engine.adopt(client, f"field.{key}", field_id, spec)
         assert outcome.detail == "listed in the field registry"
         assert set(engine.read_live(client).managed("fields")) == {key}
+
+
+def test_email_body_that_mautic_reformats_still_converges(
+    sandbox: Any, controls: Any, api: httpx.Client
+) -> None:
+    """Mautic rebuilds every tag of ``customHtml`` (EmailType.php L56 → ``InputHelper::html`` → Joomla
+    ``InputFilter::cleanTags``): a tag never closed is stored as ``<br />``. A body with ``<br>`` used to
+    plan an update forever and fail verification."""
+    spec = load_spec(SPEC_PATH, env={"MAUTIC_URL": "http://127.0.0.1"})
+    first = dataclasses.replace(spec.emails[0], html="<p>Hello<br>you<img src='logo.png' ALT=x></p>")
+    spec = dataclasses.replace(spec, emails=(first, *spec.emails[1:]))
+    with connect(sandbox.url) as client:
+        engine.apply(engine.plan(spec, client), client)
+        stored = [e["customHtml"] for e in api.get("/api/emails").json()["emails"].values()]
+        assert any("<br />" in body for body in stored)
+        controls.clear_requests()
+        assert not engine.plan(spec, client).has_changes
+        assert writes(controls) == []
+        # a real edit still shows
+        changed = dataclasses.replace(first, html="<p>Hello<br>there</p>")
+        plan = engine.plan(dataclasses.replace(spec, emails=(changed, *spec.emails[1:])), client)
+        assert [c.address for c in plan.changes] == [f"email.{first.key}"]
+
+
+def test_segment_name_that_mautic_escapes_still_converges(
+    sandbox: Any, controls: Any, api: httpx.Client
+) -> None:
+    """``ListType`` cleans a segment's name and public name with ``InputHelper::clean`` (ListType.php L38),
+    PHP's FILTER_SANITIZE_SPECIAL_CHARS: ``&`` is stored as ``&#38;``."""
+    spec = load_spec(SPEC_PATH, env={"MAUTIC_URL": "http://127.0.0.1"})
+    first = dataclasses.replace(spec.segments[0], name="Access & erasure's requests")
+    spec = dataclasses.replace(spec, segments=(first, *spec.segments[1:]))
+    with connect(sandbox.url) as client:
+        engine.apply(engine.plan(spec, client), client)
+        names = {s["name"] for s in api.get("/api/segments").json()["lists"].values()}
+        assert "Access &#38; erasure&#39;s requests" in names
+        controls.clear_requests()
+        assert not engine.plan(spec, client).has_changes
+        assert writes(controls) == []

@@ -130,6 +130,8 @@ class Kind:
     sub_ids: Callable[[Mapping[str, Any]], dict[str, dict[str, int]]] = no_sub_ids
     lookalike: tuple[str, ...] = ()
     """Further attributes that put an unmanaged object in the way (a segment with our name, another alias)."""
+    comparable: Callable[[Json], Json] = lambda data: data
+    """Both sides as the diff compares them, where Mautic stores an equivalent of what was sent (emails)."""
 
     def address(self, key: str) -> str:
         """How the user names this object on the command line and in messages, e.g. ``segment.forget``."""

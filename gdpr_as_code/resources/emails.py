@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from html import escape
+from html.parser import HTMLParser
 from typing import Any
+from urllib.parse import unquote
 
 from gdpr_as_code.resources.common import (
     MARKER_RE,
@@ -32,6 +35,59 @@ def split_html(html: object) -> tuple[str | None, str | None]:
     match = MARKER_RE.search(raw)
     body = re.sub(r"\n?<!--\s*\[gdpr-as-code:[^\]]*\]\s*-->", "", raw)
     return (body or None), (match.group(1) if match else None)
+
+
+class _Canonical(HTMLParser):
+    """Re-serialises HTML so that what Mautic's input filter changes does not count as a difference."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.out: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.out.append(f"<{tag}" + "".join(f' {k}="{escape(v or "")}"' for k, v in attrs) + ">")
+
+    handle_startendtag = handle_starttag  # ``<br />`` and ``<br>`` are the same element
+
+    def handle_endtag(self, tag: str) -> None:
+        self.out.append(f"</{tag}>")
+
+    def handle_data(self, data: str) -> None:
+        self.out.append(data)
+
+    def handle_entityref(self, name: str) -> None:
+        self.out.append(f"&{name};")
+
+    def handle_charref(self, name: str) -> None:
+        self.out.append(f"&#{name};")
+
+    def handle_comment(self, data: str) -> None:
+        self.out.append(f"<!--{data}-->")
+
+    def handle_decl(self, decl: str) -> None:
+        self.out.append(f"<!{decl}>")
+
+
+def canonical_html(html: str | None) -> str | None:
+    """``html`` as the diff compares it. Mautic cleans ``customHtml`` on save (``InputHelper::html``, Mautic
+    5.1 EmailBundle/Form/Type/EmailType.php L56) with Joomla's ``InputFilter::cleanTags``, which rebuilds
+    every tag: a tag never closed later becomes ``<tag />`` (``<br>`` → ``<br />``), attribute names are
+    lower-cased and values double-quoted (joomla/filter 1.4.4 src/InputFilter.php L555-580, L625-720).
+    A body with a character outside Windows-1252 skips the filter but is ``rawurldecode``d instead
+    (``InputHelper::html``, CoreBundle/Helper/InputHelper.php), so ``%20`` may come back as a space.
+    Tag and attribute names lower-cased, values quoted one way, self-closing slashes ignored, ``%XX``
+    decoded: the same on both sides. Comments (our marker) and text are kept as they are."""
+    if html is None:
+        return None
+    parser = _Canonical()
+    parser.feed(unquote(html))
+    parser.close()
+    return "".join(parser.out)
+
+
+def comparable_email(data: Json) -> Json:
+    """An email as the diff compares it: its body in canonical form."""
+    return {**data, "customHtml": canonical_html(data.get("customHtml"))} if "customHtml" in data else data
 
 
 def render_email(email: Email) -> Json:
@@ -92,4 +148,5 @@ EMAILS = Kind(
     normalise_email,
     email_key,
     email_payload,
+    comparable=comparable_email,
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping
 from typing import Any
 
@@ -47,6 +48,13 @@ def render_segment(segment: Segment) -> Json:
     }
 
 
+def _unescaped(text: object) -> object:
+    """Mautic stores a segment's name and public name HTML-escaped (``ListType`` cleans them with
+    ``InputHelper::clean``, PHP's ``FILTER_SANITIZE_SPECIAL_CHARS``: ``&`` becomes ``&#38;``, ``'`` ``&#39;``;
+    Mautic 5.1 LeadBundle/Form/Type/ListType.php L38), so ``Access & erasure`` would otherwise never match."""
+    return html.unescape(text) if isinstance(text, str) else text
+
+
 def normalise_segment(raw: Mapping[str, Any], refs: RefIndex) -> Json:
     """Live segment: marker out of the description; filters read from ``properties.filter`` first (Mautic also
     echoes stale root-level ``filter``/``display`` copies, recorded crud/080), first glue always ``and``."""
@@ -66,9 +74,9 @@ def normalise_segment(raw: Mapping[str, Any], refs: RefIndex) -> Json:
             }
         )
     return {
-        "name": raw.get("name"),
+        "name": _unescaped(raw.get("name")),
         "alias": raw.get("alias"),
-        "publicName": raw.get("publicName"),
+        "publicName": _unescaped(raw.get("publicName")),
         "description": human,
         "isPublished": bool(raw.get("isPublished")),
         "isGlobal": bool(raw.get("isGlobal")),

@@ -11,6 +11,7 @@ Sending (``/emails/{id}/send``, ``/emails/{id}/contact/{cid}/send``) is in ``mes
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from gdpr_as_code.sandbox.entities import (
@@ -128,6 +129,24 @@ def segment_ids(value: Any) -> list[Any]:
     return [i.get("id") if isinstance(i, dict) else i for i in items if i not in (None, "")]
 
 
+_OPEN_TAG = re.compile(r"<([A-Za-z][A-Za-z0-9]*)((?:[^>\"']|\"[^\"]*\"|'[^']*')*?)\s*/?>")
+
+
+def xhtml_single_tags(html: str) -> str:
+    """EmailType cleans ``customHtml`` with ``InputHelper::html`` (Mautic 5.1 EmailBundle/Form/Type/
+    EmailType.php L56), whose Joomla ``InputFilter::cleanTags`` rebuilds each tag and writes one that is not
+    closed later in the text as ``<tag ... />`` ("Reformat single tags to XHTML", joomla/filter 1.4.4
+    src/InputFilter.php L567-575): ``<br>`` is stored as ``<br />``. Comments are kept (``InputHelper::html``
+    swaps them for ``<mcomment>`` around the filter)."""
+
+    def rebuild(match: re.Match[str]) -> str:
+        name, attrs = match.group(1), match.group(2).rstrip()
+        closed = f"</{name}" in html[match.end() :]
+        return f"<{name}{attrs}>" if closed else f"<{name}{attrs} />"
+
+    return _OPEN_TAG.sub(rebuild, html)
+
+
 def write(req: Request, current: dict[str, Any] | None, data: dict[str, Any], put: bool) -> dict[str, Any]:
     """The email a POST/PATCH/PUT leaves behind, or Mautic's validation error."""
     if current is None:
@@ -143,6 +162,8 @@ def write(req: Request, current: dict[str, Any] | None, data: dict[str, Any], pu
     for key in TEXT_KEYS:
         if key in data:
             email[key] = text_or_none(data[key])
+    if "customHtml" in data and email["customHtml"] is not None:
+        email["customHtml"] = xhtml_single_tags(email["customHtml"])
     for key in ("isPublished", "publicPreview"):
         if key in data:
             email[key] = truthy(data[key])
