@@ -174,3 +174,18 @@ def test_a_rollout_error_names_the_inventory_line_of_the_url_not_the_spec(
     assert (f"(GET /fields/contact) failed (HTTP 404: Requested URL not found: /mautc/api/fields/contact); "
             f"check that the url of instance typo ({inventory}:3:5) is Mautic's base URL") in out
     assert "spec" not in out.split("=== typo (failed) ===")[1]
+
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc: nothing can be created there")
+def test_a_sandbox_state_file_that_cannot_be_written_is_refused_at_start(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """It started, lost every change silently, and ended in an internal error (exit 70) at Ctrl-C. (Written
+    under /proc because a test run as root may write anywhere else.)"""
+    state = "/proc/gdpr-as-code/sandbox.json"
+    code, out, err = run(capsys, "sandbox", "--port", "0", "--state", state)
+    assert (code, out) == (1, "")
+    assert err.startswith(f"Error: Cannot write the sandbox state file {state}: ")
+    assert err.endswith(". Point --state at a file in a writable directory, or start without --state.\n")
+    assert err.count("\n") == 1

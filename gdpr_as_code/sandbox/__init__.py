@@ -32,6 +32,7 @@ import importlib
 import ipaddress
 import socket
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -126,6 +127,7 @@ class Sandbox:
         state_file = self.app.state_file
         if state_file is None or not self.app.store.load(state_file):
             self.app.reset()
+            self._save(self.app.flush)  # a --state that cannot be written fails now, not silently later
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         try:
             server = SandboxHTTPServer((self.host, self.port), self.app, family)
@@ -175,9 +177,21 @@ class Sandbox:
             self._server.server_close()
         if self._thread is not None:
             self._thread.join()
-        self.app.stop_saver()
-        self._server = self._thread = None
-        self.app.stopping.clear()
+        try:
+            self._save(self.app.stop_saver)
+        finally:
+            self._server = self._thread = None
+            self.app.stopping.clear()
+
+    def _save(self, save: Callable[[], None]) -> None:
+        """Write the state file, a failure being the user's to fix (a path they chose), not a bug."""
+        try:
+            save()
+        except OSError as err:
+            raise GdprAsCodeError(
+                f"Cannot write the sandbox state file {self.app.state_file}: {err.strerror}. Point --state "
+                "at a file in a writable directory, or start without --state."
+            ) from None
 
     def reset(self) -> None:
         """Back to a fresh install, as ``POST /_sandbox/reset`` does."""
