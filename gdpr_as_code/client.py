@@ -245,7 +245,12 @@ class MauticClient:
         Top-level collections (``/segments``, ``/fields/contact``) are ordered by id so offsets stay stable
         between pages: Mautic's generic list prefixes ``id`` with the table alias. Nested lists such as
         ``/contacts/7/notes`` pass ``orderBy`` through raw (a bare ``id`` fails there), so they keep the
-        endpoint's own order unless ``params`` names one."""
+        endpoint's own order unless ``params`` names one.
+
+        Checked (real-Mautic audit): contacts answer ``total`` as a string (flows/147, read by ``_as_int``)
+        counted once per ``contact_api_count_cache_ttl`` = 5 s (Mautic 5.1 LeadBundle/Controller/Api/
+        LeadApiController.php L116), which the full-page rule covers; no server maximum on ``limit``
+        (flows/150, 189); ``orderBy=id`` on ``/contacts`` is recorded (flows/088)."""
         size = page_size or self.page_size
         top_level = not any(part.isdigit() for part in path.split("/"))
         order = {"orderBy": "id", "orderByDir": "ASC"} if top_level else {}

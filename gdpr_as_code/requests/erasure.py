@@ -70,7 +70,11 @@ def delete_batch(client: Client, ids: Sequence[int]) -> None:
 
 def still_present(client: Client, ids: Sequence[int]) -> set[int]:
     """Which of ``ids`` Mautic still has, in one list call per 200 (``search=ids:``); for each one listed, a
-    second look (``GET`` must answer 404) rules out a stale list before it is called a failure."""
+    second look (``GET`` must answer 404) rules out a stale list before it is called a failure.
+
+    Checked (real-Mautic audit): ``ids:`` is a search command of every repository in 5.1
+    (CoreBundle/Entity/CommonRepository.php L1067-1069, ``getIdsExpr``: comma-separated ids), which
+    LeadRepository passes on (LeadBundle/Entity/LeadRepository.php L699); 404 after a delete: flows/131."""
     listed: set[int] = set()
     for batch in batches(list(ids)):
         search = "ids:" + ",".join(str(i) for i in batch)

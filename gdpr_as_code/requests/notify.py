@@ -36,7 +36,11 @@ def send(client: Client, email_id: int, contact_id: int) -> None:
 
 
 def sent_since(client: Client, email_id: int, contact_id: int, since: datetime) -> bool:
-    """True when the contact's timeline shows email ``email_id`` sent since ``since`` (less clock skew)."""
+    """True when the contact's timeline shows email ``email_id`` sent since ``since`` (less clock skew).
+
+    Checked (real-Mautic audit): the activity API reads ``filters``, ``limit``, ``page`` and ``order``
+    (Mautic 5.1 LeadBundle/Controller/Api/LeadApiController.php ``getAllActivityAction``); an ``email.sent``
+    event carries ``details.stat.email_id`` as a string and an ISO timestamp (recorded flows/129)."""
     body = client.get(
         f"/contacts/{contact_id}/activity",
         params={

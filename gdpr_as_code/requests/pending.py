@@ -8,6 +8,12 @@ contact (``GET /contacts/{id}/segments`` → ``dateAdded``; no list call exposes
 that is when the cron rebuild added the contact, which can be later than the form submission by one cron
 interval.
 
+Checked (real-Mautic audit): ``segment:ALIAS`` lists only members not manually removed
+(``lla.manually_removed = 0``, Mautic 5.1 LeadBundle/Entity/LeadRepository.php L758-775), so taking a contact
+out through the API ends its request even in a filter-based segment (the row stays, flagged, and the cron
+rebuild does not re-add it: ``ListModel::removeLead``); paging it by ``orderBy=id`` is recorded (flows/088),
+and ``/contacts/{id}/segments`` answers ``dateAdded`` and ``manuallyRemoved`` per segment (flows/094).
+
 The contact's email address stays inside ``Request`` (it is needed to notify and to hash); everything printed
 uses ``masked_email`` (``j***@example.com``) and ids.
 """

@@ -26,6 +26,9 @@ from gdpr_as_code.spec import Email
 
 
 def _html_marker(key: str) -> str:
+    """Checked (real-Mautic audit): the comment survives Mautic's cleaning of ``customHtml``, which swaps
+    ``<!--``/``-->`` for ``<mcomment>`` tags around the HTML filter and back (Mautic 5.1 CoreBundle/Helper/
+    InputHelper.php ``html``); text after ``</html>`` is kept as is by the filter."""
     return f"<!-- {marker(key)} -->"
 
 

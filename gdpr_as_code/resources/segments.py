@@ -26,7 +26,12 @@ def _filter_value(value: object) -> object:
 
 
 def render_segment(segment: Segment) -> Json:
-    """Desired segment; filters carry the value in ``properties.filter`` as Mautic 5 stores it."""
+    """Desired segment; filters carry the value in ``properties.filter`` as Mautic 5 stores it.
+
+    A changed filter list is PATCHed whole. Checked (real-Mautic audit): Mautic merges the sent filters onto
+    the stored ones by position (recorded crud/080), and drops stored filters beyond the sent ones, because
+    ``filters`` is a ``CollectionType`` with ``allow_delete`` (Mautic 5.1 LeadBundle/Form/Type/ListType.php
+    L126-136) and Symfony's ``ResizeFormListener`` removes the entries not submitted, even on PATCH."""
     return {
         "name": segment.name,
         "alias": segment.alias,
