@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 MARKER_RE = re.compile(r"\[gdpr-as-code:([A-Za-z0-9_.\-]+)\]")
 REF_RE = re.compile(r"^@([a-z]+)\.(.+)$")
@@ -17,7 +17,20 @@ Resolver = Callable[[str], int]
 """Turns a ``@kind.key`` reference into its Mautic id (from the live state or created earlier in the run)."""
 SubIds = Mapping[str, Mapping[str, int]]
 """Mautic ids of an object's parts, e.g. a form's ``{"fields": {alias: id}, "actions": {key: id}}``."""
-Payload = Callable[..., "Json"]
+
+
+class Payload(Protocol):
+    """Renders the body of a create (``changed is None``) or of a PATCH carrying the top-level attributes in
+    ``changed``, references resolved; ``sub_ids`` name the live parts a PATCH updates by id (forms)."""
+
+    def __call__(
+        self,
+        desired: Json,
+        key: str,
+        changed: frozenset[str] | None,
+        resolve: Resolver,
+        sub_ids: SubIds | None = None,
+    ) -> Json: ...
 
 
 def marker(key: str) -> str:
@@ -152,6 +165,7 @@ def description_key(raw: Mapping[str, Any]) -> str | None:
 def described_payload(
     desired: Json, key: str, changed: frozenset[str] | None, resolve: Resolver, sub_ids: SubIds | None = None
 ) -> Json:
+    """Body of a kind whose marker is a line in ``description`` (sent whole whenever it is written)."""
     body = pick(desired, changed)
     if "description" in body or changed is None:
         body["description"] = with_marker(desired.get("description"), key)
