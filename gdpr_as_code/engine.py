@@ -21,7 +21,7 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
-from gdpr_as_code.errors import ApplyError, MauticError, PlanError
+from gdpr_as_code.errors import ApplyError, ApplyInterrupted, MauticError, PlanError
 from gdpr_as_code.plan import SYMBOLS, Change, FieldChange, Plan, fingerprint
 from gdpr_as_code.resources import (
     BY_NAME,
@@ -475,18 +475,28 @@ def apply(plan: Plan, client: Any) -> tuple[Outcome, ...]:
     forward = sorted((c for c in acting if c.action != "delete"), key=lambda c: order[c.kind])
     backward = sorted((c for c in acting if c.action == "delete"), key=lambda c: -order[c.kind])
     _register_fields(plan, client)
-    for change in (*forward, *backward):
-        try:
-            getattr(run, change.action)(change)
-        except (MauticError, ApplyError) as err:
-            raise ApplyError(
-                f"Could not {change.action} {change.address} on {plan.instance}: {err} "
-                f"{len(run.outcomes)} change(s) were made before this one; fix the cause and run apply again "
-                "(it continues from what Mautic now holds).",
-                outcomes=tuple(run.outcomes),
-            ) from err
-    if acting:
-        verify(plan, client, run.outcomes, run.ids)
+    doing = "before the first change"
+    try:
+        for change in (*forward, *backward):
+            doing = f"at {change.address}, which may or may not have been made"
+            try:
+                getattr(run, change.action)(change)
+            except (MauticError, ApplyError) as err:
+                raise ApplyError(
+                    f"Could not {change.action} {change.address} on {plan.instance}: {err} "
+                    f"{len(run.outcomes)} change(s) were made before this one; fix the cause and run apply "
+                    "again (it continues from what Mautic now holds).",
+                    outcomes=tuple(run.outcomes),
+                ) from err
+        doing = "while verifying what Mautic kept"
+        if acting:
+            verify(plan, client, run.outcomes, run.ids)
+    except KeyboardInterrupt:  # Ctrl-C: say what was made, so the receipt records it
+        raise ApplyInterrupted(
+            f"Interrupted (Ctrl-C) on {plan.instance} after {len(run.outcomes)} change(s), {doing}. Run "
+            "apply again: it continues from what Mautic now holds.",
+            outcomes=tuple(run.outcomes),
+        ) from None
     return tuple(run.outcomes)
 
 

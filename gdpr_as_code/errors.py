@@ -14,6 +14,7 @@ where they are raised, never caught all over the code.
     │   └── MauticHTTPError       any other unexpected status; carries status, method, path, Mautic's message
     ├── PlanError                 no safe plan: an unmanaged object in the way, an unresolvable reference
     ├── ApplyError                a write failed, or Mautic did not keep a change (verification)
+    │   └── ApplyInterrupted      Ctrl-C during apply (exit 130); carries the changes made, for the receipt
     ├── NotApproved               apply was not confirmed (no TTY and no --auto-approve, or the answer was no)
     ├── LockError                 another run holds the instance or journal lock
     ├── SelectionError            (rollout) --select/--shard malformed, or the selection matches no instance
@@ -107,6 +108,12 @@ class ApplyError(GdprAsCodeError):
     def __init__(self, message: str, *, outcomes: tuple[object, ...] = ()) -> None:
         self.outcomes = outcomes
         super().__init__(message)
+
+
+class ApplyInterrupted(ApplyError):
+    """Ctrl-C while apply wrote: ``outcomes`` are the changes made, so the receipt records them; exit 130."""
+
+    exit_code = 130
 
 
 class LockError(GdprAsCodeError):

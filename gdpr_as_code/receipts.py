@@ -114,7 +114,7 @@ def apply_with_receipt(
         run = Run(plan, spec_path, started, datetime.now(UTC), done, str(err))
         receipt = write_receipt(directory, build_receipt(run, redactor))
         message = f"{err}\nReceipt of this failed apply ({len(done)} change(s) made): {receipt}"
-        raise ApplyError(message, outcomes=done) from err
+        raise (type(err) if isinstance(err, ApplyError) else ApplyError)(message, outcomes=done) from err
     run = Run(plan, spec_path, started, datetime.now(UTC), outcomes)
     return outcomes, write_receipt(directory, build_receipt(run, redactor))
 

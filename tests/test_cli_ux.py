@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import http.server
 import importlib.metadata
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -66,16 +68,17 @@ def test_version_works_from_a_source_tree_never_installed(
 
 
 def test_ctrl_c_during_apply_exits_130_and_says_how_to_finish(
-    user_env: dict[str, str], controls: Any, tmp_path: Path
+    user_env: dict[str, str], controls: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A real SIGINT while apply writes: exit 130 as the README's table says (it was "Aborted.", exit 1)."""
+    """A real SIGINT while apply writes: exit 130 as the README's table says (it was "Aborted.", exit 1), and
+    a receipt of the changes made so far (there was none)."""
     controls.fault(kind="latency", ms=300, methods=["POST", "PATCH", "PUT"])
     receipts = tmp_path / "receipts"
     command = [sys.executable, "-m", "gdpr_as_code.cli", "apply", str(SPEC_PATH), "--auto-approve",
                "--receipts", str(receipts)]
     child = subprocess.Popen(command, env=user_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 20
-    while not any(r["method"] == "POST" for r in controls.requests()["requests"]):
+    while sum(r["method"] == "POST" for r in controls.requests()["requests"]) < 3:  # some objects made
         assert time.monotonic() < deadline and child.poll() is None, "apply never started writing"
         time.sleep(0.05)
     child.send_signal(signal.SIGINT)
@@ -84,7 +87,15 @@ def test_ctrl_c_during_apply_exits_130_and_says_how_to_finish(
     time.sleep(0.4)  # the write in flight lands after its 300 ms; let it, before the next test's reset
     assert child.returncode == 130
     assert "Traceback" not in err
-    assert "Interrupted. Rerun the same command to finish" in err
+    made = re.search(r"Interrupted \(Ctrl-C\) on \S+ after (\d+) change\(s\), at \S+, which may or may not "
+                     r"have been made\. Run apply again: it continues from what Mautic now holds\.\n"
+                     r"Receipt of this failed apply \(\1 change\(s\) made\): (\S+)\n", err)
+    assert made, err
+    receipt = json.loads(Path(made[2]).read_text())  # the changes made before Ctrl-C are on record
+    assert receipt["status"] == "failed"
+    assert sum(receipt["summary"].values()) == int(made[1]) > 0
+    assert run(capsys, "apply", str(SPEC_PATH), "--auto-approve", "--receipts", str(receipts))[0] == 0
+    assert run(capsys, "plan", str(SPEC_PATH), "--detailed-exitcode")[0] == 0  # the rerun finished the job
 
 
 def test_plan_out_never_overwrites_the_spec(
