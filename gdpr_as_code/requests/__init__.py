@@ -86,7 +86,7 @@ def prepare(
             missing = request_type.segment if request_type.segment not in segments else request_type.email
             raise GdprAsCodeError(
                 f"The {request_type.kind} requests of {where} use '{missing}', which is not in Mautic at "
-                f"{getattr(client, 'name', 'the instance')} (no object carries its ownership marker). Run "
+                f"{client.name} (no object carries its ownership marker). Run "
                 "`gdpr-as-code apply` with this spec first."
             )
         aliases[request_type.kind] = str(
@@ -96,7 +96,7 @@ def prepare(
         if not spec.segment(request_type.segment).static:
             clear_values[request_type.kind] = (spec.field(gdpr.request_field).alias, request_type.value)
     environ = dict(os.environ if env is None else env)
-    instance = instance_key(str(getattr(client, "base_url", "mautic")))
+    instance = instance_key(client.base_url)
     base = spec.source.resolve().parent
     state = state_dir or (Path(environ[STATE_DIR_ENV]) if environ.get(STATE_DIR_ENV) else base / "gdpr-state")
     return Setup(

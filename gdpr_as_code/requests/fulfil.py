@@ -20,7 +20,7 @@ from gdpr_as_code.redact import Redactor
 from gdpr_as_code.requests import erasure
 from gdpr_as_code.requests.audit import AuditLog
 from gdpr_as_code.requests.journal import Journal, RequestState
-from gdpr_as_code.requests.pending import Client, Request, parse_time
+from gdpr_as_code.requests.pending import Request, parse_time
 from gdpr_as_code.requests.steps import DESTRUCTIVE, STEPS, Outcome, Runner, Setup, Status
 
 
@@ -123,11 +123,6 @@ def _redactor(setup: Setup) -> Redactor:
     return Redactor.from_environ(setup.env, extra_names=names)
 
 
-def _api_requests(client: Client) -> int:
-    stats = getattr(client, "stats", None)
-    return int(stats.total) if stats is not None else 0
-
-
 def run(
     setup: Setup,
     found: Sequence[Request],
@@ -140,7 +135,7 @@ def run(
     ``confirm`` asks the operator before erasing (None: nobody to ask, so erasures are refused unless
     ``options.yes``); ``progress`` hears of each request as it completes.
     """
-    before = _api_requests(setup.client)
+    before = setup.client.stats.total
     if options.dry_run:
         with Journal(setup.journal_path, read_only=True) as journal:
             work = work_list(found, journal, options.kinds, options.limit)
@@ -154,7 +149,7 @@ def run(
                 )
                 for r in work
             )
-        return Summary(setup.instance, planned, _api_requests(setup.client) - before, dry_run=True)
+        return Summary(setup.instance, planned, setup.client.stats.total - before, dry_run=True)
 
     with Journal(setup.journal_path) as journal, AuditLog(setup.audit_path, _redactor(setup)) as audit:
         work = work_list(found, journal, options.kinds, options.limit)
@@ -190,7 +185,7 @@ def run(
                 report(outcome)
             for outcome in _erase(runner, journal, found, destructive, pool):
                 report(outcome)
-    return Summary(setup.instance, tuple(outcomes), _api_requests(setup.client) - before)
+    return Summary(setup.instance, tuple(outcomes), setup.client.stats.total - before)
 
 
 def _erase(

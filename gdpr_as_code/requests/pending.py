@@ -24,7 +24,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from gdpr_as_code.client import RequestStats
 
 Kind = Literal["access", "erasure", "retention"]
 # Contacts come with every field hydrated; Mautic builds a whole page in PHP memory, so pages stay modest.
@@ -33,6 +36,10 @@ CONTACT_PAGE = 500
 
 class Client(Protocol):
     """The part of ``MauticClient`` this package uses: paths relative to ``/api``, answers as parsed JSON."""
+
+    name: str  # the instance, for messages
+    base_url: str  # the instance's identity: names its state and export folders
+    stats: RequestStats  # a run reports the API requests it took
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any: ...
 
