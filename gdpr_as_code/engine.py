@@ -600,11 +600,15 @@ def adopt(client: Any, address: str, mautic_id: int, spec: Spec | None = None) -
     owner = live.managed(kind.name).get(key)
     if target.key == key:
         return Outcome("import", kind.name, key, mautic_id, "already managed")
-    if target.key is not None or owner:
-        holder = f"{kind.label} #{owner[0].id}" if owner else f"{kind.address(target.key or '')}"
+    if target.key is not None:
         raise PlanError(
-            f"Cannot import {kind.label} #{mautic_id} as {address}: {holder} is already managed "
-            "under that key or this object is managed under another; remove the other marker first."
+            f"Cannot import {kind.label} #{mautic_id} as {address}: it is already managed as "
+            f"{kind.address(target.key)}. Check the id, or remove its marker in Mautic first."
+        )
+    if owner:
+        raise PlanError(
+            f"Cannot import {kind.label} #{mautic_id} as {address}: {kind.label} #{owner[0].id} already is "
+            f"{address}. Check the id, or remove the marker of #{owner[0].id} in Mautic first."
         )
     if kind is FIELDS:
         save_registry(client, {key: str(target.data.get("alias"))})

@@ -200,3 +200,24 @@ def test_a_sandbox_state_file_that_cannot_be_written_is_refused_at_start(
     assert err.startswith(f"Error: Cannot write the sandbox state file {state}: ")
     assert err.endswith(". Point --state at a file in a writable directory, or start without --state.\n")
     assert err.count("\n") == 1
+
+
+def test_import_says_which_object_holds_the_key(
+    user_env: dict[str, str], api: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It said "#N is already managed under that key or this object is managed under another": which one?"""
+    assert run(capsys, "apply", str(SPEC_PATH), "--auto-approve", "--receipts", str(tmp_path))[0] == 0
+    segments = api.get("/api/segments", params={"limit": 100}).json()["lists"].values()
+    ids = {s["alias"]: s["id"] for s in segments}
+    forget, access = ids["request-to-be-forgotten"], ids["data-requested"]
+    code, out, err = run(capsys, "import", "segment.data_requested", str(forget))
+    assert (code, out) == (1, "")
+    assert err == (f"Error: Cannot import segment #{forget} as segment.data_requested: it is already "
+                   "managed as segment.request_to_be_forgotten. Check the id, or remove its marker in Mautic "
+                   "first.\n")
+    other = api.post("/api/segments/new", json={"name": "Data requested (old)"}).json()["list"]["id"]
+    code, out, err = run(capsys, "import", "segment.data_requested", str(other))
+    assert (code, out) == (1, "")
+    assert err == (f"Error: Cannot import segment #{other} as segment.data_requested: segment #{access} "
+                   f"already is segment.data_requested. Check the id, or remove the marker of #{access} in "
+                   "Mautic first.\n")
