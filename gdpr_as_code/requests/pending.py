@@ -103,11 +103,17 @@ def mask_email(address: str) -> str:
     return f"{local[0]}***@{domain}"
 
 
+def field_values(contact: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The contact's field values by alias: ``fields.all`` (the list and single answers both carry it; an
+    empty ``fields`` comes as ``[]``)."""
+    fields = contact.get("fields")
+    values = fields.get("all") if isinstance(fields, Mapping) else None
+    return values if isinstance(values, Mapping) else {}
+
+
 def contact_email(contact: Mapping[str, Any]) -> str:
-    """The address of record: ``fields.all.email`` (the list and single answers both carry it)."""
-    fields = contact.get("fields") or {}
-    value = (fields.get("all") or {}).get("email") if isinstance(fields, Mapping) else None
-    return str(value or "")
+    """The address of record."""
+    return str(field_values(contact).get("email") or "")
 
 
 def parse_time(value: str) -> datetime:

@@ -18,7 +18,14 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from gdpr_as_code.requests.pending import CONTACT_PAGE, Client, Request, contact_email, parse_time
+from gdpr_as_code.requests.pending import (
+    CONTACT_PAGE,
+    Client,
+    Request,
+    contact_email,
+    field_values,
+    parse_time,
+)
 from gdpr_as_code.spec.model import DataItem, Gdpr
 
 # retention_from → (Mautic column for ``where``, key in the contact representation)
@@ -42,9 +49,7 @@ def _where(*clauses: tuple[str, str, str | None]) -> dict[str, str]:
 def _holds(contact: Mapping[str, Any], item: DataItem) -> bool:
     if not item.contact_fields:
         return True
-    values = (
-        ((contact.get("fields") or {}).get("all") or {}) if isinstance(contact.get("fields"), Mapping) else {}
-    )
+    values = field_values(contact)
     return any(values.get(alias) not in (None, "") for alias in item.contact_fields)
 
 

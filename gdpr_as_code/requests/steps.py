@@ -25,7 +25,7 @@ from gdpr_as_code.requests import delivery, erasure, export, notify
 from gdpr_as_code.requests.audit import AuditLog
 from gdpr_as_code.requests.journal import Journal, now
 from gdpr_as_code.requests.journal import Status as JournalStatus
-from gdpr_as_code.requests.pending import Client, Request, contact_email, parse_time
+from gdpr_as_code.requests.pending import Client, Request, contact_email, field_values, parse_time
 from gdpr_as_code.spec.model import Gdpr
 
 Status = Literal["done", "failed", "skipped", "refused", "planned"]
@@ -255,7 +255,7 @@ class Runner:
             self.setup.client.post(f"/segments/{request.segment_id}/contact/{request.contact_id}/remove")
             return {"segment_id": request.segment_id}
         alias, value = clear
-        current = ((self.contact(request).get("fields") or {}).get("all") or {}).get(alias)
+        current = field_values(self.contact(request)).get(alias)
         remaining = [v for v in str(current or "").split("|") if v and v != value]
         body: dict[str, Any] = {alias: remaining} if remaining else {alias: "", "overwriteWithBlank": True}
         self.setup.client.patch(f"/contacts/{request.contact_id}/edit", body)
