@@ -12,6 +12,7 @@ the alias is immutable in Mautic, and was free when planned (a field in the way 
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -107,17 +108,29 @@ def render_field(field: ContactField) -> Json:
     }
 
 
+def _unescaped(value: Any) -> Any:
+    """``value`` with the HTML entities Mautic's ``InputHelper::clean`` wrote undone, at any depth."""
+    if isinstance(value, Mapping):
+        return {k: _unescaped(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unescaped(v) for v in value]
+    return html.unescape(value) if isinstance(value, str) else value
+
+
 def normalise_field(raw: Mapping[str, Any], refs: RefIndex) -> Json:
-    """Live contact field: ``null`` and ``""`` defaults alike."""
-    props = as_dict(raw.get("properties"))
+    """Live contact field: ``null`` and ``""`` defaults alike. Mautic stores label, default and every
+    property HTML-escaped (``'`` as ``&#39;``, ``&`` as ``&#38;``): ``FieldType`` cleans the form's data with
+    ``InputHelper::clean`` (Mautic 5.1 LeadBundle/Form/Type/FieldType.php L470-475) and ``setFieldProperties``
+    the properties (LeadBundle/Model/FieldModel.php L837), so they are unescaped here."""
+    props = _unescaped(as_dict(raw.get("properties")))
     type_ = str(raw.get("type") or "text")
     return {
-        "label": raw.get("label"),
+        "label": _unescaped(raw.get("label")),
         "alias": raw.get("alias"),
         "type": type_,
         "group": raw.get("group") or "core",
         "isPublished": bool(raw.get("isPublished")),
-        "defaultValue": optional_text(raw.get("defaultValue")),
+        "defaultValue": optional_text(_unescaped(raw.get("defaultValue"))),
         "properties": _field_properties(type_, options_of(props.get("list")), props),
     }
 

@@ -99,6 +99,14 @@ def too_long(*values: Any) -> None:
         raise kernel_error(500)
 
 
+def special_chars(text: str) -> str:
+    """Mautic's ``InputHelper::clean`` (CoreBundle/Helper/InputHelper.php), i.e. PHP's
+    ``FILTER_SANITIZE_SPECIAL_CHARS``: ``'"<>&`` and characters below 32 are stored as ``&#N;`` entities. Used
+    on segment names (LeadBundle/Form/Type/ListType.php L38) and on contact field labels and properties
+    (LeadBundle/Form/Type/FieldType.php L470-475; LeadBundle/Model/FieldModel.php L837)."""
+    return "".join(f"&#{ord(c)};" if c in "'\"<>&" or ord(c) < 32 else c for c in text)
+
+
 def text_or_none(value: Any) -> str | None:
     """A text form field: null/"" become null, scalars become strings."""
     if value is None or value == "" or isinstance(value, (list, dict)):

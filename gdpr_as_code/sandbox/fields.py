@@ -23,6 +23,7 @@ from gdpr_as_code.sandbox.entities import (
     Kind,
     Writer,
     register,
+    special_chars,
     stamp_edit,
     stamp_new,
     text_or_none,
@@ -249,6 +250,15 @@ KEPT_PROPERTIES = {
 }
 
 
+def escaped(value: Any) -> Any:
+    """``InputHelper::clean`` over an array: every string in it, at any depth."""
+    if isinstance(value, dict):
+        return {k: escaped(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [escaped(v) for v in value]
+    return special_chars(value) if isinstance(value, str) else value
+
+
 def check_properties(kind: str, props: Any) -> None:
     """``FormFieldHelper::validateProperties``: what select and boolean fields must carry."""
     props = props if isinstance(props, dict) else {}
@@ -303,6 +313,8 @@ def writer(obj_type: str) -> Writer:
                 errors["charLengthLimit"] = ["This value should not be blank."]  # crud/065
         if "label" in data or current is None:
             obj["label"] = text_or_none(data.get("label"))
+            if obj["label"] is not None:  # FieldType.php L470-475: the form's data is cleaned with 'clean'
+                obj["label"] = special_chars(obj["label"])
         if "group" in data:
             obj["group"] = (
                 data["group"] if data["group"] in ("core", "social", "personal", "professional") else None
@@ -328,7 +340,8 @@ def writer(obj_type: str) -> Writer:
         if "properties" in data:
             check_properties(obj["type"], data["properties"])
             sent = data["properties"] if isinstance(data["properties"], dict) else {}
-            obj["properties"] = {k: v for k, v in sent.items() if k in KEPT_PROPERTIES.get(obj["type"], ())}
+            kept = {k: v for k, v in sent.items() if k in KEPT_PROPERTIES.get(obj["type"], ())}
+            obj["properties"] = escaped(kept)  # FieldModel::setFieldProperties: InputHelper::clean (L837)
         elif current is None:
             check_properties(obj["type"], {})
         if current is None:

@@ -24,6 +24,7 @@ from gdpr_as_code.sandbox.entities import (
     PUBLISH_KEYS,
     Kind,
     register,
+    special_chars,
     stamp_edit,
     stamp_new,
     text_or_none,
@@ -212,13 +213,6 @@ def merged_filters(current: list[dict[str, Any]], sent: Any, put: bool) -> list[
     return result
 
 
-def special_chars(text: str) -> str:
-    """ListType cleans ``name`` and ``publicName`` with ``InputHelper::clean`` (Mautic 5.1
-    LeadBundle/Form/Type/ListType.php L38; CoreBundle/Helper/InputHelper.php ``clean``), i.e. PHP's
-    ``FILTER_SANITIZE_SPECIAL_CHARS``: ``'"<>&`` and characters below 32 are stored as ``&#N;`` entities."""
-    return "".join(f"&#{ord(c)};" if c in "'\"<>&" or ord(c) < 32 else c for c in text)
-
-
 def check_not_in_use(store: Store, segment_id: int) -> None:
     """``SegmentInUseValidator``: a segment another segment's filter refers to cannot be unpublished (422)."""
     users = [
@@ -265,7 +259,7 @@ def write(req: Request, current: dict[str, Any] | None, data: dict[str, Any], pu
     for key in ("name", "publicName", "alias", "description"):
         if key in data:
             obj[key] = text_or_none(data[key])
-            if key in ("name", "publicName") and obj[key] is not None:
+            if key in ("name", "publicName") and obj[key] is not None:  # ListType.php L38: 'clean'
                 obj[key] = special_chars(obj[key])
     for key in ("isPublished", "isGlobal", "isPreferenceCenter"):
         if key in data:
