@@ -110,7 +110,7 @@ def _assignments(_ctx: click.Context, _param: click.Parameter, items: tuple[str,
     return dict(item.split("=", 1) for item in items)
 
 
-@cli.command("validate")
+@cli.command("validate", short_help="Check specs and inventories; every problem at once.")
 @click.argument("spec_paths", metavar="SPEC|INVENTORY...", nargs=-1, required=True)
 @click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", callback=_assignments,
               help="Override a spec variable (as an inventory would); repeatable.")
@@ -126,7 +126,7 @@ def validate_command(spec_paths: tuple[str, ...], variables: dict[str, str]) -> 
     return EXIT_ERROR if count or inventory_count else EXIT_OK
 
 
-@cli.command("schema")
+@cli.command("schema", short_help="Print the spec's JSON Schema (for editors).")
 def schema_command() -> int:
     """Print the spec's JSON Schema (for editors: yaml-language-server, VS Code, IntelliJ)."""
     from gdpr_as_code.spec import spec_schema_text
@@ -138,7 +138,7 @@ def schema_command() -> int:
 # --- sandbox ---
 
 
-@cli.command("sandbox")
+@cli.command("sandbox", short_help="Serve a Mautic-5.1-compatible API locally.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback by default).")
 @click.option("--port", default=8080, show_default=True, type=int, help="Port (0 picks a free one).")
 @click.option("--state", "state_file", type=click.Path(dir_okay=False), help="Keep the state in this file.")
@@ -378,7 +378,7 @@ def apply_command(spec_path: str, auto_approve: bool, prune: bool, receipts_dir:
     return EXIT_OK
 
 
-@cli.command("import")
+@cli.command("import", short_help="Adopt an existing Mautic object as a spec object.")
 @click.argument("address", metavar="KEY")
 @click.argument("mautic_id", metavar="ID", type=int)
 @click.option("--spec", "spec_path", type=click.Path(exists=True, dir_okay=False),
@@ -399,7 +399,7 @@ def import_command(address: str, mautic_id: int, spec_path: str | None) -> int:
     return EXIT_OK
 
 
-@cli.command("demo")
+@cli.command("demo", short_help="Plan, apply and plan again on a throw-away sandbox.")
 @click.argument("spec_path", metavar="[SPEC]", required=False, type=click.Path(exists=True, dir_okay=False))
 def demo_command(spec_path: str | None) -> int:
     """Start a sandbox and run plan → apply → plan of configs/gdpr.yaml (or SPEC) on it."""
@@ -429,7 +429,7 @@ def show_command(plan_path: str, output: str, as_json: bool) -> int:
     return EXIT_OK
 
 
-@cli.command("history")
+@cli.command("history", short_help="List apply receipts: what was applied, when, from where.")
 @click.argument("where", metavar="[DIR|SPEC]", default="receipts", type=click.Path(exists=False))
 @click.option("--key", help="Only applies that changed this object (its spec key), with its new values.")
 @click.option("--json", "as_json", is_flag=True, help="The receipts themselves, as a JSON array.")
@@ -483,12 +483,12 @@ def _progress(outcome: Any, done: int, total: int) -> None:
         click.echo(f"  [{done}/{total}] {outcome.status:7} {outcome.request_id}", err=True)
 
 
-@cli.group("requests")
+@cli.group("requests", short_help="GDPR requests: list, fulfil, retention.")
 def requests_group() -> None:
     """GDPR requests: list what is pending, fulfil access and erasure requests, enforce retention."""
 
 
-@requests_group.command("list")
+@requests_group.command("list", short_help="Pending requests; exit 2 when one is overdue.")
 @_requests_options
 def requests_list(spec_path: str, as_json: bool, state_dir: str | None, workers: int) -> int:
     """Pending requests with masked email, age and deadline; exit 2 when any is overdue."""
@@ -501,7 +501,7 @@ def requests_list(spec_path: str, as_json: bool, state_dir: str | None, workers:
     return listing.exit_code
 
 
-@requests_group.command("fulfil")
+@requests_group.command("fulfil", short_help="Answer access and erasure requests (resumable).")
 @_requests_options
 @click.option("--type", "kind", type=click.Choice(["access", "erasure"]), help="Only this type of request.")
 @click.option("--limit", type=click.IntRange(min=1), help="Work on at most this many requests.")
@@ -520,7 +520,7 @@ def requests_fulfil(spec_path: str, as_json: bool, state_dir: str | None, worker
     return summary.exit_code
 
 
-@requests_group.command("retention")
+@requests_group.command("retention", short_help="Contacts past retention; exit 2 when there are any.")
 @_requests_options
 @click.option("--erase", is_flag=True, help="Erase them (receipt, delete, confirm), journaled like erasures.")
 @click.option("--limit", type=click.IntRange(min=1), help="Erase at most this many.")

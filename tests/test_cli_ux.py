@@ -221,3 +221,18 @@ def test_import_says_which_object_holds_the_key(
     assert err == (f"Error: Cannot import segment #{other} as segment.data_requested: segment #{access} "
                    f"already is segment.data_requested. Check the id, or remove the marker of #{access} in "
                    "Mautic first.\n")
+
+
+@pytest.mark.parametrize("group", [(), ("requests",)])
+def test_command_lists_show_whole_sentences(
+    group: tuple[str, ...], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--help`` cut most descriptions ("Start a sandbox and run plan → apply → plan of...", "KEY (e.g.")."""
+    code, out, _ = run(capsys, *group, "--help")
+    assert code == 0
+    listed = out.split("Commands:\n")[1].splitlines()
+    assert len(listed) >= 3
+    for line in listed:
+        text = line.strip().partition(" ")[2].strip()
+        assert text.endswith(".") and not text.endswith("..."), line
+        assert text.count("(") == text.count(")"), line
