@@ -116,19 +116,22 @@ def test_segment_name_that_mautic_escapes_still_converges(
 def test_contact_field_texts_that_mautic_escapes_still_converge(
     sandbox: Any, controls: Any, api: httpx.Client
 ) -> None:
-    """``FieldType`` cleans a contact field's data, and ``setFieldProperties`` its options, with
-    ``InputHelper::clean`` (FieldType.php L470-475, FieldModel.php L837): ``'`` is stored as ``&#39;``."""
+    """``setFieldProperties`` cleans options with ``InputHelper::clean`` (FieldModel.php L837), and
+    ``FieldType`` a non-choice field's label (FieldType.php L470-475): ``'`` is stored as ``&#39;``."""
     spec = load_spec(SPEC_PATH, env={"MAUTIC_URL": "http://127.0.0.1"})
-    field = next(f for f in spec.fields if f.options)
-    label, value = field.options[0]
-    changed = dataclasses.replace(
-        field, label="Request (it's yours & ours)", options=((f"{label} & more's", value), *field.options[1:])
-    )
-    spec = dataclasses.replace(spec, fields=tuple(changed if f is field else f for f in spec.fields))
+    choice = next(f for f in spec.fields if f.type in ("select", "multiselect"))
+    flag = next(f for f in spec.fields if f.type == "boolean")
+    label, value = choice.options[0]
+    edited = {
+        choice.key: dataclasses.replace(choice, options=((f"{label} & more's", value), *choice.options[1:])),
+        flag.key: dataclasses.replace(flag, label="Consent (it's yours & ours)"),
+    }
+    spec = dataclasses.replace(spec, fields=tuple(edited.get(f.key, f) for f in spec.fields))
     with connect(sandbox.url) as client:
         engine.apply(engine.plan(spec, client), client)
         stored = {f["alias"]: f for f in api.get("/api/fields/contact").json()["fields"].values()}
-        assert stored[field.alias]["label"] == "Request (it&#39;s yours &#38; ours)"
+        assert stored[flag.alias]["label"] == "Consent (it&#39;s yours &#38; ours)"
+        assert stored[choice.alias]["properties"]["list"][0]["label"] == f"{label} &#38; more&#39;s"
         controls.clear_requests()
         assert not engine.plan(spec, client).has_changes
         assert writes(controls) == []

@@ -118,10 +118,11 @@ def _unescaped(value: Any) -> Any:
 
 
 def normalise_field(raw: Mapping[str, Any], refs: RefIndex) -> Json:
-    """Live contact field: ``null`` and ``""`` defaults alike. Mautic stores label, default and every
-    property HTML-escaped (``'`` as ``&#39;``, ``&`` as ``&#38;``): ``FieldType`` cleans the form's data with
-    ``InputHelper::clean`` (Mautic 5.1 LeadBundle/Form/Type/FieldType.php L470-475) and ``setFieldProperties``
-    the properties (LeadBundle/Model/FieldModel.php L837), so they are unescaped here."""
+    """Live contact field: ``null`` and ``""`` defaults alike. Mautic stores every property HTML-escaped
+    (``'`` as ``&#39;``, ``&`` as ``&#38;``; ``setFieldProperties``, LeadBundle/Model/FieldModel.php
+    L837), and the label and default too unless the type is a choice (``FieldType`` cleans its data with
+    ``InputHelper::clean``, Mautic 5.1 LeadBundle/Form/Type/FieldType.php L262-275, L470-475): all are
+    unescaped here."""
     props = _unescaped(as_dict(raw.get("properties")))
     type_ = str(raw.get("type") or "text")
     return {

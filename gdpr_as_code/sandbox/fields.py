@@ -313,7 +313,9 @@ def writer(obj_type: str) -> Writer:
                 errors["charLengthLimit"] = ["This value should not be blank."]  # crud/065
         if "label" in data or current is None:
             obj["label"] = text_or_none(data.get("label"))
-            if obj["label"] is not None:  # FieldType.php L470-475: the form's data is cleaned with 'clean'
+            # FieldType.php L262-275, L470-475: the form's data is cleaned with 'clean', except for the
+            # choice types, whose masks ({'defaultValue': 'raw'}) leave the label to the default filter
+            if obj["label"] is not None and obj["type"] not in ("select", "multiselect", "lookup"):
                 obj["label"] = special_chars(obj["label"])
         if "group" in data:
             obj["group"] = (
