@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deepdiff import DeepDiff
 
@@ -39,6 +39,9 @@ from gdpr_as_code.resources import (
     registry_body,
 )
 from gdpr_as_code.spec import Spec
+
+if TYPE_CHECKING:
+    from gdpr_as_code.client import MauticClient
 
 COLLECTIONS = ("fields", "actions")
 """Attributes holding sub-objects keyed by spec key: diffed item by item, never by position."""
@@ -137,7 +140,7 @@ def desired_state(spec: Spec) -> State:
 
 
 def read_live(
-    client: Any, kinds: Iterable[Kind] = KINDS, known: Mapping[str, int] | None = None
+    client: MauticClient, kinds: Iterable[Kind] = KINDS, known: Mapping[str, int] | None = None
 ) -> LiveState:
     """Read every object of each kind with one list call per kind (the client follows pages), then normalise
     them; ids of managed objects inside others (a form action's segment) become references. ``known``
@@ -349,7 +352,7 @@ def diff(desired: State, live: LiveState, *, prune: bool = False) -> tuple[Chang
     return tuple(changes)
 
 
-def plan(spec: Spec, client: Any, *, prune: bool = False) -> Plan:
+def plan(spec: Spec, client: MauticClient, *, prune: bool = False) -> Plan:
     """Read Mautic and compare it with the spec: what ``apply`` would do."""
     live = read_live(client)
     return Plan(
@@ -367,7 +370,7 @@ def plan(spec: Spec, client: Any, *, prune: bool = False) -> Plan:
 class _Run:
     """One apply: the ids known so far (from the plan, plus objects created in this run) and what was done."""
 
-    def __init__(self, plan: Plan, client: Any) -> None:
+    def __init__(self, plan: Plan, client: MauticClient) -> None:
         self.client = client
         self.ids = dict(plan.ids)
         self.outcomes: list[Outcome] = []
@@ -440,7 +443,7 @@ class _Run:
         self.outcomes.append(Outcome("delete", kind.name, change.key, change.mautic_id))
 
 
-def save_registry(client: Any, edits: Mapping[str, str | None]) -> None:
+def save_registry(client: MauticClient, edits: Mapping[str, str | None]) -> None:
     """Write contact field ownership (key -> alias, or None to forget a key) into the registry segment,
     creating it on first use; reread first so concurrent edits of other keys are kept."""
     current = read_registry(client.list_all(SEGMENTS.path, SEGMENTS.list_key))
@@ -462,7 +465,7 @@ def save_registry(client: Any, edits: Mapping[str, str | None]) -> None:
         client.patch(f"{SEGMENTS.path}/{current.segment_id}/edit", {"description": body["description"]})
 
 
-def apply(plan: Plan, client: Any) -> tuple[Outcome, ...]:
+def apply(plan: Plan, client: MauticClient) -> tuple[Outcome, ...]:
     """Make the plan's changes: creates and updates in dependency order (fields, segments, emails, forms,
     focus), then deletes in reverse order; then re-read and verify. The only function that writes.
 
@@ -500,7 +503,7 @@ def apply(plan: Plan, client: Any) -> tuple[Outcome, ...]:
     return tuple(run.outcomes)
 
 
-def _register_fields(plan: Plan, client: Any) -> None:
+def _register_fields(plan: Plan, client: MauticClient) -> None:
     """List the contact fields this apply creates in the registry *before* creating them (one write): a
     create whose answer is lost, or a run killed right after it, then still leaves a field the next plan
     recognises as managed. Their aliases were free when planned (a field in the way stops the plan)."""
@@ -520,7 +523,7 @@ def _register_fields(plan: Plan, client: Any) -> None:
         ) from err
 
 
-def verify(plan: Plan, client: Any, outcomes: Iterable[Outcome], known: Mapping[str, int]) -> None:
+def verify(plan: Plan, client: MauticClient, outcomes: Iterable[Outcome], known: Mapping[str, int]) -> None:
     """Re-read the kinds apply wrote and check Mautic kept every change; raise ``ApplyError`` otherwise.
     ``known`` are the ids of every managed object (from the plan and created in this run)."""
     touched = [c for c in plan.actionable if c.action != "delete"]
@@ -574,7 +577,7 @@ def _short(value: Any) -> str:
 # --- import ---------------------------------------------------------------------------------------
 
 
-def adopt(client: Any, address: str, mautic_id: int, spec: Spec | None = None) -> Outcome:
+def adopt(client: MauticClient, address: str, mautic_id: int, spec: Spec | None = None) -> Outcome:
     """``gdpr-as-code import KEY ID``: write the ownership marker of ``address`` (e.g. ``segment.forget``)
     into Mautic object ``mautic_id``; the next plan then updates it to the spec instead of creating a twin."""
     try:

@@ -27,10 +27,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from gdpr_as_code.errors import LockError
+
+if TYPE_CHECKING:
+    from gdpr_as_code.client import MauticClient
 
 LOCK_DIR_ENV = "GDPR_AS_CODE_LOCK_DIR"
 REMOTE_ALIAS = "gdpr-as-code-lock"
@@ -201,7 +204,7 @@ def _held_error(instance: str, lock: RemoteHolder | None) -> LockError:
 
 
 @contextmanager
-def apply_lock(client: Any, *, remote: bool = False, timeout: float = 0.0) -> Iterator[None]:
+def apply_lock(client: MauticClient, *, remote: bool = False, timeout: float = 0.0) -> Iterator[None]:
     """What every apply holds: this machine's lock on the client's instance, and with ``remote`` the lock
     object in Mautic too (for runners on different machines)."""
     with local_lock(client.base_url, timeout=timeout):

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from gdpr_as_code.client import client_from_env
+from gdpr_as_code.client import MauticClient, client_from_env
 from gdpr_as_code.engine import LiveState, Outcome, read_live
 from gdpr_as_code.errors import GdprAsCodeError, PlanError
 from gdpr_as_code.lock import apply_lock, instance_key
@@ -204,7 +204,7 @@ def _parts(sub_ids: Mapping[str, Mapping[str, int]]) -> dict[str, dict[str, int]
     return {part: dict(ids) for part, ids in sub_ids.items() if ids}
 
 
-def check_fresh(plan: Plan, client: Any, plan_path: Path) -> None:
+def check_fresh(plan: Plan, client: MauticClient, plan_path: Path) -> None:
     """Read Mautic (one list call per kind) and refuse a stale plan, naming every changed object."""
     if not plan.actionable:
         return

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from gdpr_as_code import engine
 from gdpr_as_code.engine import Outcome
@@ -26,6 +26,9 @@ from gdpr_as_code.lock import instance_key
 from gdpr_as_code.plan import Plan
 from gdpr_as_code.redact import Redactor
 from gdpr_as_code.report import plan_redactor
+
+if TYPE_CHECKING:
+    from gdpr_as_code.client import MauticClient
 
 RECEIPT_FORMAT_VERSION = 1
 RECEIPT_KIND = "gdpr-as-code/apply-receipt"
@@ -95,7 +98,7 @@ class Run:
 
 
 def apply_with_receipt(
-    plan: Plan, client: Any, spec_path: Path, directory: Path, base: Redactor
+    plan: Plan, client: MauticClient, spec_path: Path, directory: Path, base: Redactor
 ) -> tuple[tuple[Outcome, ...], Path | None]:
     """``engine.apply`` and a receipt of what it did, also when it failed part-way: then the failure is
     raised again as an ``ApplyError`` that says where that receipt is.
