@@ -236,3 +236,16 @@ def test_command_lists_show_whole_sentences(
         text = line.strip().partition(" ")[2].strip()
         assert text.endswith(".") and not text.endswith("..."), line
         assert text.count("(") == text.count(")"), line
+
+
+def test_requests_on_a_spec_without_requests_names_the_keys_the_spec_really_has(
+    user_env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The fix named "gdpr.request_types", a key the spec language does not have (it is gdpr.requests)."""
+    spec = tmp_path / "gdpr.yaml"
+    spec.write_text("version: 1\ntarget:\n  auth: basic\n")
+    code, out, err = run(capsys, "requests", "list", str(spec))
+    assert (code, out) == (1, "")
+    assert err == (f"Error: {spec} has no gdpr.requests, so there are no GDPR requests to handle. Add "
+                   "gdpr.requests.access and gdpr.requests.erasure (each with its value, segment and email, "
+                   "as in configs/gdpr.yaml) and apply the spec first.\n")

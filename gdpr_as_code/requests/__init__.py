@@ -73,8 +73,9 @@ def prepare(
     where = str(spec.source)
     if gdpr is None or not gdpr.request_types:
         raise GdprAsCodeError(
-            f"{where} has no gdpr.request_types, so there are no GDPR requests to handle. Add the gdpr "
-            "section (request_types with their segment and notification email) and apply the spec first."
+            f"{where} has no gdpr.requests, so there are no GDPR requests to handle. Add "
+            "gdpr.requests.access and gdpr.requests.erasure (each with its value, segment and email, as in "
+            "configs/gdpr.yaml) and apply the spec first."
         )
     live = engine.read_live(client, (SEGMENTS, EMAILS))
     segments, emails = live.managed("segments"), live.managed("emails")
