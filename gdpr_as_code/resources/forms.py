@@ -159,7 +159,14 @@ def form_payload(
 ) -> Json:
     """Body of a form create or PATCH. Always sends ``postAction`` (a PATCH without it resets it to "return",
     recorded flows/050); when fields change, sends the whole ordered list with ids (a partial list renumbers
-    ``order``, flows/033) and mapping spelled out; existing fields and actions go by id, new ones without."""
+    ``order``, flows/033) and mapping spelled out; existing fields and actions go by id, new ones without.
+
+    Checked (real-Mautic audit), Mautic 5.1 FormBundle/Controller/Api/FormApiController.php L169-233: a field
+    without ``id`` keeps the alias sent (after ``cleanAlias(alias, 'f_', 25)``, which the spec's key pattern
+    already satisfies) unless the form still has a field with it, so a field deleted by hand comes back
+    under its alias; an alias sent twice in one request is a 400. ``mappedObject``/``mappedField`` sent
+    explicitly are stored (flows/055-056). Fields and actions are only ever deleted through
+    ``/forms/{id}/fields/delete?fields[]=`` and ``/actions/delete?actions[]=`` (crud/038-039)."""
     ids = sub_ids or {"fields": {}, "actions": {}}
     keys = set(desired) if changed is None else set(changed) | {"postAction", "postActionProperty"}
     body: Json = {k: desired[k] for k in keys if k in desired and k not in ("fields", "actions")}
