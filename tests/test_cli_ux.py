@@ -249,3 +249,17 @@ def test_requests_on_a_spec_without_requests_names_the_keys_the_spec_really_has(
     assert err == (f"Error: {spec} has no gdpr.requests, so there are no GDPR requests to handle. Add "
                    "gdpr.requests.access and gdpr.requests.erasure (each with its value, segment and email, "
                    "as in configs/gdpr.yaml) and apply the spec first.\n")
+
+
+def test_a_mautic_url_with_index_php_works_on_the_sandbox_as_on_mautic(
+    user_env: dict[str, str],
+    sandbox: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The README says /index.php in MAUTIC_URL is fine (Mautic without URL rewriting); the sandbox: 404."""
+    monkeypatch.setenv("MAUTIC_URL", sandbox.url + "/index.php")
+    code, out, err = run(capsys, "plan", str(SPEC_PATH))
+    assert (code, err) == (0, "")
+    assert out.startswith(f"Plan for {sandbox.url}/index.php:")
+    assert "Plan: 9 to add, 0 to change, 0 to destroy." in out

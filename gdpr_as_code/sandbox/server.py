@@ -141,6 +141,8 @@ class App:
         """Answer one request; raises ``Drop`` when a fault says to close the connection instead."""
         split = urlsplit(target)
         path = unquote(split.path)
+        if path.startswith("/index.php/"):  # Mautic without URL rewriting: its front controller in the path
+            path = path.removeprefix("/index.php")
         control = path.startswith(CONTROL_PREFIX)
         query = php_parse(parse_qsl(split.query, keep_blank_values=True))
         found = routing.resolve(method, path)
