@@ -1,35 +1,32 @@
-"""Converge a live Mautic to the spec: desired state, live state, diff, plan, apply, verify, import.
+"""Converge a live Mautic to the spec: plan, apply, verify, import (over ``state`` and ``diff``).
 
-    desired_state(spec)            -> State            pure: the spec rendered by each kind in resources
-    read_live(client)              -> LiveState        GETs only: ONE list call per kind (all pages)
-    diff(desired, live, prune)     -> tuple[Change]    pure; conflicts: one PlanError naming each and the fix
+    desired_state(spec)            -> State            ``state``: the spec rendered by each kind in resources
+    read_live(client)              -> LiveState        ``state``: GETs only: one list call per kind
+    diff(desired, live, prune)     -> tuple[Change]    ``diff``: pure; conflicts are one PlanError naming each
     plan(spec, client, prune)      -> Plan             the three above
     apply(plan, client)            -> tuple[Outcome]   the only place that writes configuration; then verifies
     adopt(client, address, id)     -> Outcome          ``gdpr-as-code import``: write the ownership marker
 
-Ownership is the marker each kind stores in Mautic (see ``resources``): a live object is managed when it
-carries one; anything else is never changed or deleted. An unmanaged object with the identity of a desired
-one (same alias, or name where there is no alias) stops the plan: adopt it with ``import`` or rename one of
-them."""
+Callers use ``engine`` for all of them (``__all__``). Ownership is the marker each kind stores in Mautic (see
+``resources``): a live object is managed when it carries one; anything else is never changed or deleted. An
+unmanaged object with the identity of a desired one (same alias, or name where there is no alias) stops the
+plan: adopt it with ``import`` or rename one of them."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from deepdiff import DeepDiff
-
+from gdpr_as_code.diff import COLLECTIONS, diff, field_changes
 from gdpr_as_code.errors import ApplyError, ApplyInterrupted, MauticError, PlanError
-from gdpr_as_code.plan import SYMBOLS, Change, FieldChange, Plan, fingerprint
+from gdpr_as_code.plan import SYMBOLS, Change, Plan
 from gdpr_as_code.resources import (
     BY_NAME,
     FIELDS,
     FOCUS,
     KINDS,
     SEGMENTS,
-    FieldRegistry,
     Json,
     Kind,
     kind_of_address,
@@ -39,69 +36,25 @@ from gdpr_as_code.resources import (
     registry_body,
 )
 from gdpr_as_code.spec import Spec
+from gdpr_as_code.state import Live, LiveState, desired_state, live_from_raw, read_live
 
 if TYPE_CHECKING:
     from gdpr_as_code.client import MauticClient
 
-COLLECTIONS = ("fields", "actions")
-"""Attributes holding sub-objects keyed by spec key: diffed item by item, never by position."""
-_PATH_PART = re.compile(r"\['((?:[^'\\]|\\.)*)'\]|\[(\d+)\]")
-
-
-@dataclass(frozen=True)
-class Desired:
-    """One object the spec asks for, rendered by its kind."""
-
-    kind: str
-    key: str
-    data: Json
-    where: str = ""
-
-    @property
-    def name(self) -> str:
-        return str(self.data.get("name") or self.data.get("label") or self.key)
-
-
-@dataclass(frozen=True)
-class Live:
-    """One object read from Mautic: its id, ownership key (None when unmanaged), normalised data, part ids."""
-
-    kind: str
-    id: int
-    key: str | None
-    data: Json
-    sub_ids: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        return str(self.data.get("name") or self.data.get("label") or f"#{self.id}")
-
-    @property
-    def identity(self) -> Any:
-        return self.data.get(BY_NAME[self.kind].identity)
-
-
-State = Mapping[str, Mapping[str, Desired]]
-"""Desired objects by kind name, then spec key."""
-
-
-@dataclass(frozen=True)
-class LiveState:
-    """What Mautic holds: every object of every managed kind, each either managed (has a key) or not."""
-
-    objects: Mapping[str, tuple[Live, ...]]
-
-    def managed(self, kind: str) -> dict[str, list[Live]]:
-        """Managed objects of a kind by spec key (a list: a clone in Mautic's UI copies the marker)."""
-        result: dict[str, list[Live]] = {}
-        for obj in self.objects.get(kind, ()):
-            if obj.key is not None:
-                result.setdefault(obj.key, []).append(obj)
-        return result
-
-    def ids(self) -> dict[str, int]:
-        """``@kind.key`` → id of every managed object, for resolving references at apply time."""
-        return {ref(o.kind, o.key): o.id for objs in self.objects.values() for o in objs if o.key is not None}
+__all__ = [
+    "Live",
+    "LiveState",
+    "Outcome",
+    "adopt",
+    "apply",
+    "describe",
+    "desired_state",
+    "diff",
+    "live_from_raw",
+    "plan",
+    "read_live",
+    "verify",
+]
 
 
 @dataclass(frozen=True)
@@ -117,239 +70,6 @@ class Outcome:
     @property
     def address(self) -> str:
         return BY_NAME[self.kind].address(self.key)
-
-
-# --- desired and live state -----------------------------------------------------------------------
-
-
-def desired_state(spec: Spec) -> State:
-    """Render every object of the spec with its kind (pure)."""
-    groups: dict[str, Iterable[Any]] = {
-        "fields": spec.fields,
-        "segments": spec.segments,
-        "emails": spec.emails,
-        "forms": spec.forms,
-        "focus": (spec.consent,) if spec.consent is not None else (),
-    }
-    return {
-        kind.name: {
-            obj.key: Desired(kind.name, obj.key, kind.render(obj), obj.where) for obj in groups[kind.name]
-        }
-        for kind in KINDS
-    }
-
-
-def read_live(
-    client: MauticClient, kinds: Iterable[Kind] = KINDS, known: Mapping[str, int] | None = None
-) -> LiveState:
-    """Read every object of each kind with one list call per kind (the client follows pages), then normalise
-    them; ids of managed objects inside others (a form action's segment) become references. ``known``
-    (``@kind.key -> id``) names managed objects of kinds not read this time."""
-    raws = {kind.name: client.list_all(kind.path, kind.list_key) for kind in kinds}
-    registry = None
-    if "fields" in raws and "segments" not in raws:  # contact field ownership lives in a segment
-        registry = read_registry(client.list_all(SEGMENTS.path, SEGMENTS.list_key))
-    return live_from_raw(raws, known, registry)
-
-
-def live_from_raw(
-    raws: Mapping[str, list[Mapping[str, Any]]],
-    known: Mapping[str, int] | None = None,
-    registry: FieldRegistry | None = None,
-) -> LiveState:
-    """Pure half of ``read_live``: build the live state from list answers (tested from recorded answers).
-    Contact fields are managed when the field registry lists them (read from ``raws["segments"]`` unless
-    ``registry`` is given)."""
-    registry = registry or read_registry(raws.get("segments", ()))
-    refs: dict[tuple[str, int], str] = {}
-    for reference, known_id in (known or {}).items():
-        kind, key = parse_ref(reference) or ("", "")
-        refs[(kind, known_id)] = key
-    for name, items in raws.items():
-        for raw in items:
-            key = registry.key_of(raw) if name == "fields" else BY_NAME[name].key_of(raw)
-            if key is not None:
-                refs[(name, int(raw["id"]))] = key
-    objects = {
-        name: tuple(
-            Live(
-                name,
-                int(raw["id"]),
-                refs.get((name, int(raw["id"]))),
-                BY_NAME[name].normalise(raw, refs),
-                BY_NAME[name].sub_ids(raw),
-            )
-            for raw in items
-        )
-        for name, items in raws.items()
-    }
-    return LiveState(objects)
-
-
-# --- diff -----------------------------------------------------------------------------------------
-
-
-def _project(live: Any, desired: Any) -> Any:
-    """The part of a live value the spec speaks about: nested dicts keep only the desired keys, so server
-    defaults the spec leaves alone never show as changes."""
-    if isinstance(live, Mapping) and isinstance(desired, Mapping):
-        return {k: _project(live.get(k), v) for k, v in desired.items()}
-    return live
-
-
-def _comparable(live: Json, desired: Json) -> Json:
-    """Live projected onto desired; sub-object collections keep every live item (extra ones are drift)."""
-    result: Json = {}
-    for key, want in desired.items():
-        have = live.get(key)
-        if key in COLLECTIONS and isinstance(want, Mapping):
-            have = have if isinstance(have, Mapping) else {}
-            result[key] = {
-                slot: (_project(have[slot], want[slot]) if slot in want else have[slot]) for slot in have
-            }
-        else:
-            result[key] = _project(have, want)
-    return result
-
-
-def _path(deep_path: str) -> list[str]:
-    """``root['fields']['email']['label']`` → ``['fields', 'email', 'label']``, stopping at a list index
-    (lists such as filters and options are shown whole)."""
-    parts = []
-    for match in _PATH_PART.finditer(deep_path):
-        if match.group(2) is not None:
-            break
-        parts.append(match.group(1).replace("\\'", "'"))
-    return parts
-
-
-def _get(value: Any, parts: list[str]) -> Any:
-    for part in parts:
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(part)
-    return value
-
-
-def field_changes(live: Json, desired: Json) -> tuple[FieldChange, ...]:
-    """Changed attributes between a normalised live object and its desired form (deepdiff on both)."""
-    have = _comparable(live, desired)
-    if have == desired:  # the common case, and ~100x cheaper than asking deepdiff
-        return ()
-    delta = DeepDiff(have, desired, verbose_level=2, threshold_to_diff_deeper=0)
-    paths: dict[str, list[str]] = {}
-    for deep_path in sorted(delta.affected_paths):
-        parts = _path(deep_path)
-        if parts:
-            paths.setdefault(".".join(parts), parts)
-    # keep the shortest path when one contains another (a whole new sub-object, not each of its attributes)
-    chosen = [p for p in sorted(paths) if not any(p.startswith(q + ".") for q in paths if q != p)]
-    return tuple(FieldChange(p, _get(have, paths[p]), _get(desired, paths[p])) for p in chosen)
-
-
-def in_the_way(kind: Kind, want: Mapping[str, Any], other: Live) -> str | None:
-    """The attribute by which unmanaged ``other`` collides with the desired object (None when it does not):
-    its alias (Mautic refuses or renames a duplicate), or its name (two look-alikes confuse every reader)."""
-    for attr in (kind.identity, *kind.lookalike):
-        value = want.get(attr)
-        if other.key is None and value is not None and other.data.get(attr) == value:
-            return attr
-    return None
-
-
-def _conflict(kind: Kind, want: Desired, other: Live, attr: str) -> str:
-    return (
-        f"{kind.address(want.key)} ({want.where or 'spec'}): Mautic already has an unmanaged {kind.label} "
-        f"#{other.id} with the same {attr} {str(other.data.get(attr))!r}. Adopt it with "
-        f"`gdpr-as-code import {kind.address(want.key)} {other.id}`, or change the {attr} in the spec."
-    )
-
-
-def _immutable(kind: Kind, want: Desired, have: Live) -> list[str]:
-    """Contact field alias and type never change in Mautic; planning such a change would loop forever."""
-    if kind is not FIELDS:
-        return []
-    problems = []
-    for attr in ("alias", "type"):
-        if have.data.get(attr) != want.data.get(attr):
-            problems.append(
-                f"{kind.address(want.key)} ({want.where or 'spec'}): the {attr} of contact field "
-                f"#{have.id} is {have.data.get(attr)!r} in Mautic and {want.data.get(attr)!r} in the spec, "
-                f"and Mautic cannot change it. Put back {have.data.get(attr)!r} in the spec, or give the "
-                "field a new key and alias "
-                "(a new field; the old one is deleted with --prune, with its data)."
-            )
-    return problems
-
-
-def diff(desired: State, live: LiveState, *, prune: bool = False) -> tuple[Change, ...]:
-    """Every change that makes ``live`` match ``desired``, in dependency order (pure).
-
-    Raises ``PlanError`` listing every conflict at once: an unmanaged look-alike in the way, two Mautic
-    objects claiming one spec key, a contact field whose alias or type would have to change.
-    """
-    changes: list[Change] = []
-    problems: list[str] = []
-    for kind in KINDS:
-        wanted = desired.get(kind.name, {})
-        managed = live.managed(kind.name)
-        unmanaged = [o for o in live.objects.get(kind.name, ()) if o.key is None]
-        for key, claims in managed.items():
-            if len(claims) > 1:
-                ids = ", ".join(f"#{o.id}" for o in claims)
-                problems.append(
-                    f"{kind.address(key)}: {len(claims)} {kind.name} in Mautic ({ids}) carry its marker "
-                    f"[gdpr-as-code:{key}] (a copy made in Mautic keeps it). Remove the marker from the "
-                    "copies "
-                    "you want to keep unmanaged, or delete them."
-                )
-        for key, want in wanted.items():
-            claims = managed.get(key, [])
-            if len(claims) > 1:
-                continue
-            if not claims:
-                problems.extend(
-                    _conflict(kind, want, other, attr)
-                    for other in unmanaged
-                    if (attr := in_the_way(kind, want.data, other)) is not None
-                )
-                created = tuple(FieldChange(attr, None, value) for attr, value in want.data.items())
-                changes.append(Change("create", kind.name, key, want.name, None, created, want.data))
-                continue
-            have = claims[0]
-            problems.extend(_immutable(kind, want, have))
-            delta = field_changes(kind.comparable(have.data), kind.comparable(want.data))
-            if delta:
-                changes.append(
-                    Change(
-                        "update",
-                        kind.name,
-                        key,
-                        want.name,
-                        have.id,
-                        delta,
-                        want.data,
-                        have.sub_ids,
-                        fingerprint(have.data),
-                    )
-                )
-        for key, claims in managed.items():
-            if key not in wanted and len(claims) == 1:
-                gone = claims[0]
-                changes.append(
-                    Change(
-                        "delete",
-                        kind.name,
-                        key,
-                        gone.name,
-                        gone.id,
-                        fingerprint=fingerprint(gone.data),
-                        suppressed=not prune,
-                    )
-                )
-    if problems:
-        raise PlanError("No safe plan:\n" + "\n".join(f"- {p}" for p in problems))
-    return tuple(changes)
 
 
 def plan(spec: Spec, client: MauticClient, *, prune: bool = False) -> Plan:
