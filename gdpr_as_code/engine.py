@@ -23,8 +23,8 @@ from gdpr_as_code.errors import ApplyError, ApplyInterrupted, MauticError, PlanE
 from gdpr_as_code.plan import SYMBOLS, Change, Plan
 from gdpr_as_code.resources import (
     BY_NAME,
+    EMAILS,
     FIELDS,
-    FOCUS,
     KINDS,
     SEGMENTS,
     Json,
@@ -342,14 +342,11 @@ def adopt(client: MauticClient, address: str, mautic_id: int, spec: Spec | None 
 
 
 def _marker_body(kind: Kind, key: str, raw: Mapping[str, Any]) -> Json:
-    """The smallest PATCH that adds the marker and keeps what the object holds."""
-    normal = kind.normalise(raw, {})
-    if kind.name == "emails":
-        return kind.payload(normal, key, frozenset({"customHtml"}), _no_refs)
-    body = kind.payload(normal, key, frozenset({"description"}), _no_refs)
-    if kind is FOCUS:
-        return {"description": body["description"], "style": raw.get("style")}
-    return {k: body[k] for k in ("description", "postAction", "postActionProperty") if k in body}
+    """The smallest PATCH that adds the marker and keeps what the object holds: the kind's own body for the
+    one attribute its marker lives in (which adds what Mautic wants on every write: a form's postAction, a
+    focus item's style)."""
+    marker_in = "customHtml" if kind is EMAILS else "description"
+    return kind.payload(kind.normalise(raw, {}), key, frozenset({marker_in}), _no_refs)
 
 
 def _no_refs(reference: str) -> int:
