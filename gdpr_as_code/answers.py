@@ -123,6 +123,13 @@ def transport_error(
         if sent and method != "GET"
         else f"Check {client.url_source}, that Mautic is running and reachable from here, and rerun."
     )
+    if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+        fix = (
+            "Mautic's TLS certificate is not trusted here: renew it, or if your own CA signed it, set "
+            "SSL_CERT_FILE to that CA's certificate (PEM) and rerun."
+        )
+    elif "WRONG_VERSION_NUMBER" in str(exc):
+        fix = f"Nothing speaks TLS there: check the scheme and port of {client.url_source} (http:// or https://)."
     return MauticUnreachable(f"{where} {what}. {fix}", instance=client.name, method=method, path=path)
 
 

@@ -12,7 +12,9 @@ import importlib.metadata
 import json
 import os
 import re
+import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -25,6 +27,8 @@ import pytest
 
 from gdpr_as_code import plan as plan_module
 from gdpr_as_code.cli import main
+from gdpr_as_code.client import EnvTarget, MauticClient, RetryPolicy, client_from_env
+from gdpr_as_code.errors import MauticUnreachable
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC_PATH = ROOT / "configs" / "gdpr.yaml"
@@ -263,3 +267,45 @@ def test_a_mautic_url_with_index_php_works_on_the_sandbox_as_on_mautic(
     assert (code, err) == (0, "")
     assert out.startswith(f"Plan for {sandbox.url}/index.php:")
     assert "Plan: 9 to add, 0 to change, 0 to destroy." in out
+
+
+def _client(url: str) -> MauticClient:
+    """A client as the CLI makes one, whose retries do not wait (the message is the same)."""
+    retry = RetryPolicy(sleep=lambda _: None)
+    env = {"MAUTIC_USERNAME": "admin", "MAUTIC_PASSWORD": "x"}
+    return client_from_env(EnvTarget(url=url), env, retry=retry)
+
+
+def test_https_to_a_plain_http_port_says_to_check_the_scheme(sandbox: Any) -> None:
+    """It said "[SSL: WRONG_VERSION_NUMBER] wrong version number", then "check that Mautic is running"."""
+    url = sandbox.url.replace("http://", "https://")
+    with _client(url) as client, pytest.raises(MauticUnreachable) as caught:
+        client.get("/segments")
+    assert str(caught.value).endswith(
+        "Nothing speaks TLS there: check the scheme and port of the target url in the spec (http:// or https://)."
+    )
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl to make a self-signed certificate")
+def test_an_untrusted_certificate_says_how_to_trust_it(tmp_path: Path) -> None:
+    """A self-signed or in-house CA certificate: "check that Mautic is running" was no help."""
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                    "/CN=x", "-keyout", str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem")],
+                   check=True, capture_output=True)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Redirect)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"https://127.0.0.1:{server.server_address[1]}"
+        with _client(url) as client, pytest.raises(MauticUnreachable) as caught:
+            client.get("/segments")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "CERTIFICATE_VERIFY_FAILED" in str(caught.value)
+    assert str(caught.value).endswith(
+        "Mautic's TLS certificate is not trusted here: renew it, or if your own CA signed it, set "
+        "SSL_CERT_FILE to that CA's certificate (PEM) and rerun."
+    )
