@@ -229,8 +229,10 @@ def check_credentials(instance: Instance, env: Mapping[str, str]) -> None:
     missing = [name for name in instance.credential_env if not env.get(name)]
     if missing:
         names = " and ".join(missing)
+        one = len(missing) == 1
+        subject = f"environment variable {names} is" if one else f"environment variables {names} are"
         raise MissingCredentials(
-            f"Instance {instance.name} ({instance.where}): environment variable {names} "
-            f"{'is' if len(missing) == 1 else 'are'} not set or empty — export {names} with the credentials "
-            f"of this instance (auth: {instance.target.auth}), or correct its *_env names in the inventory."
+            f"Instance {instance.name} ({instance.where}): {subject} not set or empty — export {names} with "
+            f"the credentials of this instance (auth: {instance.target.auth}), or correct its *_env names in "
+            "the inventory."
         )

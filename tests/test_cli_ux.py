@@ -309,3 +309,19 @@ def test_an_untrusted_certificate_says_how_to_trust_it(tmp_path: Path) -> None:
         "Mautic's TLS certificate is not trusted here: renew it, or if your own CA signed it, set "
         "SSL_CERT_FILE to that CA's certificate (PEM) and rerun."
     )
+
+
+def test_missing_instance_credentials_read_as_a_sentence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It said "environment variable BRAND_USER and BRAND_PASSWORD are not set"."""
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text("version: 1\ninstances:\n  - name: brand\n    url: http://127.0.0.1:9\n"
+                         "    username_env: BRAND_USER\n    password_env: BRAND_PASSWORD\n")
+    monkeypatch.delenv("BRAND_USER", raising=False)
+    monkeypatch.delenv("BRAND_PASSWORD", raising=False)
+    code, out, _ = run(capsys, "plan", str(SPEC_PATH), "--inventory", str(inventory))
+    assert code == 1
+    assert (f"Instance brand ({inventory}:3:5): environment variables BRAND_USER and BRAND_PASSWORD are not "
+            "set or empty — export BRAND_USER and BRAND_PASSWORD with the credentials of this instance "
+            "(auth: basic), or correct its *_env names in the inventory.") in out
