@@ -12,8 +12,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from deepdiff import DeepDiff
-
 from gdpr_as_code.errors import PlanError
 from gdpr_as_code.plan import Change, FieldChange, fingerprint
 from gdpr_as_code.resources import FIELDS, KINDS, Json, Kind
@@ -71,6 +69,9 @@ def field_changes(live: Json, desired: Json) -> tuple[FieldChange, ...]:
     have = _comparable(live, desired)
     if have == desired:  # the common case, and ~100x cheaper than asking deepdiff
         return ()
+    # imported here: deepdiff (and numpy with it) takes ~0.3 s to import, and a converged plan never needs it
+    from deepdiff import DeepDiff
+
     delta = DeepDiff(have, desired, verbose_level=2, threshold_to_diff_deeper=0)
     paths: dict[str, list[str]] = {}
     for deep_path in sorted(delta.affected_paths):
