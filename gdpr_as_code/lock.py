@@ -22,12 +22,12 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from gdpr_as_code.errors import LockError
@@ -108,20 +108,6 @@ def _read_json(text: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-class LockClient(Protocol):
-    """The part of ``MauticClient`` the remote lock needs."""
-
-    def list_all(
-        self, path: str, list_key: str, params: Mapping[str, Any] | None = None
-    ) -> list[dict[str, Any]]: ...
-
-    def create(
-        self, path: str, body: Any, *, find_existing: Callable[[], dict[str, Any] | None]
-    ) -> dict[str, Any]: ...
-
-    def delete(self, path: str, params: Mapping[str, Any] | None = None) -> Any: ...
-
-
 @dataclass(frozen=True)
 class RemoteHolder:
     """One lock object found in Mautic."""
@@ -145,7 +131,7 @@ def _parse_remote(segment: Mapping[str, Any]) -> RemoteHolder | None:
         return None
 
 
-def _list_remote(client: LockClient) -> list[RemoteHolder]:
+def _list_remote(client: MauticClient) -> list[RemoteHolder]:
     """Every lock object in the instance, oldest first. One list call over all segments, filtered here by
     the marker: Mautic's ``search`` parses its own syntax, which a literal alias should not depend on."""
     segments = client.list_all("/segments", "lists")
@@ -155,7 +141,7 @@ def _list_remote(client: LockClient) -> list[RemoteHolder]:
 
 
 @contextmanager
-def remote_lock(client: LockClient, instance: str, ttl: timedelta = DEFAULT_TTL) -> Iterator[RemoteHolder]:
+def remote_lock(client: MauticClient, instance: str, ttl: timedelta = DEFAULT_TTL) -> Iterator[RemoteHolder]:
     """Hold the lock object in Mautic for the ``with`` block; see the module docstring for what it covers."""
     now = datetime.now(UTC)
     for lock in _list_remote(client):
