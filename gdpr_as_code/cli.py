@@ -350,6 +350,11 @@ def apply_command(spec_path: str, auto_approve: bool, prune: bool, receipts_dir:
     from gdpr_as_code.redact import Redactor
     from gdpr_as_code.report import render
 
+    if Path(spec_path).is_dir():
+        raise click.UsageError(
+            f"{spec_path} is a directory: the saved plans of a rollout are applied with --inventory FILE "
+            f"(apply {spec_path} --inventory inventory.yaml); otherwise give a spec or a plan file."
+        )
     receipts = Path(receipts_dir) if receipts_dir else None
     if is_plan_file(Path(spec_path)):
         saved, outcomes, receipt = apply_saved(

@@ -325,3 +325,14 @@ def test_missing_instance_credentials_read_as_a_sentence(
     assert (f"Instance brand ({inventory}:3:5): environment variables BRAND_USER and BRAND_PASSWORD are not "
             "set or empty — export BRAND_USER and BRAND_PASSWORD with the credentials of this instance "
             "(auth: basic), or correct its *_env names in the inventory.") in out
+
+
+def test_apply_of_a_plan_directory_without_inventory_says_to_add_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``apply plans/`` (forgetting --inventory) said "plans:1:1: this is a directory, not a YAML file"."""
+    code, out, err = run(capsys, "apply", str(tmp_path))
+    assert (code, out) == (64, "")
+    assert err.endswith(f"Error: {tmp_path} is a directory: the saved plans of a rollout are applied with "
+                        f"--inventory FILE (apply {tmp_path} --inventory inventory.yaml); otherwise give a "
+                        "spec or a plan file.\n")
