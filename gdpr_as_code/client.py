@@ -21,7 +21,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
@@ -111,12 +111,13 @@ class RequestStats:
             self.by_method.clear()
             self.token_requests = self.retries = self.adopted = 0
 
-    def _add(self, what: str, method: str = "") -> None:
+    def count_request(self, method: str) -> None:
         with self._lock:
-            if what == "request":
-                self.by_method[method] += 1
-            else:
-                setattr(self, what, getattr(self, what) + 1)
+            self.by_method[method] += 1
+
+    def count(self, what: Literal["token_requests", "retries", "adopted"]) -> None:
+        with self._lock:
+            setattr(self, what, getattr(self, what) + 1)
 
 
 class _AnswerLost(Exception):
@@ -220,11 +221,11 @@ class MauticClient:
             except _AnswerLost as lost:
                 existing = find_existing()
                 if existing is not None:
-                    self.stats._add("adopted")
+                    self.stats.count("adopted")
                     return existing
                 if not lost.retry_worthwhile or round_ + 1 >= self.retry.attempts:
                     raise lost.error from None
-                self.stats._add("retries")
+                self.stats.count("retries")
                 self.retry.sleep(self.retry.backoff(round_))
         raise AssertionError("unreachable: the loop returns or raises")
 
@@ -360,11 +361,11 @@ class MauticClient:
 
     def _count(self, api: bool, method: str, *, retried: bool) -> None:
         if api:
-            self.stats._add("request", method)
+            self.stats.count_request(method)
         else:
-            self.stats._add("token_requests")
+            self.stats.count("token_requests")
         if retried:
-            self.stats._add("retries")
+            self.stats.count("retries")
 
     def _wait(self, retry: int) -> None:
         self.retry.sleep(self.retry.backoff(retry))
