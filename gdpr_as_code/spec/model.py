@@ -395,11 +395,9 @@ class Spec:
         return _by_key(self.forms, key)
 
     def counts(self) -> str:
-        """The summary ``validate`` prints: "N fields, N segments, N emails, N forms"."""
-        return (
-            f"{len(self.fields)} fields, {len(self.segments)} segments, {len(self.emails)} emails, "
-            f"{len(self.forms)} forms"
-        )
+        """The summary ``validate`` prints: "N fields, N segments, N emails, N forms" ("1 form")."""
+        kinds = {"field": self.fields, "segment": self.segments, "email": self.emails, "form": self.forms}
+        return ", ".join(f"{len(items)} {name}{'s' * (len(items) != 1)}" for name, items in kinds.items())
 
 
 class _Keyed(Protocol):
