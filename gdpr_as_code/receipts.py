@@ -196,7 +196,7 @@ def read_receipts(directory: Path) -> list[ReceiptEntry]:
     if not directory.is_dir():
         raise GdprAsCodeError(
             f"No receipts directory at {directory}. Receipts are written by apply beside the spec (or where "
-            "--receipts DIR says); pass that directory to history."
+            "--receipts DIR says); pass the spec (history configs/gdpr.yaml) or that directory to history."
         )
     entries = []
     for path in sorted(directory.glob("*.json")):

@@ -336,3 +336,15 @@ def test_apply_of_a_plan_directory_without_inventory_says_to_add_it(
     assert err.endswith(f"Error: {tmp_path} is a directory: the saved plans of a rollout are applied with "
                         f"--inventory FILE (apply {tmp_path} --inventory inventory.yaml); otherwise give a "
                         "spec or a plan file.\n")
+
+
+def test_history_without_receipts_here_says_to_pass_the_spec(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``history`` run beside (not in) the spec's folder: the receipts are beside the spec, so name it."""
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "history")
+    assert (code, out) == (1, "")
+    assert err == ("Error: No receipts directory at receipts. Receipts are written by apply beside the spec "
+                   "(or where --receipts DIR says); pass the spec (history configs/gdpr.yaml) or that "
+                   "directory to history.\n")

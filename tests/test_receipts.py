@@ -123,5 +123,5 @@ def test_receipt_is_redacted(spec: Path) -> None:
 
 
 def test_missing_directory_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(GdprAsCodeError, match=r"No receipts directory at .*pass that directory to history"):
+    with pytest.raises(GdprAsCodeError, match=r"No receipts directory at .*pass the spec \(history"):
         read_receipts(tmp_path / "nope")
