@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from gdpr_as_code.client import MauticClient, client_from_env
+from gdpr_as_code.diff import in_the_way
 from gdpr_as_code.engine import LiveState, Outcome, read_live
 from gdpr_as_code.errors import GdprAsCodeError, PlanError
 from gdpr_as_code.lock import apply_lock, instance_key
@@ -179,11 +180,10 @@ def staleness(plan: Plan, live: LiveState) -> list[str]:
         if change.action == "create":
             if claims:
                 problems.append(f"{change.address}: now exists in Mautic (id {claims[0].id}), planned as new")
-            identity = (change.desired or {}).get(kind.identity)
-            problems.extend(
-                f"{change.address}: an unmanaged {kind.label} #{other.id} with its {kind.identity} appeared"
+            problems.extend(  # what would stop a new plan (diff's rule), not only the alias
+                f"{change.address}: an unmanaged {kind.label} #{other.id} with its {attr} appeared"
                 for other in live.objects.get(change.kind, ())
-                if other.key is None and identity is not None and other.identity == identity
+                if (attr := in_the_way(kind, change.desired or {}, other)) is not None
             )
         elif len(claims) != 1 or claims[0].id != change.mautic_id:
             problems.append(f"{change.address} (id {change.mautic_id}): no longer in Mautic as planned")

@@ -58,10 +58,6 @@ class Live:
     def name(self) -> str:
         return str(self.data.get("name") or self.data.get("label") or f"#{self.id}")
 
-    @property
-    def identity(self) -> Any:
-        return self.data.get(BY_NAME[self.kind].identity)
-
 
 State = Mapping[str, Mapping[str, Desired]]
 """Desired objects by kind name, then spec key."""

@@ -137,6 +137,10 @@ def test_an_object_in_the_way_of_a_planned_create_makes_it_stale() -> None:
     assert staleness(plan, engine.live_from_raw(look_alike)) == [
         "segment.new: an unmanaged segment #21 with its alias appeared"
     ]
+    same_name = {"segments": [*LIVE["segments"], raw_segment(22, "Brand new", "someone-elses")]}
+    assert staleness(plan, engine.live_from_raw(same_name)) == [  # what stops a new plan stops a saved one
+        "segment.new: an unmanaged segment #22 with its name appeared"
+    ]
 
 
 def test_a_plan_that_would_store_a_secret_is_not_saved(tmp_path: Path) -> None:
