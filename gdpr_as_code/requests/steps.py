@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -201,14 +201,7 @@ class Runner:
         return self.setup.export_dir / request.request_id
 
     def do_export(self, request: Request) -> dict[str, Any]:
-        full = Request(
-            request.kind,
-            request.contact_id,
-            request.received,
-            request.segment_id,
-            contact=self.contact(request),
-            segments=request.segments,
-        )
+        full = replace(request, contact=self.contact(request))  # a resumed request has no contact yet
         files = export.render(export.gather(self.setup.client, full), self.setup.gdpr.export_formats)
         path = export.write(self.setup.export_dir, request.request_id, files)
         return {"folder": str(path), "files": sorted(files)}
