@@ -2,8 +2,8 @@
 
     diff(desired, live, prune)     -> tuple[Change]    pure; conflicts: one PlanError naming each and the fix
 
-An unmanaged object with the identity of a desired one (same alias, or name where there is no alias) stops
-the plan: adopt it with ``import`` or rename one of them.
+An unmanaged object that looks like a desired one (the same value of the kind's ``identity`` or of one of its
+``lookalike`` attributes: an alias, a name) stops the plan: adopt it with ``import`` or rename one of them.
 """
 
 from __future__ import annotations

@@ -9,8 +9,7 @@
 
 Callers use ``engine`` for all of them (``__all__``). Ownership is the marker each kind stores in Mautic (see
 ``resources``): a live object is managed when it carries one; anything else is never changed or deleted. An
-unmanaged object with the identity of a desired one (same alias, or name where there is no alias) stops the
-plan: adopt it with ``import`` or rename one of them."""
+unmanaged look-alike of a desired object stops the plan (``diff``): adopt it with ``import`` or rename one."""
 
 from __future__ import annotations
 
