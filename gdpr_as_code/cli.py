@@ -66,8 +66,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = cli.main(args=argv, prog_name="gdpr-as-code", standalone_mode=False)
     except click.exceptions.Abort as err:
-        if isinstance(err.__context__, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+        if isinstance(err.__cause__, KeyboardInterrupt):  # click turns Ctrl-C into Abort
             click.echo(INTERRUPTED, err=True)
+            return EXIT_INTERRUPTED
+        if isinstance(err.__context__, KeyboardInterrupt):  # Ctrl-C at a question (click.confirm)
+            click.echo("\nInterrupted at the question: nothing was done after it. Rerun when ready.",
+                       err=True)
             return EXIT_INTERRUPTED
         click.echo("Aborted.", err=True)
         return EXIT_ERROR

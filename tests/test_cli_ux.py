@@ -348,3 +348,35 @@ def test_history_without_receipts_here_says_to_pass_the_spec(
     assert err == ("Error: No receipts directory at receipts. Receipts are written by apply beside the spec "
                    "(or where --receipts DIR says); pass the spec (history configs/gdpr.yaml) or that "
                    "directory to history.\n")
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
+def test_ctrl_c_at_the_approval_question_says_nothing_was_done(
+    user_env: dict[str, str], tmp_path: Path
+) -> None:
+    """It said "apply continues from what Mautic now holds", as if something had been written."""
+    main_end, child_end = os.openpty()
+    command = [sys.executable, "-m", "gdpr_as_code.cli", "apply", str(SPEC_PATH), "--receipts", str(tmp_path)]
+    child = subprocess.Popen(command, env=user_env, stdin=child_end, stdout=child_end, stderr=child_end)
+    os.close(child_end)
+    seen = b""
+    deadline = time.monotonic() + 20
+    while b"[y/N]" not in seen:
+        assert time.monotonic() < deadline, seen
+        seen += os.read(main_end, 65536)
+    child.send_signal(signal.SIGINT)  # what the terminal does on Ctrl-C
+    assert child.wait(timeout=20) == 130
+    while chunk := _read_more(main_end):
+        seen += chunk
+    os.close(main_end)
+    assert seen.decode().endswith(
+        "[y/N]: \r\nInterrupted at the question: nothing was done after it. Rerun when ready.\r\n"
+    )
+
+
+def _read_more(fd: int) -> bytes:
+    """What is left to read from a pseudo-terminal whose child has ended (b"" at its end)."""
+    try:
+        return os.read(fd, 65536)
+    except OSError:  # EIO: the other end is closed
+        return b""
