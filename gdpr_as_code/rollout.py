@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from typing import Generic, Literal, TextIO, TypeVar
 
-from gdpr_as_code.errors import GdprAsCodeError
+from gdpr_as_code.errors import ApplyInterrupted, GdprAsCodeError
 from gdpr_as_code.inventory import Instance, Inventory
 
 R = TypeVar("R")
@@ -72,6 +72,8 @@ def _attempt(step: Callable[[Instance], R], instance: Instance) -> InstanceResul
     started = time.monotonic()
     try:
         value = step(instance)
+    except ApplyInterrupted:  # Ctrl-C (in this thread when inline) stops the rollout, not just this instance
+        raise
     except Exception as err:  # one instance's failure must never escape into the others
         return InstanceResult(instance, "failed", None, error_message(err), time.monotonic() - started, err)
     return InstanceResult(instance, "ok", value, "", time.monotonic() - started)

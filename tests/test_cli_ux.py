@@ -23,12 +23,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from gdpr_as_code import plan as plan_module
 from gdpr_as_code.cli import main
 from gdpr_as_code.client import EnvTarget, MauticClient, RetryPolicy, client_from_env
 from gdpr_as_code.errors import MauticUnreachable
+from gdpr_as_code.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC_PATH = ROOT / "configs" / "gdpr.yaml"
@@ -71,26 +73,34 @@ def test_version_works_from_a_source_tree_never_installed(
     assert out == "gdpr-as-code, version 0+unknown\n"
 
 
-def test_ctrl_c_during_apply_exits_130_and_says_how_to_finish(
-    user_env: dict[str, str], controls: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """A real SIGINT while apply writes: exit 130 as the README's table says (it was "Aborted.", exit 1), and
-    a receipt of the changes made so far (there was none)."""
+def _interrupt_after_writes(controls: Any, env: dict[str, str], args: list[str]) -> str:
+    """Run ``gdpr-as-code ARGS`` with slow writes, press Ctrl-C once it has made a few, and return its stderr
+    after checking it exited 130 without a traceback."""
     controls.fault(kind="latency", ms=300, methods=["POST", "PATCH", "PUT"])
-    receipts = tmp_path / "receipts"
-    command = [sys.executable, "-m", "gdpr_as_code.cli", "apply", str(SPEC_PATH), "--auto-approve",
-               "--receipts", str(receipts)]
-    child = subprocess.Popen(command, env=user_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    command = [sys.executable, "-m", "gdpr_as_code.cli", *args]
+    child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 20
     while sum(r["method"] == "POST" for r in controls.requests()["requests"]) < 3:  # some objects made
-        assert time.monotonic() < deadline and child.poll() is None, "apply never started writing"
+        assert time.monotonic() < deadline and child.poll() is None, "it never started writing"
         time.sleep(0.05)
     child.send_signal(signal.SIGINT)
     _, err = child.communicate(timeout=20)
     controls.clear_faults()
     time.sleep(0.4)  # the write in flight lands after its 300 ms; let it, before the next test's reset
-    assert child.returncode == 130
+    assert child.returncode == 130, err
     assert "Traceback" not in err
+    return err
+
+
+def test_ctrl_c_during_apply_exits_130_and_says_how_to_finish(
+    user_env: dict[str, str], controls: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A real SIGINT while apply writes: exit 130 as the README's table says (it was "Aborted.", exit 1), and
+    a receipt of the changes made so far (there was none)."""
+    receipts = tmp_path / "receipts"
+    err = _interrupt_after_writes(
+        controls, user_env, ["apply", str(SPEC_PATH), "--auto-approve", "--receipts", str(receipts)]
+    )
     made = re.search(r"Interrupted \(Ctrl-C\) on \S+ after (\d+) change\(s\), at \S+, which may or may not "
                      r"have been made\. Run apply again: it continues from what Mautic now holds\.\n"
                      r"Receipt of this failed apply \(\1 change\(s\) made\): (\S+)\n", err)
@@ -380,3 +390,27 @@ def _read_more(fd: int) -> bytes:
         return os.read(fd, 65536)
     except OSError:  # EIO: the other end is closed
         return b""
+
+
+def test_ctrl_c_stops_a_whole_rollout_even_with_continue_on_error(
+    user_env: dict[str, str], sandbox: Any, controls: Any, tmp_path: Path
+) -> None:
+    """Ctrl-C during the canary's apply counted as that instance failing, and --continue-on-error went on to
+    the next wave: the user pressed Ctrl-C to stop, so nothing more may be written anywhere."""
+    with Sandbox() as second:
+        inventory = tmp_path / "inventory.yaml"
+        inventory.write_text(
+            "version: 1\nrollout: {waves: [canary]}\ninstances:\n"
+            f"  - {{name: one, url: '{sandbox.url}', username_env: ONE_USER, password_env: ONE_PASSWORD, "
+            "labels: {wave: canary}}\n"
+            f"  - {{name: two, url: '{second.url}', username_env: TWO_USER, password_env: TWO_PASSWORD}}\n"
+        )
+        env = {**user_env, "ONE_USER": "admin", "ONE_PASSWORD": "sandbox", "TWO_USER": "admin",
+               "TWO_PASSWORD": "sandbox"}
+        err = _interrupt_after_writes(controls, env, ["apply", str(SPEC_PATH), "--inventory", str(inventory),
+                                                      "--auto-approve", "--continue-on-error", "--receipts",
+                                                      str(tmp_path / "receipts")])
+        assert f"Interrupted (Ctrl-C) on {sandbox.url} after " in err
+        with httpx.Client(base_url=second.url) as other:
+            logged = other.get("/_sandbox/requests").json()["requests"]
+        assert [r for r in logged if r["method"] != "GET"] == []
