@@ -13,6 +13,8 @@ import multiprocessing
 import os
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,6 +71,15 @@ class Site:
 
     def rebuild(self) -> None:
         self.control.post("/segments/rebuild").raise_for_status()
+
+    @contextmanager
+    def clock(self, now: str) -> Iterator[None]:
+        """The sandbox's clock at ``now`` inside the block, back to real time after it."""
+        self.control.post("/clock", json={"now": now}).raise_for_status()
+        try:
+            yield
+        finally:
+            self.control.post("/clock", json={"now": None}).raise_for_status()
 
     def outbox(self) -> list[dict[str, Any]]:
         return self.control.get("/outbox").json()["messages"]
@@ -214,12 +225,9 @@ def test_an_erasure_waits_for_the_access_request_of_the_same_person(
 def test_list_exits_2_when_a_request_is_past_the_deadline(
     site: Site, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    site.control.post("/clock", json={"now": "2026-01-01T10:00:00+00:00"}).raise_for_status()
-    try:
+    with site.clock("2026-01-01T10:00:00+00:00"):
         alice = site.submit("Alice", "alice@example.com", "access")
         site.rebuild()
-    finally:
-        site.control.post("/clock", json={"now": None}).raise_for_status()
     capsys.readouterr()
     assert site.cli("requests", "list") == 2
     out = capsys.readouterr().out
@@ -241,11 +249,8 @@ def test_erasures_need_the_receipt_key(
 def test_retention_lists_and_erases_contacts_inactive_too_long(
     site: Site, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    site.control.post("/clock", json={"now": "2023-01-01T10:00:00+00:00"}).raise_for_status()
-    try:
+    with site.clock("2023-01-01T10:00:00+00:00"):
         old = site.submit("Olga", "olga@example.com", "access")
-    finally:
-        site.control.post("/clock", json={"now": None}).raise_for_status()
     recent = site.submit("Rita", "rita@example.com", "access")
     capsys.readouterr()
     assert site.cli("requests", "retention", "--json") == 2
