@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 from gdpr_as_code.errors import GdprAsCodeError
 from gdpr_as_code.redact import Redactor
@@ -52,9 +52,7 @@ class Summary:
         return 1 if self.count("failed") or self.count("refused") else 0
 
     def as_dict(self) -> dict[str, Any]:
-        counts = {
-            status: self.count(status) for status in ("done", "failed", "skipped", "refused", "planned")
-        }
+        counts = {status: self.count(status) for status in get_args(Status)}
         return {
             "instance": self.instance,
             "dry_run": self.dry_run,
