@@ -72,9 +72,16 @@ def _describe(holder: Mapping[str, Any]) -> str:
 def local_lock(instance_url: str, lock_dir: Path | None = None, timeout: float = 0.0) -> Iterator[Path]:
     """Hold this machine's lock on ``instance_url`` in the ``with`` block; wait up to ``timeout`` seconds."""
     path = lock_path(instance_url, lock_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        opened = path.open("a+", encoding="utf-8")
+    except OSError as err:  # e.g. a read-only home directory in a CI container
+        raise LockError(
+            f"Cannot create the apply lock file {path}: {err.strerror}. Set GDPR_AS_CODE_LOCK_DIR to a "
+            "writable directory (e.g. /tmp/gdpr-as-code-locks) and rerun."
+        ) from None
     deadline = time.monotonic() + timeout
-    with path.open("a+", encoding="utf-8") as handle:
+    with opened as handle:
         while True:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -414,3 +414,23 @@ def test_ctrl_c_stops_a_whole_rollout_even_with_continue_on_error(
         with httpx.Client(base_url=second.url) as other:
             logged = other.get("/_sandbox/requests").json()["requests"]
         assert [r for r in logged if r["method"] != "GET"] == []
+
+
+def test_apply_with_an_unwritable_lock_directory_says_how_to_choose_one(
+    user_env: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A read-only home in a CI container: the lock file could not be made, and apply ended in an internal
+    error (exit 70)."""
+    (tmp_path / "home").write_text("a file where the lock directory should be")
+    monkeypatch.setenv("GDPR_AS_CODE_LOCK_DIR", str(tmp_path / "home" / "locks"))
+    code, out, err = run(capsys, "apply", str(SPEC_PATH), "--auto-approve", "--receipts", str(tmp_path))
+    assert (code, out) == (1, "")
+    assert re.fullmatch(
+        f"Error: Cannot create the apply lock file {re.escape(str(tmp_path))}/home/locks/[0-9a-f]+\\.lock: "
+        r"Not a directory\. Set GDPR_AS_CODE_LOCK_DIR to a writable directory "
+        r"\(e\.g\. /tmp/gdpr-as-code-locks\) and rerun\.\n",
+        err,
+    )
