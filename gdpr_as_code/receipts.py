@@ -17,13 +17,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, cast, get_args
 
 from gdpr_as_code import engine
 from gdpr_as_code.engine import Outcome
 from gdpr_as_code.errors import ApplyError, GdprAsCodeError
 from gdpr_as_code.lock import instance_key
-from gdpr_as_code.plan import Plan
+from gdpr_as_code.plan import Action, Plan
 from gdpr_as_code.redact import Redactor
 from gdpr_as_code.report import plan_redactor
 
@@ -141,7 +141,7 @@ def build_receipt(run: Run, redactor: Redactor) -> dict[str, Any]:
             "git_modified": git.spec_modified if git else None,
         },
         "plan_sha256": run.plan.to_dict()["plan_sha256"],
-        "summary": {a: sum(c["action"] == a for c in changes) for a in ("create", "update", "delete")},
+        "summary": {a: sum(c["action"] == a for c in changes) for a in get_args(Action)},
         "changes": changes,
         "error": run.error or None,
     }
