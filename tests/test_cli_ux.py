@@ -434,3 +434,35 @@ def test_apply_with_an_unwritable_lock_directory_says_how_to_choose_one(
         r"\(e\.g\. /tmp/gdpr-as-code-locks\) and rerun\.\n",
         err,
     )
+
+
+def test_requests_with_unwritable_state_or_export_folders_say_which_setting_to_change(
+    user_env: dict[str, str], sandbox: Any, api: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Both were internal errors (exit 70): a --state-dir that cannot be made, and an export folder (the
+    spec's gdpr.exports.delivery.folder) that cannot be made, which now fails that request only."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("a file where a folder should be")
+    spec = tmp_path / "gdpr.yaml"
+    spec.write_text(SPEC_PATH.read_text().replace("folder: exports", f"folder: {blocker}/exports"))
+    shutil.copytree(SPEC_PATH.parent / "emails", tmp_path / "emails")
+    assert run(capsys, "apply", str(spec), "--auto-approve")[0] == 0
+    form = next(iter(api.get("/api/forms").json()["forms"]))
+    fields = {"name": "Pat", "email": "pat@example.com", "request": "access", "gdpr_consent": "1",
+              "formId": str(form["id"])}
+    posted = httpx.post(f"{sandbox.url}/form/submit", params={"formId": form["id"]},
+                        data={f"mauticform[{k}]": v for k, v in fields.items()})
+    assert posted.status_code == 302
+    httpx.post(f"{sandbox.url}/_sandbox/segments/rebuild").raise_for_status()
+
+    code, out, err = run(capsys, "requests", "fulfil", str(spec), "--state-dir", str(blocker / "state"))
+    assert (code, out) == (1, "")
+    assert err == (f"Error: Cannot write the request journal {blocker}/state/journal.jsonl: Not a directory. "
+                   "Choose a writable folder with --state-dir DIR (or $GDPR_AS_CODE_STATE_DIR) and rerun.\n")
+
+    code, out, _ = run(capsys, "requests", "fulfil", str(spec), "--state-dir", str(tmp_path / "state"))
+    assert code == 1
+    assert re.search(r"failed   access-\d+-\S+: Cannot create the export folder "
+                     f"{re.escape(str(blocker))}/exports/\\S+: Not a directory. Point "
+                     r"gdpr.exports.delivery.folder in the spec at a writable folder and rerun.\n", out), out
+    assert "pat@example.com" not in out

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from gdpr_as_code.errors import GdprAsCodeError
 from gdpr_as_code.requests.journal import now
 from gdpr_as_code.requests.pending import Client, Request, collection
 
@@ -159,7 +160,13 @@ def _csv(rows: Iterable[Sequence[str]]) -> bytes:
 
 def write(folder: Path, request_id: str, files: Mapping[str, bytes]) -> Path:
     """Write ``files`` to ``folder/request_id`` (0700, files 0600) atomically, replacing any leftover."""
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as err:
+        raise GdprAsCodeError(
+            f"Cannot create the export folder {folder}: {err.strerror}. Point gdpr.exports.delivery.folder "
+            "in the spec at a writable folder and rerun."
+        ) from None
     final = folder / request_id
     temporary = folder / f".{request_id}.partial"
     shutil.rmtree(temporary, ignore_errors=True)

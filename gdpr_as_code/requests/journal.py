@@ -82,8 +82,14 @@ class Journal:
             if self.path.exists():
                 self._fold(self.path.read_text(encoding="utf-8"))
             return self
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        handle = self.path.open("a+", encoding="utf-8")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            handle = self.path.open("a+", encoding="utf-8")
+        except OSError as err:
+            raise GdprAsCodeError(
+                f"Cannot write the request journal {self.path}: {err.strerror}. Choose a writable folder "
+                "with --state-dir DIR (or $GDPR_AS_CODE_STATE_DIR) and rerun."
+            ) from None
         os.chmod(self.path, 0o600)
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
