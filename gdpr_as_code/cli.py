@@ -144,7 +144,8 @@ def schema_command() -> int:
 
 @cli.command("sandbox", short_help="Serve a Mautic-5.1-compatible API locally.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback by default).")
-@click.option("--port", default=8080, show_default=True, type=int, help="Port (0 picks a free one).")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535),
+              help="Port (0 picks a free one).")
 @click.option("--state", "state_file", type=click.Path(dir_okay=False), help="Keep the state in this file.")
 @click.option("--allow-remote", is_flag=True, help="Allow a non-loopback --host (others could reach it).")
 def sandbox_command(host: str, port: int, state_file: str | None, allow_remote: bool) -> int:
