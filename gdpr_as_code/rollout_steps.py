@@ -210,7 +210,8 @@ def save_plans(
                 save_plan(result.value, path, ready.spec_paths[result.instance.name], base)
         except (GdprAsCodeError, OSError) as err:
             message = error_message(err) if isinstance(err, GdprAsCodeError) else (
-                f"Cannot write {path} ({err.strerror}): check the directory and its permissions."
+                f"Cannot write {path}: {err.strerror}. With --inventory, --out names a directory (one plan "
+                "file per instance): choose one that is a writable directory or can be created."
             )
             result = InstanceResult(result.instance, "failed", None, message, result.seconds, err)
         saved.append(result)

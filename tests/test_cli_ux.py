@@ -466,3 +466,29 @@ def test_requests_with_unwritable_state_or_export_folders_say_which_setting_to_c
                      f"{re.escape(str(blocker))}/exports/\\S+: Not a directory. Point "
                      r"gdpr.exports.delivery.folder in the spec at a writable folder and rerun.\n", out), out
     assert "pat@example.com" not in out
+
+
+def test_a_sandbox_port_out_of_range_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    """``sandbox --port 99999`` was an internal error (exit 70)."""
+    code, out, err = run(capsys, "sandbox", "--port", "99999")
+    assert (code, out) == (64, "")
+    assert err.endswith("Error: Invalid value for '--port': 99999 is not in the range 0<=x<=65535.\n")
+
+
+def test_rollout_plan_out_onto_a_file_says_out_names_a_directory(
+    sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--out plans`` where plans is a file: "Cannot write plans/one.plan.json (File exists): check the
+    directory and its permissions" did not say that --out names a directory with --inventory."""
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text(f"version: 1\ninstances:\n  - {{name: one, url: '{sandbox.url}', "
+                         "username_env: ONE_USER, password_env: ONE_PASSWORD}\n")
+    monkeypatch.setenv("ONE_USER", "admin")
+    monkeypatch.setenv("ONE_PASSWORD", "sandbox")
+    (tmp_path / "plans").write_text("")
+    code, out, _ = run(capsys, "plan", str(SPEC_PATH), "--inventory", str(inventory), "--out",
+                       str(tmp_path / "plans"))
+    assert code == 1
+    assert (f"Cannot write {tmp_path}/plans/one.plan.json: File exists. With --inventory, --out names a "
+            "directory (one plan file per instance): choose one that is a writable directory or can be "
+            "created.") in out
