@@ -61,10 +61,12 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and turn every outcome into an exit code; never let an expected error show a traceback."""
-    args = argv if argv is not None else sys.argv[1:]
+    args = list(argv if argv is not None else sys.argv[1:])
     debug = "--debug" in args or bool(os.environ.get("GDPR_AS_CODE_DEBUG"))
+    if "--debug" in args[1:]:  # "rerun with --debug" is often typed at the end: it belongs to the group
+        args = ["--debug", *(arg for arg in args if arg != "--debug")]
     try:
-        result = cli.main(args=argv, prog_name="gdpr-as-code", standalone_mode=False)
+        result = cli.main(args=args, prog_name="gdpr-as-code", standalone_mode=False)
     except click.exceptions.Abort as err:
         if isinstance(err.__cause__, KeyboardInterrupt):  # click turns Ctrl-C into Abort
             click.echo(INTERRUPTED, err=True)

@@ -492,3 +492,10 @@ def test_rollout_plan_out_onto_a_file_says_out_names_a_directory(
     assert (f"Cannot write {tmp_path}/plans/one.plan.json: File exists. With --inventory, --out names a "
             "directory (one plan file per instance): choose one that is a writable directory or can be "
             "created.") in out
+
+
+def test_debug_may_follow_the_command(capsys: pytest.CaptureFixture[str]) -> None:
+    """The internal-error message says "Rerun with --debug"; typed at the end it was "No such option"."""
+    code, out, err = run(capsys, "validate", str(SPEC_PATH), "--debug")
+    assert (code, err) == (0, "")
+    assert out == f"{SPEC_PATH}: valid (2 fields, 2 segments, 3 emails, 1 form)\n"
