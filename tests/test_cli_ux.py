@@ -499,3 +499,17 @@ def test_debug_may_follow_the_command(capsys: pytest.CaptureFixture[str]) -> Non
     code, out, err = run(capsys, "validate", str(SPEC_PATH), "--debug")
     assert (code, err) == (0, "")
     assert out == f"{SPEC_PATH}: valid (2 fields, 2 segments, 3 emails, 1 form)\n"
+
+
+def test_the_readme_demo_output_is_what_demo_prints(capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's abridged demo said "(9 writes, 5 reads ...)" after apply had become 10 and 6."""
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("abridged, it prints:\n\n```text\n", 1)[1].split("```", 1)[0]
+    results = ("(", "Plan:", "Apply complete", "No changes")
+    shown = [line for line in block.splitlines() if line.startswith(results)]
+    assert len(shown) == 6
+    code, out, _ = run(capsys, "demo")
+    assert code == 0
+    printed = out.splitlines()
+    for line in shown:
+        assert line in printed
