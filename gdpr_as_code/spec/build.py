@@ -9,13 +9,11 @@ by one, and each points at the node that is wrong.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Mapping
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
-import markdown
-
-from gdpr_as_code.errors import Problem, SpecError
+from gdpr_as_code.errors import Problem
+from gdpr_as_code.spec.bodies import BodyReader, MarkdownRenderer
 from gdpr_as_code.spec.mautic_rules import (
     BUILTIN_COMPANY_FIELDS,
     BUILTIN_CONTACT_FIELDS,
@@ -32,14 +30,10 @@ from gdpr_as_code.spec.model import (
     Segment,
     SegmentFilter,
 )
-from gdpr_as_code.spec.yaml_loader import Locator, Path_, read_text
+from gdpr_as_code.spec.yaml_loader import Locator, Path_
 
 CHOICE_FIELD_TYPES = frozenset({"select", "multiselect", "lookup"})
 CHOICE_FORM_TYPES = frozenset({"select", "checkboxgrp", "radiogrp"})
-
-BodyReader = Callable[[str, Path_], str | None]
-"""Reads an email body file (relative to the spec), interpolates it, and returns its text (None on a
-problem)."""
 
 
 class Builder:
@@ -353,61 +347,3 @@ def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "1" if value else "0"
     return str(value)
-
-
-_HTML_PAGE = (
-    '<!DOCTYPE html>\n<html>\n<head><meta charset="utf-8"></head>\n<body>\n{body}\n</body>\n</html>\n'
-)
-"""The document a Markdown body is wrapped in (Mautic sends customHtml as the whole message)."""
-
-
-class MarkdownRenderer:
-    """Renders email bodies to HTML documents, reusing one Markdown converter per spec load (building one
-    loads its extensions, which costs more than converting a short email; a converter is not thread-safe,
-    so it is never shared between loads)."""
-
-    def __init__(self) -> None:
-        self._converter: markdown.Markdown | None = None
-
-    def __call__(self, text: str, body_format: str) -> str:
-        """The email's HTML: Markdown rendered (tables, lists, links) and wrapped as a document, or HTML as
-        given."""
-        if body_format == "html":
-            return text
-        if self._converter is None:
-            self._converter = markdown.Markdown(extensions=["extra", "sane_lists"], output_format="html")
-        body = self._converter.reset().convert(text)
-        return _HTML_PAGE.format(body=body)
-
-
-def read_body_file(
-    spec_dir: Path,
-    interpolate: Callable[[str, str, list[Problem]], str],
-    problems: list[Problem],
-    locator: Locator,
-    digest: Any,
-) -> BodyReader:
-    """A ``BodyReader`` for files next to the spec; a missing file is reported at the body_file line, and
-    problems inside the file are located in it (named as the spec is named: relative stays relative).
-    ``digest`` (a hashlib object) takes each file's name and bytes, so the spec's hash covers its bodies."""
-
-    def read(relative: str, where: Path_) -> str | None:
-        path = spec_dir / relative
-        if not path.is_file():
-            problems.append(
-                locator.problem(
-                    where,
-                    f"email body file '{relative}' does not exist",
-                    "create it, or fix the path (it is relative to the spec's folder)",
-                )
-            )
-            return None
-        try:
-            text, raw = read_text(path, str(path))
-        except SpecError as err:
-            problems.extend(err.problems)
-            return None
-        digest.update(b"\0" + relative.encode() + b"\0" + raw)
-        return interpolate(text, str(path), problems)
-
-    return read

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from yaml.nodes import MappingNode, Node
 
 from gdpr_as_code.errors import Problem, SpecError
-from gdpr_as_code.spec.build import read_body_file
+from gdpr_as_code.spec.bodies import read_body_file
 from gdpr_as_code.spec.build_gdpr import SpecBuilder
 from gdpr_as_code.spec.interpolate import Interpolator
 from gdpr_as_code.spec.model import Spec, Target
