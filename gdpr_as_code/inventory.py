@@ -120,7 +120,8 @@ def validate_inventories(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[
             lines.extend(str(problem) for problem in err.problems)
             count += len(err.problems)
         else:
-            lines.append(f"{path}: valid inventory ({len(inventory.instances)} instances)")
+            size = len(inventory.instances)
+            lines.append(f"{path}: valid inventory ({size} instance{'s' * (size != 1)})")
     return lines, count
 
 
