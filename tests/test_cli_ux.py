@@ -374,6 +374,7 @@ def test_ctrl_c_at_the_approval_question_says_nothing_was_done(
     while b"[y/N]" not in seen:
         assert time.monotonic() < deadline, seen
         seen += os.read(main_end, 65536)
+    time.sleep(0.3)  # a person answers later; a SIGINT before readline waits can be lost (a CPython race)
     child.send_signal(signal.SIGINT)  # what the terminal does on Ctrl-C
     assert child.wait(timeout=20) == 130
     while chunk := _read_more(main_end):
@@ -513,3 +514,13 @@ def test_the_readme_demo_output_is_what_demo_prints(capsys: pytest.CaptureFixtur
     printed = out.splitlines()
     for line in shown:
         assert line in printed
+
+
+def test_validate_counts_one_instance_in_the_singular(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It said "valid inventory (1 instances)"."""
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text("version: 1\ninstances:\n  - {name: a, url: 'http://127.0.0.1:9', "
+                         "username_env: A_USER, password_env: A_PASSWORD}\n")
+    assert run(capsys, "validate", str(inventory)) == (0, f"{inventory}: valid inventory (1 instance)\n", "")
