@@ -77,7 +77,14 @@ def load_inventory(path: str | os.PathLike[str]) -> Inventory:
 
     No interpolation: an inventory names environment variables, it never reads them.
     """
-    data, locator = load_yaml_document(path, inventory_schema(), interpolate=False)
+    try:
+        data, locator = load_yaml_document(path, inventory_schema(), interpolate=False)
+    except SpecError:
+        if _is_a_spec(path):  # the arguments swapped: one problem, not one per spec key
+            message = "this is a spec, not an inventory (it has no instances:)"
+            fix = "give the spec first and an inventory to --inventory (see configs/inventory.example.yaml)"
+            raise SpecError([Problem(str(path), 1, 1, message, fix)]) from None
+        raise
     problems = _semantic_problems(data, locator)
     if problems:
         raise SpecError(sorted(problems, key=lambda p: (p.line, p.column)))
@@ -98,6 +105,16 @@ def load_inventory(path: str | os.PathLike[str]) -> Inventory:
         for index, item in enumerate(data["instances"])
     )
     return Inventory(str(path), instances, tuple(rollout.get("waves", ())), rollout.get("batch_size", 0))
+
+
+def _is_a_spec(path: str | os.PathLike[str]) -> bool:
+    """Whether a YAML file that is no valid inventory is a spec instead (it has spec keys, no instances)."""
+    try:
+        data, _ = load_yaml_document(path, interpolate=False)
+    except SpecError:
+        return False
+    spec_keys = {"target", "consent", "fields", "segments", "emails", "forms", "gdpr"}
+    return isinstance(data, dict) and "instances" not in data and bool(spec_keys & set(data))
 
 
 def is_inventory(path: str | os.PathLike[str]) -> bool:

@@ -516,11 +516,32 @@ def test_the_readme_demo_output_is_what_demo_prints(capsys: pytest.CaptureFixtur
         assert line in printed
 
 
+def _one_instance_inventory(folder: Path) -> Path:
+    """An inventory of one instance (on a closed port: nothing here connects to it)."""
+    inventory = folder / "inventory.yaml"
+    inventory.write_text("version: 1\ninstances:\n  - {name: a, url: 'http://127.0.0.1:9', "
+                         "username_env: A_USER, password_env: A_PASSWORD}\n")
+    return inventory
+
+
 def test_validate_counts_one_instance_in_the_singular(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """It said "valid inventory (1 instances)"."""
-    inventory = tmp_path / "inventory.yaml"
-    inventory.write_text("version: 1\ninstances:\n  - {name: a, url: 'http://127.0.0.1:9', "
-                         "username_env: A_USER, password_env: A_PASSWORD}\n")
+    inventory = _one_instance_inventory(tmp_path)
     assert run(capsys, "validate", str(inventory)) == (0, f"{inventory}: valid inventory (1 instance)\n", "")
+
+
+def test_a_spec_and_an_inventory_swapped_is_one_problem_saying_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each swap listed every top-level key as unknown, with the fix "remove it"."""
+    inventory = _one_instance_inventory(tmp_path)
+    code, out, err = run(capsys, "plan", str(inventory))
+    assert (code, out) == (1, "")
+    assert err == (f"Error: {inventory}:2:1: this is an inventory (it lists instances), not a spec — pass it "
+                   "with --inventory after the spec: plan SPEC --inventory FILE\n")
+    code, out, err = run(capsys, "plan", str(SPEC_PATH), "--inventory", str(SPEC_PATH))
+    assert (code, out) == (1, "")
+    assert err == (f"Error: {SPEC_PATH}:1:1: this is a spec, not an inventory (it has no instances:) — give "
+                   "the spec first and an inventory to --inventory (see configs/inventory.example.yaml)\n")

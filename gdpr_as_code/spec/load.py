@@ -67,6 +67,10 @@ def load_spec(
     problems += found
     if isinstance(data, dict) and "variables" in data:
         data["variables"] = declared
+    if isinstance(data, dict) and "instances" in data:  # the arguments swapped: one problem, not one per key
+        message = "this is an inventory (it lists instances), not a spec"
+        fix = "pass it with --inventory after the spec: plan SPEC --inventory FILE"
+        raise SpecError([locator.problem(("instances",), message, fix, key=True)])
     # Lines already reported (an undefined variable left an empty text there) get no second, derived problem.
     reported = {problem.line for problem in problems}
     problems += [p for p in _literal_secrets(data, locator) if p.line not in reported]
