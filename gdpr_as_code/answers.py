@@ -28,6 +28,7 @@ from gdpr_as_code.redact import Redactor
 GATEWAY_STATUSES = frozenset({502, 503, 504})
 # Transport errors raised before a single byte of the request left: repeating even a POST is safe.
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+UNTRUSTED_CERTIFICATE, NO_TLS = "CERTIFICATE_VERIFY_FAILED", "WRONG_VERSION_NUMBER"  # in OpenSSL's errors
 MESSAGE_LIMIT = 300  # characters of Mautic's own message quoted in ours
 _REDACTOR = Redactor()
 
@@ -105,6 +106,11 @@ def protocol_error(client: Endpoint, method: str, path: str, what: str) -> Mauti
     )
 
 
+def lasting(exc: httpx.TransportError) -> bool:
+    """A TLS problem (an untrusted certificate, no TLS on that port) fails alike on every try: no retry."""
+    return any(marker in str(exc) for marker in (UNTRUSTED_CERTIFICATE, NO_TLS))
+
+
 def transport_error(
     client: Endpoint, exc: httpx.TransportError, method: str, path: str, tries: int
 ) -> MauticUnreachable:
@@ -123,12 +129,12 @@ def transport_error(
         if sent and method != "GET"
         else f"Check {client.url_source}, that Mautic is running and reachable from here, and rerun."
     )
-    if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+    if UNTRUSTED_CERTIFICATE in str(exc):
         fix = (
             "Mautic's TLS certificate is not trusted here: renew it, or if your own CA signed it, set "
             "SSL_CERT_FILE to that CA's certificate (PEM) and rerun."
         )
-    elif "WRONG_VERSION_NUMBER" in str(exc):
+    elif NO_TLS in str(exc):
         fix = f"Nothing speaks TLS there: check the scheme and port of {client.url_source} (http:// or https://)."
     return MauticUnreachable(f"{where} {what}. {fix}", instance=client.name, method=method, path=path)
 

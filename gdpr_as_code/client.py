@@ -29,6 +29,7 @@ from gdpr_as_code.answers import (
     GATEWAY_STATUSES,
     NOT_SENT,
     http_error,
+    lasting,
     parse_list_page,
     protocol_error,
     rate_limit_wait,
@@ -327,7 +328,7 @@ class MauticClient:
             except httpx.TransportError as exc:
                 self._count(api, method, retried=retry > 0)
                 safe = repeatable or isinstance(exc, NOT_SENT)
-                if safe and retry + 1 < self.retry.attempts:
+                if safe and retry + 1 < self.retry.attempts and not lasting(exc):
                     self._wait(retry)
                     retry += 1
                     continue

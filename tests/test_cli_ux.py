@@ -291,6 +291,7 @@ def test_https_to_a_plain_http_port_says_to_check_the_scheme(sandbox: Any) -> No
     url = sandbox.url.replace("http://", "https://")
     with _client(url) as client, pytest.raises(MauticUnreachable) as caught:
         client.get("/segments")
+    assert "could not be reached after 1 attempt: [SSL: WRONG_VERSION_NUMBER]" in str(caught.value)
     assert str(caught.value).endswith(
         "Nothing speaks TLS there: check the scheme and port of the target url in the spec (http:// or https://)."
     )
@@ -314,7 +315,7 @@ def test_an_untrusted_certificate_says_how_to_trust_it(tmp_path: Path) -> None:
     finally:
         server.shutdown()
         server.server_close()
-    assert "CERTIFICATE_VERIFY_FAILED" in str(caught.value)
+    assert "could not be reached after 1 attempt: [SSL: CERTIFICATE_VERIFY_FAILED]" in str(caught.value)
     assert str(caught.value).endswith(
         "Mautic's TLS certificate is not trusted here: renew it, or if your own CA signed it, set "
         "SSL_CERT_FILE to that CA's certificate (PEM) and rerun."
