@@ -195,9 +195,9 @@ def http_error(client: Endpoint, response: httpx.Response, method: str, path: st
             f"{where} redirected ({answer}); {fix}.", status=status, mautic_message=said, **common
         )
     if status == 404:
+        plugin = ", and that the Focus plugin is enabled" if path.startswith("/focus") else ""
         fix = (
-            f"check that {client.url_source} is Mautic's base URL, that it runs Mautic 5, and that the "
-            "plugin serving it (e.g. Focus) is enabled"
+            f"check that {client.url_source} is Mautic's base URL and that it runs Mautic 5{plugin}"
             if message.startswith("Requested URL not found") or not message
             else "the object was probably deleted meanwhile: run plan again"
         )
