@@ -16,6 +16,7 @@ from gdpr_as_code.errors import SpecError
 from gdpr_as_code.spec import load_spec
 
 CORPUS = Path(__file__).parent / "spec_corpus"
+STRIPPED = "Mautic strips HTML tags and decodes entities here"
 
 CASES: list[tuple[str, list[tuple[int, int, str]]]] = [
     (
@@ -228,6 +229,13 @@ CASES: list[tuple[str, list[tuple[int, int, str]]]] = [
             (9, 57, "unknown contact field 'mail'"),
             (11, 49, "unknown segment 'forgotten'"),
             (12, 42, "unknown email 'received'"),
+        ],
+    ),
+    (
+        "markup_in_plain_text.yaml",
+        [
+            (5, 14, f"{STRIPPED}, so '&amp;…' would never be kept as written"),
+            (10, 14, f"{STRIPPED}, so '<b…' would never be kept as written"),
         ],
     ),
     (

@@ -22,6 +22,7 @@ from gdpr_as_code.spec.mautic_rules import (
     RESTRICTED_FIELD_ALIASES,
     clean_alias,
     field_alias_problem,
+    plain_text_problem,
 )
 from gdpr_as_code.spec.model import (
     ContactField,
@@ -52,6 +53,14 @@ class Builder:
 
     def where(self, path: Path_) -> str:
         return self.locator.where(path, key=True)
+
+    def plain_texts(self, path: Path_, item: Mapping[str, Any], names: tuple[str, ...]) -> None:
+        """Texts Mautic saves through its tag-stripping filter must hold no markup, or they never converge."""
+        for name in names:
+            value = item.get(name)
+            reason = plain_text_problem(value) if isinstance(value, str) else ""
+            if reason:
+                self.fail((*path, name), reason, "write plain text here (a bare & or < is fine)")
 
     # --- contact fields ---
 
@@ -293,6 +302,7 @@ class Builder:
         for key, item in self.data.get("emails", {}).items():
             path: Path_ = ("emails", key)
             self.unique(names, item["name"], key, (*path, "name"), "email name")
+            self.plain_texts(path, item, ("name", "subject"))
             if ("body" in item) == ("body_file" in item):
                 self.fail(
                     path,

@@ -47,6 +47,7 @@ class FormsBuilder(Builder):
         for key, item in self.data.get("forms", {}).items():
             path: Path_ = ("forms", key)
             self.unique(names, item["name"], key, (*path, "name"), "form name")
+            self.plain_texts(path, item, ("name", "message"))
             if ("message" in item) == ("redirect" in item):
                 self.fail(
                     path,
@@ -261,6 +262,7 @@ class FormsBuilder(Builder):
         if item is None:
             return None
         path: Path_ = ("consent",)
+        self.plain_texts(path, item, ("name", "headline", "text", "button_text"))
         style = item["style"]
         placement = item.get("placement")
         if placement is not None and placement not in PLACEMENTS[style]:

@@ -185,3 +185,22 @@ def field_alias_problem(alias: str) -> str:
     if kept != alias:
         return f"Mautic would change '{alias}' to '{kept}'"
     return ""
+
+
+# Mautic cleans the texts of forms, emails and focus items that its form types do not mask as 'html' with
+# joomla's default input filter: tags are stripped and entities decoded (CleanFormSubscriber with an array
+# of masks -> InputHelper::_ 'filter', app/bundles/CoreBundle/Helper/InputHelper.php L117-145; masks in
+# FormType.php L37, EmailType.php L56, FocusType.php L37). Markup there is never stored as written, so it
+# would show as a change in every plan.
+_MARKUP = re.compile(r"<[A-Za-z/!?]|&(?:#\d+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
+
+
+def plain_text_problem(text: str) -> str:
+    """Why Mautic would not store ``text`` as written in a plain-text setting, or ""."""
+    found = _MARKUP.search(text)
+    if found is None:
+        return ""
+    return (
+        f"Mautic strips HTML tags and decodes entities here, so '{found.group(0)}…' would never be kept "
+        "as written"
+    )
