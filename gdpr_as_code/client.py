@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -50,7 +52,24 @@ __all__ = [
     "RequestStats",
     "RetryPolicy",
     "client_from_env",
+    "instance_key",
+    "instance_slug",
 ]
+
+def instance_key(url: str) -> str:
+    """An instance's identity (for locks, saved plans, inventories): scheme, host, port and path; no
+    credentials, no final slash."""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower()
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme.lower()}://{host}{port}{parts.path.rstrip('/')}"
+
+
+def instance_slug(url: str) -> str:
+    """An instance as part of a file or folder name: ``https://mautic.example.com:8443`` →
+    ``mautic.example.com_8443`` (the request state and export folders, and receipt names)."""
+    return re.sub(r"[^A-Za-z0-9.-]+", "_", instance_key(url).split("://", 1)[-1]).strip("_") or "mautic"
+
 
 API_PREFIX = "/api"
 # Mautic has no maximum page size (recorded flows 150, 189): a large page reads a whole kind in one request

@@ -27,27 +27,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from typing import Any
 
+from gdpr_as_code.client import MauticClient, instance_key
 from gdpr_as_code.errors import LockError
-
-if TYPE_CHECKING:
-    from gdpr_as_code.client import MauticClient
 
 LOCK_DIR_ENV = "GDPR_AS_CODE_LOCK_DIR"
 REMOTE_ALIAS = "gdpr-as-code-lock"
 REMOTE_MARKER = "gdpr-as-code lock v1"
 DEFAULT_TTL = timedelta(minutes=30)
 _POLL_SECONDS = 0.1
-
-
-def instance_key(url: str) -> str:
-    """An instance's identity for locking: scheme, host, port and path; no credentials, no final slash."""
-    parts = urlsplit(url.strip())
-    host = (parts.hostname or "").lower()
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme.lower()}://{host}{port}{parts.path.rstrip('/')}"
 
 
 def lock_path(instance_url: str, lock_dir: Path | None = None) -> Path:

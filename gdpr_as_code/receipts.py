@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import secrets
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -20,9 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast, get_args
 
 from gdpr_as_code import engine
+from gdpr_as_code.client import instance_slug
 from gdpr_as_code.engine import Outcome
 from gdpr_as_code.errors import ApplyError, GdprAsCodeError
-from gdpr_as_code.lock import instance_key
 from gdpr_as_code.plan import Action, Plan
 from gdpr_as_code.redact import Redactor
 from gdpr_as_code.report import plan_redactor
@@ -149,10 +148,10 @@ def build_receipt(run: Run, redactor: Redactor) -> dict[str, Any]:
 
 
 def receipt_name(receipt: Mapping[str, Any]) -> str:
-    """A file name that sorts by time and says which instance: ``20261129T064512Z-host-1a2b3c4d.json``."""
+    """A file name that sorts by time and says which instance, ``20261129T064512Z-host_8443-1a2b3c4d.json``
+    (the same instance slug as the request folders)."""
     when = datetime.fromisoformat(receipt["finished_at"]).strftime("%Y%m%dT%H%M%S%fZ")
-    host = re.sub(r"[^a-z0-9.-]+", "-", instance_key(receipt["instance"]).split("://", 1)[-1]).strip("-")
-    return f"{when}-{host}-{receipt['plan_sha256'][:8]}.json"
+    return f"{when}-{instance_slug(receipt['instance'])}-{receipt['plan_sha256'][:8]}.json"
 
 
 def write_atomically(path: Path, text: str) -> None:

@@ -15,9 +15,9 @@ import httpx
 import pytest
 
 from gdpr_as_code.auth import BasicAuth
-from gdpr_as_code.client import EnvTarget, MauticClient, client_from_env
+from gdpr_as_code.client import EnvTarget, MauticClient, client_from_env, instance_key
 from gdpr_as_code.errors import LockError
-from gdpr_as_code.lock import REMOTE_ALIAS, REMOTE_MARKER, instance_key, local_lock, lock_path, remote_lock
+from gdpr_as_code.lock import REMOTE_ALIAS, REMOTE_MARKER, local_lock, lock_path, remote_lock
 
 URL = "https://mautic.example.org"
 

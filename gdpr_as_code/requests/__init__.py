@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from gdpr_as_code import engine
+from gdpr_as_code.client import instance_key, instance_slug
 from gdpr_as_code.errors import GdprAsCodeError
-from gdpr_as_code.lock import instance_key
 from gdpr_as_code.requests.fulfil import Confirm, Options, Progress, Summary, run
 from gdpr_as_code.requests.journal import Journal, now
 from gdpr_as_code.requests.pending import Client, Request, mask_email, pending_requests
@@ -52,11 +51,6 @@ __all__ = [
 ]
 
 STATE_DIR_ENV = "GDPR_AS_CODE_STATE_DIR"
-
-
-def _slug(instance: str) -> str:
-    """A folder name for an instance: ``https://mautic.example.com:8443`` → ``mautic.example.com_8443``."""
-    return re.sub(r"[^A-Za-z0-9.-]+", "_", instance.split("://", 1)[-1]).strip("_") or "mautic"
 
 
 def prepare(
@@ -106,8 +100,8 @@ def prepare(
         gdpr=gdpr,
         segments=aliases,
         clear_values=clear_values,
-        state_dir=(state if state_dir else state / _slug(instance)),
-        export_dir=base / gdpr.delivery.folder / _slug(instance),
+        state_dir=(state if state_dir else state / instance_slug(instance)),
+        export_dir=base / gdpr.delivery.folder / instance_slug(instance),
         email_ids=email_ids,
         env=environ,
         workers=workers,
