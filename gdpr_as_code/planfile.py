@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -223,12 +224,39 @@ def spec_redactor(spec: Spec) -> Redactor:
     return Redactor.from_environ(extra_names=(target.password_env, target.client_secret_env))
 
 
+@dataclass(frozen=True)
+class ApplyOptions:
+    """What differs between applies of one instance: ``apply PLANFILE`` and each instance of a rollout."""
+
+    plan_path: Path  # the saved plan file, or a name for the plan shown, in messages
+    saved: bool = True  # the plan was read from plan_path: check it was made here, from this spec and tool
+    receipts: Path | None = None  # default: receipts/ beside the spec
+    lock_timeout: float = 0.0
+    remote_lock: bool = False
+
+
+def apply_checked(
+    plan: Plan, spec: Spec, spec_path: Path, client: MauticClient, options: ApplyOptions
+) -> tuple[tuple[Outcome, ...], Path | None]:
+    """Apply exactly ``plan`` to ``client``'s instance: check a saved plan's origin, then under the apply
+    lock check it is still fresh, apply, verify and write its receipt. When any check fails nothing is
+    written to Mautic (but the remote lock object, taken before the freshness check so no other apply writes
+    between the check and this apply); a plan without changes takes no lock, so a converged run writes
+    nothing."""
+    if options.saved:
+        check_origin(plan, options.plan_path, spec.sha256, client.name)
+    if not plan.has_changes:
+        return (), None
+    with apply_lock(client, remote=options.remote_lock, timeout=options.lock_timeout):
+        check_fresh(plan, client, options.plan_path)
+        directory = options.receipts or default_receipt_dir(spec_path)
+        return apply_with_receipt(plan, client, spec_path, directory, spec_redactor(spec))
+
+
 def apply_saved(
     plan_path: Path, *, receipts: Path | None, lock_timeout: float = 0.0, remote_lock: bool = False
 ) -> tuple[Plan, tuple[Outcome, ...], Path | None]:
-    """``apply PLANFILE``: check origin and freshness under the apply lock, then apply exactly the saved
-    plan and write its receipt. When any check fails nothing is written to Mautic (but the remote lock
-    object, taken before the freshness check so no other apply writes between the check and this apply)."""
+    """``apply PLANFILE``: the saved plan applied as ``apply_checked`` does, with the spec it names."""
     plan, spec_path = read_plan(plan_path)
     if not spec_path.is_file():
         raise StalePlanError(
@@ -236,13 +264,7 @@ def apply_saved(
             "directory plan ran in (the spec must be the one the plan was made from)."
         )
     spec = load_spec(spec_path)
-    client = client_from_env(spec.target)
-    with client:
-        check_origin(plan, plan_path, spec.sha256, client.name)
-        if not plan.has_changes:  # nothing to write: no lock object either, so a converged run writes nothing
-            return plan, (), None
-        with apply_lock(client, remote=remote_lock, timeout=lock_timeout):
-            check_fresh(plan, client, plan_path)
-            directory = receipts or default_receipt_dir(spec_path)
-            outcomes, receipt = apply_with_receipt(plan, client, spec_path, directory, spec_redactor(spec))
+    options = ApplyOptions(plan_path, receipts=receipts, lock_timeout=lock_timeout, remote_lock=remote_lock)
+    with client_from_env(spec.target) as client:
+        outcomes, receipt = apply_checked(plan, spec, spec_path, client, options)
     return plan, outcomes, receipt

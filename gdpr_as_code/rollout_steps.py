@@ -32,17 +32,8 @@ from gdpr_as_code.inventory import (
     parse_shard,
     select,
 )
-from gdpr_as_code.lock import apply_lock
 from gdpr_as_code.plan import Plan
-from gdpr_as_code.planfile import (
-    StalePlanError,
-    check_fresh,
-    check_origin,
-    read_plan,
-    save_plan,
-    spec_redactor,
-)
-from gdpr_as_code.receipts import apply_with_receipt, default_receipt_dir
+from gdpr_as_code.planfile import ApplyOptions, StalePlanError, apply_checked, read_plan, save_plan
 from gdpr_as_code.redact import Redactor
 from gdpr_as_code.rollout import (
     DEFAULT_PARALLELISM,
@@ -256,7 +247,8 @@ def apply_all(
     on_stop: Callable[[Wave, Wave], None] | None = None,
     on_wave: Callable[[Wave], None] | None = None,
 ) -> tuple[InstanceResult[Applied], ...]:
-    """Apply the (approved) plans wave by wave. Each instance is locked, its plan checked still fresh (no
+    """Apply the (approved) plans wave by wave, each instance as ``apply PLANFILE`` does (``apply_checked``):
+    locked, its plan checked still fresh (no
     object it touches changed since), applied, verified and receipted; an instance without changes is not
     written to at all. Failures before this point stop everything unless ``continue_on_error``.
     """
@@ -277,17 +269,17 @@ def apply_all(
         plan = approved[instance.name]
         if not plan.has_changes:
             return Applied(plan)
-        spec_path = ready.spec_paths[instance.name]
-        plan_path = ready.saved.get(instance.name, (None, Path(f"the plan shown for {instance.name}")))[1]
+        saved = ready.saved.get(instance.name)
+        checks = ApplyOptions(
+            saved[1] if saved else Path(f"the plan shown for {instance.name}"),
+            saved=saved is not None,
+            receipts=options.receipts,
+            lock_timeout=options.lock_timeout,
+            remote_lock=options.remote_lock,
+        )
         spec = ready.spec(instance)
-        redactor = spec_redactor(spec)
         with _client(instance, env, options) as client:
-            if instance.name in ready.saved:
-                check_origin(plan, plan_path, spec.sha256, client.name)
-            with apply_lock(client, remote=options.remote_lock, timeout=options.lock_timeout):
-                check_fresh(plan, client, plan_path)
-                directory = options.receipts or default_receipt_dir(spec_path)
-                outcomes, receipt = apply_with_receipt(plan, client, spec_path, directory, redactor)
+            outcomes, receipt = apply_checked(plan, spec, ready.spec_paths[instance.name], client, checks)
         return Applied(plan, outcomes, receipt)
 
     staged = waves(inventory, [instance for instance in instances if instance.name in approved])
