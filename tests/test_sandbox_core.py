@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import SandboxControls
 
 from gdpr_as_code.cli import main
 from gdpr_as_code.errors import GdprAsCodeError
@@ -310,3 +311,17 @@ def test_state_reaches_the_file_while_serving_not_only_at_stop(tmp_path: Path) -
         while "Kept" not in (state.read_text() if state.exists() else "") and time.monotonic() < deadline:
             time.sleep(0.05)
         assert "Kept" in state.read_text()
+
+
+def test_a_request_still_hanging_when_the_log_is_cleared_is_not_logged_afterwards(
+    sandbox: Sandbox, controls: SandboxControls
+) -> None:
+    """Tests clear the log before each test; a timed-out request of the previous test must not land in it."""
+    controls.fault(kind="timeout", seconds=0.5, count=1)
+    with ThreadPoolExecutor(1) as pool:
+        hanging = pool.submit(httpx.get, f"{sandbox.url}/api/segments", auth=("admin", "sandbox"), timeout=5)
+        time.sleep(0.1)  # the request is now inside the timeout fault
+        controls.clear_requests()
+        with pytest.raises(httpx.HTTPError):
+            hanging.result()
+    assert controls.requests()["requests"] == []

@@ -57,15 +57,22 @@ def redacted(query: str) -> str:
 
 
 class RequestLog:
-    """Every non-control request: method, path, status; and counts per ``METHOD /path-template``."""
+    """Every non-control request: method, path, status; and counts per ``METHOD /path-template``.
+
+    A request is logged when it ends, so one still hanging in a timeout fault when the log is cleared would
+    land in the next test's log; each clear starts a new ``epoch``, and requests of an older one are dropped.
+    """
 
     def __init__(self) -> None:
         self.entries: deque[dict[str, Any]] = deque(maxlen=LOG_LIMIT)  # counts keep counting past it
         self.counts: Counter[str] = Counter()
         self.lock = threading.Lock()
+        self.epoch = 0
 
-    def add(self, method: str, path: str, query: str, status: int | None, template: str) -> None:
+    def add(self, method: str, path: str, query: str, status: int | None, template: str, epoch: int) -> None:
         with self.lock:
+            if epoch != self.epoch:
+                return
             self.entries.append({"method": method, "path": path, "query": redacted(query), "status": status})
             self.counts[f"{method} {template}"] += 1
 
@@ -73,6 +80,7 @@ class RequestLog:
         with self.lock:
             self.entries.clear()
             self.counts.clear()
+            self.epoch += 1
 
     def describe(self) -> dict[str, Any]:
         with self.lock:
@@ -148,6 +156,7 @@ class App:
         found = routing.resolve(method, path)
         template = found[0].template if found else path
         status: int | None = None
+        epoch = self.log.epoch
         try:
             try:
                 if not control:
@@ -159,7 +168,7 @@ class App:
             return response
         finally:
             if not control:
-                self.log.add(method, path, split.query, status, template)
+                self.log.add(method, path, split.query, status, template, epoch)
 
     def _inject_faults(self, method: str, path: str) -> None:
         for rule in self.faults.firing(method, path):
