@@ -248,9 +248,9 @@ def apply_all(
     on_wave: Callable[[Wave], None] | None = None,
 ) -> tuple[InstanceResult[Applied], ...]:
     """Apply the (approved) plans wave by wave, each instance as ``apply PLANFILE`` does (``apply_checked``):
-    locked, its plan checked still fresh (no
-    object it touches changed since), applied, verified and receipted; an instance without changes is not
-    written to at all. Failures before this point stop everything unless ``continue_on_error``.
+    locked, its plan checked still fresh (no object it touches changed since), applied, verified and
+    receipted; an instance without changes is not written to at all. Failures before this point stop
+    everything unless ``continue_on_error``.
     """
     instances = [result.instance for result in plans]
     early = [result for result in plans if result.status != "ok"]
