@@ -209,7 +209,7 @@ def _apply_rollout(selection: tuple[str, tuple[str, ...], str | None], options: 
     if not any(r.value is not None and r.value.has_changes for r in plans):
         return report.exit_code([report.plan_status(r) for r in plans], False)
     if not steps.blocked(plans, options):
-        _approve(auto_approve)
+        _approve(auto_approve, rollout=True)
     progress = rollout.Progress(sum(r.value is not None for r in plans), report.describe_apply(redactor))
     results = steps.apply_all(inventory, ready, plans, os.environ, options, progress,
                               on_stop=lambda wave, after: progress.note(report.stop_note(wave, after)),
@@ -239,17 +239,21 @@ def _rollout_selection(selection: tuple[str, tuple[str, ...], str | None]) -> tu
     return inventory, instances, report.redactor_for(inventory)
 
 
-def _approve(auto_approve: bool) -> None:
-    """Ask once for the whole rollout; refuse without a terminal unless ``--auto-approve``."""
+def _approve(auto_approve: bool, *, rollout: bool = False) -> None:
+    """Ask once before writing (once for a whole rollout); refuse without a terminal unless
+    ``--auto-approve``."""
     from gdpr_as_code.errors import NotApproved
 
     if auto_approve:
         return
+    shown = "plans" if rollout else "plan"
     if not sys.stdin.isatty():
-        raise NotApproved("Not applying: there is no terminal to ask for approval. Review the plans above, "
-                          "rerun with --auto-approve (e.g. in CI), or run apply in a terminal.")
-    if not click.confirm("Apply these changes to the instances above?", default=False):
-        raise NotApproved("Not applying: the plans were not approved. Nothing was changed.")
+        raise NotApproved(f"Not applying: there is no terminal to ask for approval. Review the {shown} "
+                          "above, rerun with --auto-approve (e.g. in CI), or run apply in a terminal.")
+    question = "Apply these changes to the instances above?" if rollout else "Apply these changes?"
+    if not click.confirm(question, default=False):
+        were = "were" if rollout else "was"
+        raise NotApproved(f"Not applying: the {shown} {were} not approved. Nothing was changed.")
 
 
 def _inventory_options(runner: Callable[..., int]) -> Callable[[Callable[..., int]], Callable[..., int]]:
@@ -350,7 +354,6 @@ def apply_command(spec_path: str, auto_approve: bool, prune: bool, receipts_dir:
                   lock_timeout: float, remote_lock: bool) -> int:
     """Make Mautic match the spec: show the plan, ask, apply, verify. A PLANFILE is applied as saved."""
     from gdpr_as_code import engine
-    from gdpr_as_code.errors import NotApproved
     from gdpr_as_code.lock import apply_lock
     from gdpr_as_code.planfile import apply_saved, is_plan_file, spec_redactor
     from gdpr_as_code.receipts import apply_with_receipt, default_receipt_dir
@@ -377,13 +380,7 @@ def apply_command(spec_path: str, auto_approve: bool, prune: bool, receipts_dir:
         click.echo(render(planned, "text", redactor))
         if not planned.has_changes:
             return EXIT_OK
-        if not auto_approve and not sys.stdin.isatty():
-            raise NotApproved(
-                "Not applying: there is no terminal to ask for approval. Review the plan above, rerun with "
-                "--auto-approve (e.g. in CI), or run apply in a terminal."
-            )
-        if not auto_approve and not click.confirm("Apply these changes?", default=False):
-            raise NotApproved("Not applying: the plan was not approved. Nothing was changed.")
+        _approve(auto_approve)
         directory = receipts or default_receipt_dir(Path(spec_path))
         outcomes, receipt = apply_with_receipt(planned, client, Path(spec_path), directory, redactor)
         click.echo(engine.describe(outcomes) + _receipt_line(receipt))
@@ -399,11 +396,12 @@ def import_command(address: str, mautic_id: int, spec_path: str | None) -> int:
     """Adopt an existing Mautic object as spec object KEY (e.g. segment.forget): writes its marker."""
     from gdpr_as_code import engine
     from gdpr_as_code.client import client_from_env
+    from gdpr_as_code.resources import BY_NAME
 
     spec, client = _spec_and_client(spec_path) if spec_path else (None, client_from_env())
     with client:
         outcome = engine.adopt(client, address, mautic_id, spec)
-    label = engine.BY_NAME[outcome.kind].label
+    label = BY_NAME[outcome.kind].label
     click.echo(
         f"Imported Mautic {label} #{outcome.mautic_id} as {outcome.address} ({outcome.detail}). "
         "Run plan to see what apply would change to match the spec."
