@@ -354,9 +354,7 @@ def apply_command(spec_path: str, auto_approve: bool, prune: bool, receipts_dir:
                   lock_timeout: float, remote_lock: bool) -> int:
     """Make Mautic match the spec: show the plan, ask, apply, verify. A PLANFILE is applied as saved."""
     from gdpr_as_code import engine
-    from gdpr_as_code.lock import apply_lock
-    from gdpr_as_code.planfile import apply_saved, is_plan_file, spec_redactor
-    from gdpr_as_code.receipts import apply_with_receipt, default_receipt_dir
+    from gdpr_as_code.planfile import ApplyOptions, apply_saved, apply_spec, is_plan_file, spec_redactor
     from gdpr_as_code.redact import Redactor
     from gdpr_as_code.report import render
 
@@ -365,24 +363,23 @@ def apply_command(spec_path: str, auto_approve: bool, prune: bool, receipts_dir:
             f"{spec_path} is a directory: the saved plans of a rollout are applied with --inventory FILE "
             f"(apply {spec_path} --inventory inventory.yaml); otherwise give a spec or a plan file."
         )
-    receipts = Path(receipts_dir) if receipts_dir else None
+    options = ApplyOptions(Path(receipts_dir) if receipts_dir else None, lock_timeout, remote_lock)
     if is_plan_file(Path(spec_path)):
-        saved, outcomes, receipt = apply_saved(
-            Path(spec_path), receipts=receipts, lock_timeout=lock_timeout, remote_lock=remote_lock
-        )
+        saved, outcomes, receipt = apply_saved(Path(spec_path), options)
         shown = render(saved, "text", Redactor.from_environ())
         click.echo(shown + "\n" + engine.describe(outcomes) + _receipt_line(receipt))
         return EXIT_OK
     spec, client = _spec_and_client(spec_path)
-    with client, apply_lock(client, remote=remote_lock, timeout=lock_timeout):
-        planned = engine.plan(spec, client, prune=prune)
-        redactor = spec_redactor(spec)
-        click.echo(render(planned, "text", redactor))
-        if not planned.has_changes:
-            return EXIT_OK
-        _approve(auto_approve)
-        directory = receipts or default_receipt_dir(Path(spec_path))
-        outcomes, receipt = apply_with_receipt(planned, client, Path(spec_path), directory, redactor)
+
+    def review(planned: Any) -> None:
+        click.echo(render(planned, "text", spec_redactor(spec)))
+        if planned.has_changes:
+            _approve(auto_approve)
+
+    with client:
+        planned, outcomes, receipt = apply_spec(spec, Path(spec_path), client, options, prune=prune,
+                                                review=review)
+    if planned.has_changes:
         click.echo(engine.describe(outcomes) + _receipt_line(receipt))
     return EXIT_OK
 

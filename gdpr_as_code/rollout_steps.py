@@ -271,11 +271,11 @@ def apply_all(
             return Applied(plan)
         saved = ready.saved.get(instance.name)
         checks = ApplyOptions(
-            saved[1] if saved else Path(f"the plan shown for {instance.name}"),
-            saved=saved is not None,
             receipts=options.receipts,
             lock_timeout=options.lock_timeout,
             remote_lock=options.remote_lock,
+            plan_path=saved[1] if saved else None,
+            shown_as=f"the plan shown for {instance.name}",
         )
         spec = ready.spec(instance)
         with _client(instance, env, options) as client:
