@@ -206,7 +206,7 @@ def _apply_rollout(selection: tuple[str, tuple[str, ...], str | None], options: 
     progress.note(f"Planning {len(instances)} instance(s) of {inventory.path}")
     ready, plans = steps.plan_inventory(Path(spec_path), instances, os.environ, options, progress)
     click.echo(report.render_plan_text(plans, redactor))
-    if not any(r.value is not None and r.value.has_changes for r in plans):
+    if not steps.any_changes(plans):
         return report.exit_code([report.plan_status(r) for r in plans], False)
     if not steps.blocked(plans, options):
         _approve(auto_approve, rollout=True)
@@ -442,10 +442,9 @@ def show_command(plan_path: str, output: str, as_json: bool) -> int:
 @click.option("--json", "as_json", is_flag=True, help="The receipts themselves, as a JSON array.")
 def history_command(where: str, key: str | None, as_json: bool) -> int:
     """List apply receipts, oldest first: what was applied where, when, from which commit."""
-    from gdpr_as_code.receipts import default_receipt_dir, read_receipts, render_history, touching
+    from gdpr_as_code.receipts import read_receipts, render_history, touching
 
-    path = Path(where)
-    entries = read_receipts(default_receipt_dir(path) if path.is_file() else path)
+    entries = read_receipts(Path(where))
     entries = touching(entries, key) if key else entries
     if as_json:
         click.echo(json.dumps([e.receipt for e in entries], indent=2))

@@ -190,8 +190,10 @@ class ReceiptEntry:
     receipt: dict[str, Any]
 
 
-def read_receipts(directory: Path) -> list[ReceiptEntry]:
-    """Every receipt in ``directory``, oldest first; a file that is not a receipt is an error naming it."""
+def read_receipts(where: Path) -> list[ReceiptEntry]:
+    """Every receipt in the directory ``where`` (or beside the spec ``where``, as apply writes them), oldest
+    first; a file that is not a receipt is an error naming it."""
+    directory = default_receipt_dir(where) if where.is_file() else where
     if not directory.is_dir():
         raise GdprAsCodeError(
             f"No receipts directory at {directory}. Receipts are written by apply beside the spec (or where "

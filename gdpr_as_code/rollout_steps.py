@@ -231,6 +231,11 @@ def plan_all(
     return tuple(by_name[instance.name] for instance in instances)
 
 
+def any_changes(plans: Sequence[InstanceResult[Plan]]) -> bool:
+    """Whether any instance's plan would change something (else apply asks nothing and writes nothing)."""
+    return any(result.value is not None and result.value.has_changes for result in plans)
+
+
 def blocked(plans: Sequence[InstanceResult[Plan]], options: RolloutOptions) -> bool:
     """Whether apply must stop before writing anything: an instance failed to prepare or plan, and the
     rollout was not told to continue regardless."""
