@@ -172,6 +172,24 @@ def test_dropped_connection_and_timeout_reach_the_client_as_transport_errors(
     assert api.get("/api/users/self").status_code == 200
 
 
+def test_a_lost_answer_fault_carries_out_the_request_then_closes_unanswered(
+    api: httpx.Client, controls: SandboxControls
+) -> None:
+    controls.fault(kind="lose_answer", methods=["POST"], path="/segments/new$", count=1)
+    body = {"name": "Lost", "alias": "lost", "isPublished": True, "filters": []}
+    with pytest.raises(httpx.RemoteProtocolError):  # a connection closed with no answer at all
+        api.post("/api/segments/new", json=body)
+    segments = api.get("/api/segments").json()["lists"]
+    assert [s["alias"] for s in segments.values()] == ["lost"]  # made, though the client never heard
+    assert api.post("/api/segments/new", json={**body, "alias": "kept"}).status_code == 201  # rule spent
+    assert [(r["method"], r["path"], r["status"]) for r in controls.requests()["requests"]] == [
+        ("POST", "/api/segments/new", 201),  # logged with the status Mautic would have answered
+        ("GET", "/api/segments", 200),
+        ("POST", "/api/segments/new", 201),
+    ]
+    assert controls.requests()["counts"]["POST /api/segments/new"] == 2
+
+
 def test_latency_fault_delays_each_request(api: httpx.Client, controls) -> None:
     controls.fault(kind="latency", ms=150, count=1)
     started = time.monotonic()

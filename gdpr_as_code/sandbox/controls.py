@@ -4,7 +4,10 @@ POST   /_sandbox/reset                 a fresh install (ids restart at 1); sessi
 GET    /_sandbox/requests              {"total", "requests": [{method, path, query, status}], "counts": {...}}
 DELETE /_sandbox/requests              clear the log
 GET    /_sandbox/faults                active fault rules
-POST   /_sandbox/faults                add rules (see ``faults.py``); 400 with a message when invalid
+POST   /_sandbox/faults                add rules (see ``faults.py``); 400 with a message when invalid. Kinds:
+                                       latency (waits first); error, rate_limit, drop, timeout (answer or
+                                       close before the handler: nothing is done); lose_answer (after it:
+                                       done and logged with its status, then closed unanswered)
 DELETE /_sandbox/faults                clear them
 POST   /_sandbox/tokens/expire         every issued OAuth2 token is now expired
 POST   /_sandbox/oauth-clients         {"client_id", "client_secret"}: register a client-credentials client

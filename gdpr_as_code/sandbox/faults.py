@@ -7,6 +7,13 @@ A rule is posted to ``POST /_sandbox/faults`` as JSON (one object or a list):
     {"kind": "rate_limit", "retry_after": 2, "count": 3}  the next 3 requests answer 429 with Retry-After: 2
     {"kind": "drop"}                                      the connection is closed without an answer
     {"kind": "timeout", "seconds": 5}                     no answer for 5 s, then the connection closes
+    {"kind": "lose_answer", "methods": ["POST"]}          the request is carried out (and logged with its real
+                                                          status), then the connection closes unanswered
+
+The others act before the request is handled (all but ``latency`` answer or close instead: nothing is done).
+``lose_answer`` is the case that makes a naive client duplicate a create: Mautic did the work and the answer
+went missing (a proxy timeout, a reset). When it fires together with a rule that answers early, the early
+answer wins and nothing is done.
 
 Common keys: ``rate`` (0..1, default 1), ``count`` (fire at most N times, then the rule is spent),
 ``methods`` (e.g. ``["POST", "PATCH"]``), ``path`` (a regex searched in the path), ``seed`` (default 0).
@@ -22,7 +29,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-KINDS = ("latency", "error", "rate_limit", "drop", "timeout")
+KINDS = ("latency", "error", "rate_limit", "drop", "timeout", "lose_answer")
 ERROR_STATUSES = (500, 502, 503)
 
 

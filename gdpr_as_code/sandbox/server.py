@@ -157,22 +157,29 @@ class App:
         template = found[0].template if found else path
         status: int | None = None
         epoch = self.log.epoch
+        lose_answer = False
         try:
             try:
                 if not control:
-                    self._inject_faults(method, path)
+                    lose_answer = self._inject_faults(method, path)
                 response = self._dispatch(method, path, query, headers, body, found, control)
             except ApiError as err:
                 response = err.response
             status = response.status
+            if lose_answer:  # handled and logged with its status; the client never hears
+                raise Drop
             return response
         finally:
             if not control:
                 self.log.add(method, path, split.query, status, template, epoch)
 
-    def _inject_faults(self, method: str, path: str) -> None:
+    def _inject_faults(self, method: str, path: str) -> bool:
+        """Act on the faults that fire before the handler; answers whether to lose the answer after it."""
+        lose_answer = False
         for rule in self.faults.firing(method, path):
-            if rule.kind == "latency":
+            if rule.kind == "lose_answer":
+                lose_answer = True
+            elif rule.kind == "latency":
                 time.sleep(rule.ms / 1000)
             elif rule.kind == "drop":
                 raise Drop
@@ -190,6 +197,7 @@ class App:
                 )
             else:
                 raise kernel_error(rule.status)
+        return lose_answer
 
     def _dispatch(
         self,
