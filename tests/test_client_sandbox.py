@@ -9,7 +9,6 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-import httpx
 import pytest
 from conftest import SandboxControls
 
@@ -134,27 +133,6 @@ def test_unreachable_host_names_the_instance_and_the_variable() -> None:
     assert "Check MAUTIC_URL" in message
 
 
-class LoseAnswers(httpx.BaseTransport):
-    """Forwards every request to the server for real, then loses the answer of the first ``times`` requests
-    with ``method``: the server did the work and the client never heard, as when a proxy times out."""
-
-    def __init__(self, method: str, times: int) -> None:
-        self.inner = httpx.HTTPTransport()
-        self.method, self.left = method, times
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        response = self.inner.handle_request(request)
-        if request.method == self.method and self.left > 0:
-            self.left -= 1
-            response.read()
-            response.close()
-            raise httpx.ReadTimeout("the answer was lost", request=request)
-        return response
-
-    def close(self) -> None:
-        self.inner.close()
-
-
 def segment_body(alias: str) -> dict[str, Any]:
     return {"name": f"Segment {alias}", "alias": alias, "isPublished": True, "filters": []}
 
@@ -183,7 +161,8 @@ def test_list_all_reads_every_page_in_id_order(sandbox: Sandbox, controls: Sandb
 def test_a_create_whose_answer_is_lost_is_adopted_not_repeated(
     sandbox: Sandbox, controls: SandboxControls
 ) -> None:
-    client = basic(sandbox, transport=LoseAnswers("POST", times=1))
+    controls.fault(kind="lose_answer", methods=["POST"], count=1)  # Mautic makes it; the answer is lost
+    client = basic(sandbox)
     made = client.create(
         "/segments/new",
         segment_body("consent-given"),
@@ -213,7 +192,8 @@ def test_a_create_that_never_arrived_is_sent_again_once_the_re_read_finds_nothin
 def test_a_plain_post_whose_answer_is_lost_is_never_repeated(
     sandbox: Sandbox, controls: SandboxControls
 ) -> None:
-    client = basic(sandbox, transport=LoseAnswers("POST", times=1))
+    controls.fault(kind="lose_answer", methods=["POST"], count=1)
+    client = basic(sandbox)
     with pytest.raises(MauticUnreachable) as err:
         client.post("/segments/new", segment_body("once"))
     assert "may or may not have been made" in str(err.value)
@@ -225,7 +205,8 @@ def test_a_delete_whose_answer_is_lost_is_repeated_and_done(
     sandbox: Sandbox, controls: SandboxControls
 ) -> None:
     made = basic(sandbox).create("/segments/new", segment_body("doomed"), find_existing=lambda: None)
-    client = basic(sandbox, transport=LoseAnswers("DELETE", times=1))
+    controls.fault(kind="lose_answer", methods=["DELETE"], count=1)
+    client = basic(sandbox)
     assert client.delete(f"/segments/{made['id']}/delete") == {}
     assert basic(sandbox).list_all("/segments", "lists") == []
     assert [status for m, _p, status in served(controls) if m == "DELETE"] == [200, 404]
