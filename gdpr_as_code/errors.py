@@ -45,7 +45,9 @@ class Problem:
     fix: str = ""
 
     def __str__(self) -> str:
-        text = f"{self.file}:{self.line}:{self.column}: {self.message}"
+        # line 0: not in a file (a --var option of the command line); "FILE" names it alone
+        where = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
+        text = f"{where}: {self.message}"
         return f"{text} — {self.fix}" if self.fix else text
 
 

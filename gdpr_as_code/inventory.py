@@ -26,6 +26,7 @@ from typing import Any
 from gdpr_as_code.client import instance_key
 from gdpr_as_code.errors import MissingCredentials, Problem, SelectionError, SpecError
 from gdpr_as_code.spec import Target
+from gdpr_as_code.spec.interpolate import Origin
 from gdpr_as_code.spec.yaml_loader import Locator, load_yaml_document
 
 SCHEMA_FILE = "inventory.schema.json"
@@ -42,6 +43,9 @@ class Instance:
     labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     variables: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     where: str = ""  # FILE:LINE of the instance, for messages
+    # where each variable is set (FILE, LINE, COLUMN of its key), so one the spec does not know is
+    # reported there
+    variable_origins: Mapping[str, Origin] = field(default_factory=lambda: MappingProxyType({}))
 
     def matches(self, selectors: Sequence[tuple[str, str]]) -> bool:
         """True when every ``label=value`` selector holds (AND)."""
@@ -101,10 +105,19 @@ def load_inventory(path: str | os.PathLike[str]) -> Inventory:
             labels=MappingProxyType(dict(item.get("labels", {}))),
             variables=MappingProxyType({**shared, **_texts(item.get("variables", {}))}),
             where=locator.where(("instances", index)),
+            variable_origins=MappingProxyType(_origins(data, index, locator)),
         )
         for index, item in enumerate(data["instances"])
     )
     return Inventory(str(path), instances, tuple(rollout.get("waves", ())), rollout.get("batch_size", 0))
+
+
+def _origins(data: Mapping[str, Any], index: int, locator: Locator) -> dict[str, Origin]:
+    """Where instance ``index`` gets each variable: its own ``variables:`` key, else the shared one."""
+    paths: list[tuple[str | int, ...]] = [("variables", name) for name in data.get("variables", {})]
+    own = data["instances"][index].get("variables", {})
+    paths += [("instances", index, "variables", name) for name in own]
+    return {str(path[-1]): (locator.file, *locator.position(path, key=True)) for path in paths}
 
 
 def _is_a_spec(path: str | os.PathLike[str]) -> bool:

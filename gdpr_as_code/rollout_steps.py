@@ -45,6 +45,7 @@ from gdpr_as_code.rollout import (
     waves,
 )
 from gdpr_as_code.spec import Spec, load_spec
+from gdpr_as_code.spec.interpolate import Origin
 
 
 @dataclass(frozen=True)
@@ -84,9 +85,8 @@ class Prepared:
     saved: dict[str, tuple[Plan, Path]] = field(default_factory=dict)
     spec_paths: dict[str, Path] = field(default_factory=dict)
     failed: list[InstanceResult[Any]] = field(default_factory=list)
-    _specs: dict[tuple[Path, tuple[tuple[str, str], ...]], Spec | GdprAsCodeError] = field(
-        default_factory=dict
-    )
+    _specs: dict[tuple[Path, tuple[tuple[str, str], ...], tuple[tuple[str, Origin], ...]],
+                 Spec | GdprAsCodeError] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def ready(self, instances: Sequence[Instance]) -> list[Instance]:
@@ -96,11 +96,14 @@ class Prepared:
     def spec(self, instance: Instance) -> Spec:
         """The spec loaded with this instance's variables; its problems raised as this instance's error."""
         spec_path = self.spec_paths[instance.name]
-        key = (spec_path, tuple(sorted(instance.variables.items())))
+        # the origins are in the key: a variable the spec does not know is reported at THIS instance's line
+        key = (spec_path, tuple(sorted(instance.variables.items())),
+               tuple(sorted(instance.variable_origins.items())))
         with self._lock:
             if key not in self._specs:
                 try:
-                    self._specs[key] = load_spec(spec_path, variables=instance.variables, env=self.env)
+                    self._specs[key] = load_spec(spec_path, variables=instance.variables, env=self.env,
+                                                 origins=instance.variable_origins)
                 except GdprAsCodeError as err:
                     self._specs[key] = err
             loaded = self._specs[key]

@@ -15,6 +15,7 @@ from gdpr_as_code.inventory import (
     select,
     shard_of,
 )
+from gdpr_as_code.spec import load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "configs" / "inventory.example.yaml"
@@ -173,3 +174,40 @@ def test_every_property_of_the_schema_is_described() -> None:
     walk(schema, "$")
     assert undescribed == []
     assert sum('"description"' in line for line in json.dumps(schema, indent=1).splitlines()) >= 20
+
+
+def test_a_variable_the_spec_does_not_know_is_an_error_at_its_inventory_line(tmp_path: Path) -> None:
+    """A typo (``compny``) would leave the spec's default company in the consent text: it is reported where
+    it is written, for the instance it is given to, with a did-you-mean; a known override loads."""
+    path = write(tmp_path, """version: 1
+variables:
+  privacy_url: https://example.com/privacy
+  langauge: de
+instances:
+  - name: a
+    url: http://a.example
+    username_env: A_USER
+    password_env: A_PASS
+    variables: {compny: Brand GmbH, company: Brand AG}
+""")
+    instance = load_inventory(path).instances[0]
+    with pytest.raises(SpecError) as caught:
+        load_spec(ROOT / "configs" / "gdpr.yaml", variables=instance.variables, env={},
+                  origins=instance.variable_origins)
+    located = [(p.file, p.line, p.column) for p in caught.value.problems]
+    assert located == [(str(path), 4, 3), (str(path), 10, 17)]
+    language, company = caught.value.problems
+    assert "variable 'langauge' is not known to " in language.message
+    assert company.message.startswith("variable 'compny' is not known to ")
+    assert company.fix.startswith("did you mean 'company'?")
+    fixed = load_spec(ROOT / "configs" / "gdpr.yaml", variables={"company": "Brand AG"}, env={},
+                      origins=instance.variable_origins)
+    assert "Brand AG uses cookies" in fixed.consent.text
+
+
+def test_the_example_inventory_and_spec_stay_valid_together() -> None:
+    """Each example instance's variables are ones configs/gdpr.yaml knows (a stray one fails its plan)."""
+    for instance in load_inventory(EXAMPLE).instances:
+        spec = load_spec(ROOT / "configs" / "gdpr.yaml", variables=instance.variables, env={},
+                         origins=instance.variable_origins)
+        assert spec.variables["company"] in spec.consent.text

@@ -6,9 +6,10 @@ and only the way an offset becomes a line and column differs.
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
 
 from yaml.nodes import ScalarNode
 
@@ -26,11 +27,13 @@ class Interpolator:
     An undefined name is a problem at its line, never an empty string (an empty URL or label would be
     applied). ``variables=None`` means ``${var.…}`` is not available in this part of the document. An
     environment variable whose name says it holds a secret (``*PASSWORD*``, ``*SECRET*``, ``*TOKEN*``, ...)
-    is refused: its value would be copied into Mautic objects, plans and receipts.
+    is refused: its value would be copied into Mautic objects, plans and receipts. ``used`` collects every
+    ``${var.NAME}`` met, so an override the spec never uses can be told apart from one it does.
     """
 
     variables: Mapping[str, str] | None
     env: Mapping[str, str]
+    used: set[str] = field(default_factory=set, compare=False)
 
     def scalar(self, text: str, node: ScalarNode, display: str, problems: list[Problem]) -> str:
         """Interpolate a YAML scalar; problems point into the YAML file."""
@@ -59,6 +62,8 @@ class Interpolator:
                     "write ${var.NAME} or ${env.NAME}, or $${ for a literal '${'"))
                 return ""
             scope, name = reference.groups()
+            if scope == "var":
+                self.used.add(name)
             if scope == "env" and secret_env_names({name: ""}):
                 problems.append(Problem(display, line, column,
                     f"${{env.{name}}} would copy a secret into the spec's content (and so into Mautic, plans "
@@ -81,6 +86,29 @@ class Interpolator:
             return str(table[name])
 
         return _INTERPOLATION.sub(substitute, text)
+
+
+Origin = tuple[str, int, int]
+"""Where an override was set: FILE, LINE, COLUMN (an inventory's ``variables:`` key)."""
+
+
+def unknown_overrides(
+    spec: str, known: Collection[str], overrides: Collection[str], origins: Mapping[str, Origin]
+) -> list[Problem]:
+    """Overrides the spec neither declares nor uses: a typo (``compny``) would otherwise be ignored in
+    silence and the default (another company's name) go live. Each is located where it was set; one
+    without an origin came from the command line (``--var``)."""
+    problems: list[Problem] = []
+    for name in sorted(set(overrides) - set(known)):
+        file, line, column = origins.get(name, (f"--var {name}", 0, 0))
+        close = difflib.get_close_matches(name, sorted(known), n=1)
+        listed = f"its variables are {', '.join(sorted(known))}" if known else "it uses no variables"
+        fix = (f"did you mean '{close[0]}'? Otherwise remove it ({listed})" if close
+               else f"remove it, or declare it under 'variables:' in {spec} ({listed})")
+        problems.append(Problem(file, line, column,
+            f"variable '{name}' is not known to {spec}: the spec neither declares it under 'variables:' nor "
+            f"uses ${{var.{name}}}, so its value would be ignored", fix))
+    return problems
 
 
 def _column_of(node: ScalarNode, offset: int) -> tuple[int, int]:

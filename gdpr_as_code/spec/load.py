@@ -17,7 +17,7 @@ from yaml.nodes import MappingNode, Node
 from gdpr_as_code.errors import Problem, SpecError
 from gdpr_as_code.spec.bodies import read_body_file
 from gdpr_as_code.spec.build_gdpr import SpecBuilder
-from gdpr_as_code.spec.interpolate import Interpolator
+from gdpr_as_code.spec.interpolate import Interpolator, Origin, unknown_overrides
 from gdpr_as_code.spec.model import Spec, Target
 from gdpr_as_code.spec.schema import schema_problems, spec_schema
 from gdpr_as_code.spec.yaml_loader import (
@@ -49,11 +49,15 @@ def load_spec(
     *,
     variables: Mapping[str, str] | None = None,
     env: Mapping[str, str] | None = None,
+    origins: Mapping[str, Origin] | None = None,
 ) -> Spec:
     """Load, interpolate, validate and build a spec; raise ``SpecError`` listing every problem.
 
     ``variables`` override the spec's ``variables:`` defaults (the rollout passes an instance's inventory
     values); ``env`` replaces ``os.environ`` for ``${env.NAME}`` (tests, and reproducible CI runs).
+    An override the spec neither declares nor uses as ``${var.NAME}`` is a problem, located at its
+    ``origins`` entry (the inventory line), or reported as a ``--var`` option when it has none; it is
+    checked once the spec has no other problem, since only the semantic pass reads the body files.
     """
     source = Path(path)
     display = str(path)
@@ -61,9 +65,8 @@ def load_spec(
     root, raw = load_nodes(source, display=display)
     declared, problems = _variables(root, display, environment)
     values = {**declared, **{name: str(value) for name, value in (variables or {}).items()}}
-    data, locator, found = build_data(
-        root, display, interpolate=Interpolator(values, environment), skip=("variables",)
-    )
+    interpolator = Interpolator(values, environment)
+    data, locator, found = build_data(root, display, interpolate=interpolator, skip=("variables",))
     problems += found
     if isinstance(data, dict) and "variables" in data:
         data["variables"] = declared
@@ -77,7 +80,10 @@ def load_spec(
     reported = {problem.line for problem in problems}
     problems += [p for p in schema_problems(data, spec_schema(), locator) if p.line not in reported]
     if not problems:
-        spec, problems = _build(data, locator, source, raw, values, environment)
+        spec, problems = _build(data, locator, source, raw, interpolator)
+        # Only now is every ${var.NAME} known: the semantic pass reads the email body files.
+        known = set(declared) | interpolator.used
+        problems += unknown_overrides(display, known, list(variables or {}), origins or {})
         if not problems:
             return spec
     raise SpecError(sorted_problems(problems))
@@ -168,12 +174,10 @@ def _build(
     locator: Locator,
     source: Path,
     raw: bytes,
-    values: Mapping[str, str],
-    env: Mapping[str, str],
+    interpolator: Interpolator,
 ) -> tuple[Spec, list[Problem]]:
     """The semantic pass: build every part, collecting the problems of all of them."""
     body_problems: list[Problem] = []
-    interpolator = Interpolator(values, env)
     digest = hashlib.sha256(raw)
     reader = read_body_file(source.parent, interpolator.document, body_problems, locator, digest)
     builder = SpecBuilder(data, locator, reader)
@@ -192,7 +196,7 @@ def _build(
             url=target["url"].rstrip("/") if "url" in target else None,
             **{key: value for key, value in target.items() if key != "url"},
         ),
-        variables=MappingProxyType(dict(values)),
+        variables=MappingProxyType(dict(interpolator.variables or {})),
         consent=focus,
         fields=fields,
         segments=segments,
