@@ -25,9 +25,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from gdpr_as_code.errors import GdprAsCodeError, MauticHTTPError
+from gdpr_as_code.errors import GdprAsCodeError, MauticError, MauticHTTPError
 from gdpr_as_code.requests.export import activity
-from gdpr_as_code.requests.pending import Client, collection
+from gdpr_as_code.requests.pending import Client, collection, outcome_unknown
 
 RECEIPT_KEY_ENV = "GDPR_AS_CODE_RECEIPT_KEY"
 MIN_KEY_LENGTH = 16
@@ -65,7 +65,12 @@ def delete_batch(client: Client, ids: Sequence[int]) -> None:
     """Delete up to 200 contacts in one call (Mautic reads the ids from the query only)."""
     if len(ids) > BATCH_LIMIT:
         raise ValueError(f"Mautic deletes at most {BATCH_LIMIT} contacts per call")
-    client.delete("/contacts/batch/delete", params={"ids": ",".join(str(i) for i in ids)})
+    try:
+        client.delete("/contacts/batch/delete", params={"ids": ",".join(str(i) for i in ids)})
+    except MauticError as err:
+        rerun = "it repeats the delete (Mautic skips contacts already gone) and checks that each one is gone."
+        unsure = f"the {len(ids)} contact(s) may or may not be deleted"
+        raise outcome_unknown(err, unsure, rerun) or err from None
 
 
 def still_present(client: Client, ids: Sequence[int]) -> set[int]:

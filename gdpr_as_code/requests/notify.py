@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from gdpr_as_code.errors import GdprAsCodeError
-from gdpr_as_code.requests.pending import Client, parse_time
+from gdpr_as_code.errors import GdprAsCodeError, MauticError
+from gdpr_as_code.requests.pending import Client, outcome_unknown, parse_time
 
 # Mautic's clock and ours may differ a little; a send this much before the attempt still counts as ours.
 CLOCK_SKEW = timedelta(minutes=2)
@@ -26,7 +26,11 @@ DNC_REASONS = {1: "unsubscribed", 2: "bounced", 3: "set manually"}
 
 def send(client: Client, email_id: int, contact_id: int) -> None:
     """Have Mautic send email ``email_id`` to contact ``contact_id`` now; raise if Mautic says it failed."""
-    answer = client.post(f"/emails/{email_id}/contact/{contact_id}/send")
+    try:
+        answer = client.post(f"/emails/{email_id}/contact/{contact_id}/send")
+    except MauticError as err:
+        rerun = "it looks for this send in the contact's timeline and sends only if Mautic has none."
+        raise outcome_unknown(err, f"email {email_id} may or may not have been sent", rerun) or err from None
     if not (isinstance(answer, dict) and answer.get("success") in (True, 1, "1")):
         raise GdprAsCodeError(
             f"Mautic did not send email {email_id} to contact {contact_id} (it answered success: false). "

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from gdpr_as_code.errors import GdprAsCodeError, MauticError, MauticHTTPError, MauticUnreachable
+
 if TYPE_CHECKING:
     from gdpr_as_code.client import RequestStats
 
@@ -120,6 +122,25 @@ def parse_time(value: str) -> datetime:
     """Mautic's ISO-8601 (``2026-11-29T05:58:38+00:00``) or DB form (``2026-11-29 05:58:38``, in UTC)."""
     parsed = datetime.fromisoformat(value.replace(" ", "T"))
     return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def outcome_unknown(err: MauticError, unsure: str, rerun: str) -> GdprAsCodeError | None:
+    """The error for a write Mautic may have carried out without our hearing (no answer, or a 5xx), worded for
+    a request's rerun; None when the error says it was not done (a 4xx), so the caller re-raises it as is.
+
+    The client's own text advises "run plan to see", which means nothing for a send or a delete: here the
+    journal resumes the step, and ``rerun`` says how the next run settles it. ``unsure`` says what may have
+    happened ("the notification may or may not have been sent")."""
+    if isinstance(err, MauticHTTPError) and err.status >= 500:
+        cause = f"answered HTTP {err.status}"
+    elif isinstance(err, MauticUnreachable):
+        cause = "gave no answer"
+    else:
+        return None
+    return GdprAsCodeError(
+        f"Mautic at {err.instance} ({err.method} {err.path}) {cause}, so {unsure}. Rerun the same command: "
+        f"{rerun}"
+    )
 
 
 def collection(body: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
