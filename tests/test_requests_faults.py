@@ -1,10 +1,10 @@
 """``requests fulfil`` when Mautic's answers go missing or it stumbles: nothing sent twice, nothing lost.
 
 The crash tests (test_requests_e2e) kill our process; here Mautic does the work and the answer never arrives
-(the sandbox's ``lose_answer`` fault), or reads fail now and then (500, 503, 429). The client retries only
-what is safe to repeat; a send whose outcome is unknown fails its request, and the rerun asks Mautic's
-timeline before sending again. Everything runs through the CLI on the sandbox, real retries and waits
-included.
+(the sandbox's ``lose_answer`` fault), a gateway refuses the send (502), or reads fail now and then (500, 503,
+429). The client retries only what is safe to repeat; a send whose outcome is unknown fails its request, and
+the rerun asks Mautic's timeline before sending again. Everything runs through the CLI on the sandbox, real
+retries and waits included.
 """
 
 from __future__ import annotations
@@ -32,8 +32,15 @@ def sent_since(site: Site, base: int) -> list[tuple[int, int]]:
     return sorted((m["emailId"], m["contactId"]) for m in site.outbox()[base:])
 
 
-def test_a_notification_whose_answer_was_lost_is_not_sent_again(
-    site: Site, controls: Any, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("fault", "said", "done"),
+    [
+        pytest.param("lose_answer", "gave no answer", True, id="sent-answer-lost"),  # Mautic sent it
+        pytest.param("error", "answered HTTP 502", False, id="gateway-502"),  # refused before Mautic ran
+    ],
+)
+def test_a_notification_of_unknown_outcome_is_sent_once_after_a_rerun(
+    site: Site, controls: Any, capsys: pytest.CaptureFixture[str], fault: str, said: str, done: bool
 ) -> None:
     alice = site.submit("Alice", "alice@example.com", "access")
     bob = site.submit("Bob", "bob@example.com", "forget")
@@ -41,7 +48,7 @@ def test_a_notification_whose_answer_was_lost_is_not_sent_again(
     base = len(site.outbox())
     export_sent, erasure_done = site.email_id("GDPR data export sent"), site.email_id("GDPR erasure done")
     wanted = sorted([(export_sent, alice), (erasure_done, bob)])
-    controls.fault(kind="lose_answer", methods=["POST"], path=SEND)
+    controls.fault(kind=fault, status=502, methods=["POST"], path=SEND)
     capsys.readouterr()
 
     assert site.cli("requests", "fulfil", "--yes") == 1
@@ -51,16 +58,17 @@ def test_a_notification_whose_answer_was_lost_is_not_sent_again(
     failed = [line for line in out.splitlines() if line.strip().startswith("failed")]
     assert len(failed) == 2
     for line in failed:
-        assert "/send) gave no answer" in line and "may or may not have been sent" in line
-    assert sent_since(site, base) == wanted  # Mautic did send; only the answers were lost
+        assert f"/send) {said}" in line and "may or may not have been sent" in line
+    assert sent_since(site, base) == (wanted if done else [])
     assert site.api.get(f"/api/contacts/{bob}").status_code == 200  # no delete while the notice is unsure
 
     controls.clear_faults()
     controls.clear_requests()
     assert site.cli("requests", "fulfil", "--yes") == 0
     assert "2 done, 0 failed, 0 skipped" in capsys.readouterr().out
-    assert sent_since(site, base) == wanted  # exactly one each: the timeline showed the sends
-    assert not [r for r in controls.requests()["requests"] if r["method"] == "POST" and "/send" in r["path"]]
+    assert sent_since(site, base) == wanted  # exactly one each: sent again only where the timeline has none
+    sends = [r for r in controls.requests()["requests"] if r["method"] == "POST" and "/send" in r["path"]]
+    assert len(sends) == (0 if done else 2)
     assert site.api.get(f"/api/contacts/{bob}").status_code == 404
     assert list((site.spec.parent / "exports").glob(f"*/access-{alice}-*/data.json"))
     assert ("notify", "failed") in audit_steps(site, bob) and audit_steps(site, bob)[-1] == ("finish", "done")
