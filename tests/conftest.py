@@ -4,11 +4,13 @@
 state: data reset, request log cleared, no faults, rate limiter off. After the test, any exception a handler
 raised inside the server thread is re-raised, so a sandbox bug cannot hide behind a 500 the client tolerated.
 ``controls`` drives the ``/_sandbox/`` endpoints over HTTP, as a test or benchmark of a client would.
+``sandbox_env`` sets the variables a user would to point the CLI at it; apply locks always go to ``tmp_path``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,6 +19,21 @@ import pytest
 from gdpr_as_code.sandbox import Sandbox
 
 SANDBOX_AUTH = ("admin", "sandbox")
+
+
+@pytest.fixture(autouse=True)
+def _locks_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test's apply locks live in its own temporary directory, never in the user's ~/.cache."""
+    monkeypatch.setenv("GDPR_AS_CODE_LOCK_DIR", str(tmp_path / "locks"))
+
+
+@pytest.fixture
+def sandbox_env(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The connection variables a user sets to point the CLI at the sandbox (Basic auth); set and returned."""
+    env = {"MAUTIC_URL": sandbox.url, "MAUTIC_USERNAME": SANDBOX_AUTH[0], "MAUTIC_PASSWORD": SANDBOX_AUTH[1]}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
 
 
 class SandboxControls:

@@ -45,17 +45,9 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 
 @pytest.fixture
-def user_env(sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """The environment of a user pointed at the sandbox, with locks kept out of ~/.cache."""
-    env = {
-        "MAUTIC_URL": sandbox.url,
-        "MAUTIC_USERNAME": "admin",
-        "MAUTIC_PASSWORD": "sandbox",
-        "GDPR_AS_CODE_LOCK_DIR": str(tmp_path / "locks"),
-    }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    return {**os.environ, **env, "PYTHONPATH": str(ROOT)}
+def user_env(sandbox_env: dict[str, str]) -> dict[str, str]:
+    """The environment of a user pointed at the sandbox, for a subprocess (locks: see conftest)."""
+    return {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
 def test_version_works_from_a_source_tree_never_installed(

@@ -215,12 +215,8 @@ def test_an_unmanaged_look_alike_blocks_the_plan_until_imported(
 
 
 @pytest.fixture
-def cli_env(sandbox: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """The connection variables a user sets, pointing at the sandbox; locks in a temporary directory."""
-    monkeypatch.setenv("MAUTIC_URL", sandbox.url)
-    monkeypatch.setenv("GDPR_AS_CODE_LOCK_DIR", str(tmp_path / "locks"))
-    for name, value in SANDBOX_ENV.items():
-        monkeypatch.setenv(name, value)
+def cli_env(sandbox_env: dict[str, str]) -> None:
+    """The connection variables a user sets, pointing at the sandbox (locks in tmp_path, see conftest)."""
 
 
 def objects_in(spec: Spec) -> int:

@@ -94,7 +94,6 @@ def work(
         "MAUTIC_CLIENT_ID": CLIENT_ID,
         "MAUTIC_CLIENT_SECRET": CLIENT_SECRET,
         "GDPR_AS_CODE_RECEIPT_KEY": RECEIPT_KEY,
-        "GDPR_AS_CODE_LOCK_DIR": str(tmp_path / "locks"),
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.chdir(tmp_path)

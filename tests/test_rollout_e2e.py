@@ -40,11 +40,8 @@ def boxes() -> Iterator[list[Sandbox]]:
 
 
 @pytest.fixture
-def fresh(
-    boxes: list[Sandbox], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[list[Sandbox]]:
-    """The sandboxes as fresh installs with empty request logs and no faults (apply locks in tmp_path)."""
-    monkeypatch.setenv("GDPR_AS_CODE_LOCK_DIR", str(tmp_path / "locks"))
+def fresh(boxes: list[Sandbox]) -> Iterator[list[Sandbox]]:
+    """The sandboxes as fresh installs with empty request logs and no faults (apply locks: see conftest)."""
     for box in boxes:
         _control(box, "DELETE", "/faults")
         box.reset()
