@@ -21,18 +21,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gdpr_as_code import engine
 from gdpr_as_code.client import instance_key, instance_slug
 from gdpr_as_code.errors import GdprAsCodeError
 from gdpr_as_code.requests.fulfil import Confirm, Options, Progress, Summary, run
 from gdpr_as_code.requests.journal import Journal, now
-from gdpr_as_code.requests.pending import Client, Request, mask_email, pending_requests
+from gdpr_as_code.requests.pending import Request, mask_email, pending_requests
 from gdpr_as_code.requests.retention import past_retention
 from gdpr_as_code.requests.steps import Outcome, Setup
 from gdpr_as_code.resources import EMAILS, SEGMENTS
 from gdpr_as_code.spec.model import Spec
+
+if TYPE_CHECKING:
+    from gdpr_as_code.client import MauticClient
 
 __all__ = [
     "Listing",
@@ -55,7 +58,7 @@ STATE_DIR_ENV = "GDPR_AS_CODE_STATE_DIR"
 
 def prepare(
     spec: Spec,
-    client: Client,
+    client: MauticClient,
     *,
     state_dir: Path | None = None,
     env: Mapping[str, str] | None = None,

@@ -23,11 +23,14 @@ import json
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from gdpr_as_code.errors import GdprAsCodeError, MauticError, MauticHTTPError
 from gdpr_as_code.requests.export import activity
-from gdpr_as_code.requests.pending import Client, collection, outcome_unknown
+from gdpr_as_code.requests.pending import collection, outcome_unknown
+
+if TYPE_CHECKING:
+    from gdpr_as_code.client import MauticClient
 
 RECEIPT_KEY_ENV = "GDPR_AS_CODE_RECEIPT_KEY"
 MIN_KEY_LENGTH = 16
@@ -61,7 +64,7 @@ def batches(items: Sequence[T], size: int = BATCH_LIMIT) -> Iterator[list[T]]:
         yield list(items[start : start + size])
 
 
-def delete_batch(client: Client, ids: Sequence[int]) -> None:
+def delete_batch(client: MauticClient, ids: Sequence[int]) -> None:
     """Delete up to 200 contacts in one call (Mautic reads the ids from the query only)."""
     if len(ids) > BATCH_LIMIT:
         raise ValueError(f"Mautic deletes at most {BATCH_LIMIT} contacts per call")
@@ -73,7 +76,7 @@ def delete_batch(client: Client, ids: Sequence[int]) -> None:
         raise outcome_unknown(err, unsure, rerun) or err from None
 
 
-def still_present(client: Client, ids: Sequence[int]) -> set[int]:
+def still_present(client: MauticClient, ids: Sequence[int]) -> set[int]:
     """Which of ``ids`` Mautic still has, in one list call per 200 (``search=ids:``); for each one listed, a
     second look (``GET`` must answer 404) rules out a stale list before it is called a failure.
 
@@ -124,7 +127,7 @@ def receipt_ids(path: Path) -> set[str]:
     return found
 
 
-def form_results(client: Client, contact_id: int) -> list[list[int]]:
+def form_results(client: MauticClient, contact_id: int) -> list[list[int]]:
     """``[form id, result id]`` of every form result of the contact: they outlive its deletion."""
     found = []
     for event in activity(client, contact_id, ("form.submitted",)):

@@ -22,11 +22,14 @@ import os
 import shutil
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gdpr_as_code.errors import GdprAsCodeError
 from gdpr_as_code.requests.journal import now
-from gdpr_as_code.requests.pending import Client, Request, collection
+from gdpr_as_code.requests.pending import Request, collection
+
+if TYPE_CHECKING:
+    from gdpr_as_code.client import MauticClient
 
 EXPORT_FORMAT = "gdpr-as-code/access-export"
 ACTIVITY_PAGE = 200
@@ -50,7 +53,7 @@ CONTACT_KEYS = (
 )
 
 
-def activity(client: Client, contact_id: int, only: Sequence[str] = ()) -> list[Mapping[str, Any]]:
+def activity(client: MauticClient, contact_id: int, only: Sequence[str] = ()) -> list[Mapping[str, Any]]:
     """Every timeline event of the contact (or those of the types ``only``), oldest first, all pages."""
     events: list[Mapping[str, Any]] = []
     page = 1
@@ -67,7 +70,7 @@ def activity(client: Client, contact_id: int, only: Sequence[str] = ()) -> list[
         page += 1
 
 
-def gather(client: Client, request: Request) -> dict[str, Any]:
+def gather(client: MauticClient, request: Request) -> dict[str, Any]:
     """Everything Mautic holds on the requester, as one JSON-able document."""
     cid = request.contact_id
     contact = request.contact or client.get(f"/contacts/{cid}")["contact"]

@@ -15,16 +15,20 @@ own request. The audit log notes the DNC reason when there is one.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from gdpr_as_code.errors import GdprAsCodeError, MauticError
-from gdpr_as_code.requests.pending import Client, outcome_unknown, parse_time
+from gdpr_as_code.requests.pending import outcome_unknown, parse_time
+
+if TYPE_CHECKING:
+    from gdpr_as_code.client import MauticClient
 
 # Mautic's clock and ours may differ a little; a send this much before the attempt still counts as ours.
 CLOCK_SKEW = timedelta(minutes=2)
 DNC_REASONS = {1: "unsubscribed", 2: "bounced", 3: "set manually"}
 
 
-def send(client: Client, email_id: int, contact_id: int) -> None:
+def send(client: MauticClient, email_id: int, contact_id: int) -> None:
     """Have Mautic send email ``email_id`` to contact ``contact_id`` now; raise if Mautic says it failed."""
     try:
         answer = client.post(f"/emails/{email_id}/contact/{contact_id}/send")
@@ -39,7 +43,7 @@ def send(client: Client, email_id: int, contact_id: int) -> None:
         )
 
 
-def sent_since(client: Client, email_id: int, contact_id: int, since: datetime) -> bool:
+def sent_since(client: MauticClient, email_id: int, contact_id: int, since: datetime) -> bool:
     """True when the contact's timeline shows email ``email_id`` sent since ``since`` (less clock skew).
 
     Checked (real-Mautic audit): the activity API reads ``filters``, ``limit``, ``page`` and ``order``

@@ -24,41 +24,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal
 
 from gdpr_as_code.errors import GdprAsCodeError, MauticError, MauticHTTPError, MauticUnreachable
 
 if TYPE_CHECKING:
-    from gdpr_as_code.client import RequestStats
+    from gdpr_as_code.client import MauticClient
 
 Kind = Literal["access", "erasure", "retention"]
 # Contacts come with every field hydrated; Mautic builds a whole page in PHP memory, so pages stay modest.
 CONTACT_PAGE = 500
-
-
-class Client(Protocol):
-    """The part of ``MauticClient`` this package uses: paths relative to ``/api``, answers as parsed JSON."""
-
-    name: str  # the instance, for messages
-    base_url: str  # the instance's identity: names its state and export folders
-    stats: RequestStats  # a run reports the API requests it took
-
-    def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any: ...
-
-    def post(self, path: str, body: Any = None) -> Any: ...
-
-    def patch(self, path: str, body: Any, *, idempotent: bool = True) -> Any: ...
-
-    def delete(self, path: str, params: Mapping[str, Any] | None = None) -> Any: ...
-
-    def list_all(
-        self,
-        path: str,
-        list_key: str,
-        params: Mapping[str, Any] | None = None,
-        *,
-        page_size: int | None = None,
-    ) -> list[Any]: ...
 
 
 @dataclass(frozen=True)
@@ -157,7 +132,9 @@ def membership(segments: Iterable[Mapping[str, Any]], segment_alias: str) -> tup
     return None
 
 
-def pending_requests(client: Client, segments: Sequence[tuple[Kind, str]], workers: int = 4) -> list[Request]:
+def pending_requests(
+    client: MauticClient, segments: Sequence[tuple[Kind, str]], workers: int = 4
+) -> list[Request]:
     """The pending requests of each ``(kind, segment alias)``, oldest first.
 
     One list call per page per segment, then one ``/segments`` call per member for the received date, run

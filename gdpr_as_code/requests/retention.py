@@ -16,17 +16,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gdpr_as_code.requests.pending import (
     CONTACT_PAGE,
-    Client,
     Request,
     contact_email,
     field_values,
     parse_time,
 )
 from gdpr_as_code.spec.model import DataItem, Gdpr
+
+if TYPE_CHECKING:
+    from gdpr_as_code.client import MauticClient
 
 # retention_from → (Mautic column for ``where``, key in the contact representation)
 COLUMNS = {
@@ -61,7 +63,7 @@ def _basis(contact: Mapping[str, Any], item: DataItem) -> datetime | None:
     return parse_time(str(value)) if value else None
 
 
-def past_retention(client: Client, gdpr: Gdpr, at: datetime) -> list[Request]:
+def past_retention(client: MauticClient, gdpr: Gdpr, at: datetime) -> list[Request]:
     """Every contact whose data is all past its retention, as ``retention`` requests, oldest first.
 
     A contact is due when every inventory item it holds data of is past its period (the longest one decides:

@@ -18,15 +18,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from gdpr_as_code.errors import GdprAsCodeError
 from gdpr_as_code.requests import delivery, erasure, export, notify
 from gdpr_as_code.requests.audit import AuditLog
 from gdpr_as_code.requests.journal import Journal, now
 from gdpr_as_code.requests.journal import Status as JournalStatus
-from gdpr_as_code.requests.pending import Client, Request, contact_email, field_values, parse_time
+from gdpr_as_code.requests.pending import Request, contact_email, field_values, parse_time
 from gdpr_as_code.spec.model import Gdpr
+
+if TYPE_CHECKING:
+    from gdpr_as_code.client import MauticClient
 
 Status = Literal["done", "failed", "skipped", "refused", "planned"]
 STEPS: Mapping[str, tuple[str, ...]] = {
@@ -45,7 +48,7 @@ T = TypeVar("T")
 class Setup:
     """What a run against one instance needs; the CLI builds it from the spec and the environment."""
 
-    client: Client
+    client: MauticClient
     instance: str
     gdpr: Gdpr
     segments: Mapping[str, str]  # request kind -> alias of its segment in Mautic
