@@ -8,14 +8,13 @@ see are those a real instance would produce.
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from conftest import MAUTIC_API, RECORDED
 
 from gdpr_as_code.answers import mautic_error, parse_list_page
 from gdpr_as_code.auth import BasicAuth, OAuth2ClientCredentials
@@ -28,9 +27,7 @@ from gdpr_as_code.errors import (
 )
 from gdpr_as_code.spec import Target
 
-SHARED = Path(os.environ.get("MAUTIC_API_DIR", Path(__file__).resolve().parents[2] / "shared" / "mautic-api"))
-RECORDED = SHARED / "recorded"
-EXAMPLES = SHARED / "examples"
+EXAMPLES = MAUTIC_API / "examples"
 URL = "http://mautic.example.test"
 # Rows a list_all caller reads: entities with ids (not activity events or campaign memberships).
 ENTITY_LIST_KEYS = {

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from conftest import RECORDED
 
 from gdpr_as_code.errors import GdprAsCodeError, LockError
 from gdpr_as_code.requests import erasure, export
@@ -24,11 +25,11 @@ from gdpr_as_code.requests.pending import (
     parse_time,
 )
 
-RECORDED = Path("/work/shared/mautic-api/recorded/flows")
+FLOWS = RECORDED / "flows"
 
 
 def recorded(name: str) -> dict:
-    return json.loads(json.loads((RECORDED / name).read_text())["response"]["raw"])
+    return json.loads(json.loads((FLOWS / name).read_text())["response"]["raw"])
 
 
 @pytest.mark.parametrize(

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import RECORDED
 
 from gdpr_as_code import resources as R
 from gdpr_as_code.spec import (
@@ -26,8 +25,6 @@ from gdpr_as_code.spec import (
     SegmentFilter,
 )
 
-SHARED = Path(os.environ.get("MAUTIC_API_DIR", Path(__file__).resolve().parents[2] / "shared" / "mautic-api"))
-RECORDED = SHARED / "recorded"
 REFS = {("segments", 1): "data_requested", ("emails", 1): "confirm", ("forms", 2): "signup"}
 
 

@@ -7,22 +7,16 @@ properties, normalized values, and how segment filters decide membership.
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import RECORDED
 
 from gdpr_as_code.sandbox.contact_list import search_terms
 from gdpr_as_code.sandbox.contacts import normalized, php_serialize, value_problem
 from gdpr_as_code.sandbox.membership import matches_filters
 from gdpr_as_code.sandbox.store import Store
 
-RECORDED = Path(
-    os.environ.get(
-        "MAUTIC_RECORDED", Path(__file__).resolve().parents[2] / "shared" / "mautic-api" / "recorded"
-    )
-)
 GDPR = {
     "alias": "gdpr_request",
     "type": "multiselect",
@@ -35,7 +29,7 @@ GDPR = {
 def answer(name: str) -> dict[str, Any]:
     path = RECORDED / name
     if not path.is_file():
-        pytest.fail(f"recorded exchange {path} not found; set MAUTIC_RECORDED to the recorded directory")
+        pytest.fail(f"recorded exchange {path} not found; set MAUTIC_API_DIR to the mautic-api directory")
     return json.loads(json.loads(path.read_text())["response"]["raw"])
 
 

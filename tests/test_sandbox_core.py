@@ -11,14 +11,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import SandboxControls
+from conftest import RECORDED, SandboxControls
 
 from gdpr_as_code.cli import main
 from gdpr_as_code.errors import GdprAsCodeError
 from gdpr_as_code.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox, routing
 from gdpr_as_code.sandbox.http import Request, Response
-
-RECORDED = Path(__file__).resolve().parents[2] / "shared" / "mautic-api" / "recorded"
 
 
 def token(sandbox: Sandbox) -> str:

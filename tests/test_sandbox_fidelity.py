@@ -16,25 +16,19 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from conftest import RECORDED
 
 from gdpr_as_code.sandbox import Sandbox
 
-RECORDED = Path(
-    os.environ.get(
-        "MAUTIC_RECORDED", Path(__file__).resolve().parents[2] / "shared" / "mautic-api" / "recorded"
-    )
-)
 RECORDED_BASE = "http://127.0.0.1:8080"
 ADMIN_PASSWORD = "Maut1cOracle!"
 BASIC_ADMIN = "Basic " + base64.b64encode(f"admin:{ADMIN_PASSWORD}".encode()).decode()
@@ -308,7 +302,7 @@ def replay_sandbox() -> Iterator[Sandbox]:
     """One sandbox for the module, with the recorded installation's admin password and OAuth2 client."""
     if not RECORDED.is_dir():
         pytest.fail(
-            f"recorded Mautic sessions not found at {RECORDED}; set MAUTIC_RECORDED to their directory"
+            f"recorded Mautic sessions not found at {RECORDED}; set MAUTIC_API_DIR to the mautic-api folder"
         )
     sandbox = Sandbox(port=0, password=ADMIN_PASSWORD)
     sandbox.start()
