@@ -15,6 +15,7 @@ from conftest import RECORDED
 
 from gdpr_as_code.errors import GdprAsCodeError, LockError
 from gdpr_as_code.requests import erasure, export
+from gdpr_as_code.requests.audit import AuditLog
 from gdpr_as_code.requests.journal import CRASH_ENV, CRASH_EXIT, Journal
 from gdpr_as_code.requests.pending import (
     Request,
@@ -24,6 +25,7 @@ from gdpr_as_code.requests.pending import (
     membership,
     parse_time,
 )
+from gdpr_as_code.requests.steps import Runner
 
 FLOWS = RECORDED / "flows"
 
@@ -174,3 +176,22 @@ def test_export_files_render_every_section_and_are_private(tmp_path: Path) -> No
     # A rerun replaces the folder whole, never leaves a half-written one beside it.
     export.write(tmp_path / "exports", "access-13-x", {"data.json": b"{}"})
     assert sorted(p.name for p in (tmp_path / "exports").iterdir()) == ["access-13-x"]
+
+
+def test_a_failure_message_echoing_the_persons_name_is_masked_in_outcome_and_audit(tmp_path: Path) -> None:
+    """Names cannot be masked by pattern, only by value: a request masks its own person's names."""
+    names = {"firstname": "Zacharias", "lastname": "Quintero"}
+    contact = {"fields": {"all": {**names, "email": "zq@example.com"}}}
+    request = Request("access", 7, datetime(2026, 1, 5, tzinfo=UTC), email="zq@example.com", contact=contact)
+
+    def failing() -> None:
+        raise GdprAsCodeError("Mautic refused contact 7 (Zacharias Quintero, zq@example.com): not valid")
+
+    with Journal(tmp_path / "journal.jsonl") as journal, AuditLog(tmp_path / "audit.jsonl") as audit:
+        runner = Runner(None, journal, audit, None)  # type: ignore[arg-type]  # no step here needs a setup
+        outcome = runner.guarded(request, failing)
+        runner.log(request, "export", "failed", str(outcome))
+    written = (tmp_path / "audit.jsonl").read_text()
+    for text in (outcome.detail, written):
+        assert "contact 7" in text
+        assert "Zacharias" not in text and "Quintero" not in text and "zq@example.com" not in text

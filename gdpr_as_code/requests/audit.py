@@ -22,7 +22,7 @@ class AuditLog:
 
     def __init__(self, path: Path, redactor: Redactor | None = None) -> None:
         self.path = path
-        self._redactor = redactor or Redactor()
+        self.redactor = redactor or Redactor()
         self._lock = threading.Lock()
         self._handle: IO[str] | None = None
 
@@ -50,7 +50,7 @@ class AuditLog:
             "outcome": outcome,
         }
         if reason:
-            line["reason"] = self._redactor.text(reason)
+            line["reason"] = self.redactor.text(reason)
         if self._handle is None:
             raise RuntimeError("the audit log is not open")
         with self._lock:

@@ -112,7 +112,14 @@ class Runner:
         """Journal a step's outcome (what a rerun resumes from), then append it to the audit log."""
         rid, kind, cid = request.request_id, request.kind, request.contact_id
         self.journal.record(rid, kind, cid, step, status, durable=False, **data)
-        self.audit.write(rid, kind, cid, step, status, reason)
+        self.audit.write(rid, kind, cid, step, status, self.masked(request, reason))
+
+    def masked(self, request: Request, text: str) -> str:
+        """``text`` about ``request`` with the person's names masked too, should a message have echoed them
+        (addresses and secrets are masked by pattern and value already; names can only be masked by value)."""
+        values = field_values(request.contact)
+        names = (str(values.get(alias) or "") for alias in ("firstname", "lastname"))
+        return self.audit.redactor.with_personal(*names).text(text)
 
     def is_done(self, request: Request, step: str) -> bool:
         state = self.journal.state(request.request_id)
@@ -272,7 +279,8 @@ class Runner:
         try:
             return work()
         except GdprAsCodeError as err:
-            return Outcome(request.request_id, request.kind, request.contact_id, "failed", str(err))
+            reason = self.masked(request, str(err))
+            return Outcome(request.request_id, request.kind, request.contact_id, "failed", reason)
 
     def access(self, request: Request) -> Outcome:
         self.begin(request)
