@@ -25,6 +25,7 @@ import pytest
 from gdpr_as_code.cli import main
 from gdpr_as_code.requests.erasure import RECEIPT_KEY_ENV, email_hash
 from gdpr_as_code.requests.journal import CRASH_ENV, CRASH_EXIT
+from gdpr_as_code.spec import load_spec
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 KEY = "test-receipt-key-0123456789abcdef"
@@ -143,6 +144,16 @@ def test_access_and_erasure_from_form_submit_to_export_notification_and_404(
     assert submission["results"]["email"] == "alice@example.com"
     assert {s["alias"] for s in data["segments"]} >= {"data-requested"}
     assert any(e["event"] == "form.submitted" for e in data["activity"])
+    # ... and what is kept, why and for how long, from the spec's data inventory (the right to know).
+    identity = next(p for p in data["processing"] if p["data"] == "Name and email address")
+    assert identity == {
+        "data": "Name and email address",
+        "contactFields": ["firstname", "lastname", "email"],
+        "purpose": "To answer your requests and send the emails you asked for",
+        "legalBasis": "consent",
+        "retention": "1095 days from last active",
+    }
+    assert len(data["processing"]) == len(load_spec(site.spec).gdpr.data_inventory)
     header, row = (folder / "contact.csv").read_text().splitlines()
     assert dict(zip(header.split(","), row.split(","), strict=True))["email"] == "alice@example.com"
     assert oct(folder.stat().st_mode & 0o777) == "0o700"

@@ -6,6 +6,9 @@ in hand from the segment list call) plus one call each for segments, companies, 
 pages) and activity (all pages). Form submissions come from the activity's ``form.submitted`` events, which
 cover every form, so no per-form call is needed.
 
+The export also answers the right to know (Art. 15(1)(a), (c), (d)): ``processing`` lists the spec's data
+inventory, what is kept, why, on which legal basis and for how long, beside the data itself.
+
 Files: ``data.json`` (everything, machine-readable for Art. 20), ``contact.csv`` (the profile fields as one
 row, the layout of Mautic's own contact export that the seed asks for) and ``data.csv`` (every other section
 flattened to ``section,item,key,value``). They are written into a temporary folder, fsynced, and renamed into
@@ -30,6 +33,7 @@ from gdpr_as_code.requests.pending import Request, collection
 
 if TYPE_CHECKING:
     from gdpr_as_code.client import MauticClient
+    from gdpr_as_code.spec import DataItem
 
 EXPORT_FORMAT = "gdpr-as-code/access-export"
 ACTIVITY_PAGE = 200
@@ -70,8 +74,8 @@ def activity(client: MauticClient, contact_id: int, only: Sequence[str] = ()) ->
         page += 1
 
 
-def gather(client: MauticClient, request: Request) -> dict[str, Any]:
-    """Everything Mautic holds on the requester, as one JSON-able document."""
+def gather(client: MauticClient, request: Request, inventory: Sequence[DataItem] = ()) -> dict[str, Any]:
+    """Everything Mautic holds on the requester, and why (the spec's data ``inventory``), as one document."""
     cid = request.contact_id
     contact = request.contact or client.get(f"/contacts/{cid}")["contact"]
     fields = contact.get("fields") or {}
@@ -106,6 +110,22 @@ def gather(client: MauticClient, request: Request) -> dict[str, Any]:
             if event.get("event") == "form.submitted"
         ],
         "activity": events,
+        "processing": [processing(item) for item in inventory],
+    }
+
+
+def processing(item: DataItem) -> dict[str, Any]:
+    """One line of the data inventory as the person reads it: what, why, on which basis, for how long."""
+    return {
+        "data": item.description,
+        "contactFields": list(item.contact_fields),
+        "purpose": item.purpose,
+        "legalBasis": item.legal_basis,
+        "retention": (
+            f"{item.retention_days} days from {item.retention_from.replace('_', ' ')}"
+            if item.retention_days is not None
+            else "as long as the purpose lasts"
+        ),
     }
 
 
@@ -134,6 +154,7 @@ SECTIONS = (
     "notes",
     "formSubmissions",
     "activity",
+    "processing",
 )
 
 

@@ -212,7 +212,8 @@ class Runner:
 
     def do_export(self, request: Request) -> dict[str, Any]:
         full = replace(request, contact=self.contact(request))  # a resumed request has no contact yet
-        files = export.render(export.gather(self.setup.client, full), self.setup.gdpr.export_formats)
+        document = export.gather(self.setup.client, full, self.setup.gdpr.data_inventory)
+        files = export.render(document, self.setup.gdpr.export_formats)
         path = export.write(self.setup.export_dir, request.request_id, files)
         return {"folder": str(path), "files": sorted(files)}
 
