@@ -26,6 +26,7 @@ from gdpr_as_code.requests.pending import (
     parse_time,
 )
 from gdpr_as_code.requests.steps import Runner
+from gdpr_as_code.spec import DataItem
 
 FLOWS = RECORDED / "flows"
 
@@ -160,6 +161,9 @@ def test_export_files_render_every_section_and_are_private(tmp_path: Path) -> No
         "notes": recorded("106_GET_contacts_13_notes_after_note.json")["notes"],
         "formSubmissions": [e["details"]["submission"] for e in events if e["event"] == "form.submitted"],
         "activity": events,
+        "processing": [
+            export.processing(DataItem("activity", "Pages visited", "Improve the site", "consent", (), 395))
+        ],
     }
     files = export.render(document, ("json", "csv"))
     folder = export.write(tmp_path / "exports", "access-13-x", files)
@@ -172,6 +176,7 @@ def test_export_files_render_every_section_and_are_private(tmp_path: Path) -> No
     assert 'formSubmissions,0,results.request,"access, forget"' in flat
     assert "devices,0,deviceOsName,GNU/Linux" in flat
     assert "notes,0,text,GDPR request handled by oracle" in flat
+    assert "processing,0,retention,395 days from last active" in flat
     assert json.loads((folder / "data.json").read_text())["fields"]["gdpr_request"] == "access|forget"
     # A rerun replaces the folder whole, never leaves a half-written one beside it.
     export.write(tmp_path / "exports", "access-13-x", {"data.json": b"{}"})
