@@ -292,8 +292,10 @@ def _inventory_options(runner: Callable[..., int]) -> Callable[[Callable[..., in
     return decorate
 
 
-# Equal to rollout.DEFAULT_PARALLELISM (a test keeps them so); importing rollout here slows every command.
+# Equal to rollout.DEFAULT_PARALLELISM and report.FORMATS (tests keep them so); importing those modules here
+# would slow every command.
 DEFAULT_PARALLELISM = 8
+PLAN_FORMATS = ("text", "markdown", "json")
 
 
 # --- plan / apply ---
@@ -311,7 +313,7 @@ def _spec_and_client(spec_path: str) -> tuple[Any, Any]:
 def _output_options(command: Any) -> Any:
     """``--format`` and ``--json``, shared by plan and show."""
     command = click.option("--json", "as_json", is_flag=True, help="Same as --format json.")(command)
-    return click.option("--format", "output", type=click.Choice(["text", "markdown", "json"]), default="text",
+    return click.option("--format", "output", type=click.Choice(PLAN_FORMATS), default="text",
                         show_default=True, help="text, markdown (a pull-request comment) or json.")(command)
 
 

@@ -125,7 +125,8 @@ def test_results_are_values_not_exceptions(parallelism: int) -> None:
     assert results == (InstanceResult(results[0].instance, "ok", 42, "", results[0].seconds),)
 
 
-def test_the_cli_default_parallelism_is_the_librarys() -> None:
-    from gdpr_as_code import cli, rollout
+def test_the_clis_copies_of_library_constants_match_the_library() -> None:
+    from gdpr_as_code import cli, report, rollout
 
     assert cli.DEFAULT_PARALLELISM == rollout.DEFAULT_PARALLELISM
+    assert cli.PLAN_FORMATS == report.FORMATS
