@@ -1,4 +1,4 @@
-"""The per-kind knowledge of Mautic, tested from answers a real Mautic 5.1 gave (shared/mautic-api/recorded).
+"""The per-kind knowledge of Mautic, tested from answers a real Mautic 5.1 gave (tests/recorded/5.1.0).
 
 Each row: a recorded answer, the kind, and what the normalised object must say. Then payload rules that matter
 on a real server (postAction always sent, mapping explicit, marker carried, ids for existing parts).
@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 import pytest
-from conftest import RECORDED
+from recordings import recorded_answer
 
 from gdpr_as_code import resources as R
 from gdpr_as_code.spec import (
@@ -30,7 +30,7 @@ REFS = {("segments", 1): "data_requested", ("emails", 1): "confirm", ("forms", 2
 
 def answer(name: str) -> Any:
     """The JSON body of one recorded exchange."""
-    return json.loads(json.loads((RECORDED / name).read_text())["response"]["raw"])
+    return recorded_answer(name)
 
 
 def _at(value: Any, path: str) -> Any:
