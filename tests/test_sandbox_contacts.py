@@ -366,3 +366,27 @@ def test_patch_to_another_contacts_email_merges_them(api: httpx.Client) -> None:
     assert (values["firstname"], values["lastname"]) == ("New", "Old")
     assert api.get(f"/api/contacts/{merged}").status_code == 404
     assert member_ids(api, "segment:shown") == {kept}
+
+
+def test_a_boolean_field_is_typed_by_the_answer_as_real_mautic_does(api: httpx.Client) -> None:
+    """Real 5.1.0: ``true`` in the create answer, ``1`` in a GET, ``"1"`` in a list (the column's text)."""
+    api.post("/api/fields/contact/new", json={"label": "Consent", "alias": "consent_given", "type": "boolean",
+                                              "properties": {"no": "No", "yes": "Yes"}}).raise_for_status()
+    made = api.post("/api/contacts/new", json={"email": "b@example.com", "consent_given": 1}).json()
+    made = made["contact"]
+    assert made["fields"]["all"]["consent_given"] is True
+    alone = api.get(f"/api/contacts/{made['id']}").json()["contact"]["fields"]
+    assert alone["all"]["consent_given"] == 1 and alone["core"]["consent_given"]["value"] == 1
+    (listed,) = api.get("/api/contacts", params={"search": "email:b@example.com"}).json()["contacts"].values()
+    assert listed["fields"]["all"]["consent_given"] == "1"
+    assert listed["fields"]["core"]["consent_given"]["value"] == "1"
+
+
+def test_an_ip_address_named_by_the_api_caller_is_recorded_and_none_otherwise(api: httpx.Client) -> None:
+    """Real 5.1.0 and 7.0.2: a contact created through the API from loopback has no address, one sent as
+    ``ipAddress`` is kept."""
+    bare = api.post("/api/contacts/new", json={"email": "a@example.com"}).json()["contact"]
+    assert api.get(f"/api/contacts/{bare['id']}").json()["contact"]["ipAddresses"] == []
+    named = api.post("/api/contacts/new", json={"email": "b@example.com", "ipAddress": "203.0.113.9"})
+    ips = api.get(f"/api/contacts/{named.json()['contact']['id']}").json()["contact"]["ipAddresses"]
+    assert [ip["ipAddress"] for ip in ips] == ["203.0.113.9"]

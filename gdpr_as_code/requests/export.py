@@ -79,12 +79,15 @@ def gather(client: MauticClient, request: Request, inventory: Sequence[DataItem]
     cid = request.contact_id
     contact = request.contact or client.get(f"/contacts/{cid}")["contact"]
     fields = contact.get("fields") or {}
-    labels = {
-        alias: item.get("label", alias)
+    entries = [
+        (alias, item)
         for group, items in fields.items()
         if group != "all" and isinstance(items, Mapping)
         for alias, item in items.items()
-    }
+        if isinstance(item, Mapping)
+    ]
+    labels = {alias: item.get("label", alias) for alias, item in entries}
+    booleans = {alias for alias, item in entries if item.get("type") == "boolean"}
     events = activity(client, cid)
     return {
         "format": EXPORT_FORMAT,
@@ -96,7 +99,11 @@ def gather(client: MauticClient, request: Request, inventory: Sequence[DataItem]
             "exported": now().isoformat(timespec="seconds"),
         },
         "contact": {key: contact.get(key) for key in CONTACT_KEYS if key in contact},
-        "fields": {alias: value for alias, value in (fields.get("all") or {}).items() if alias != "id"},
+        "fields": {
+            alias: _as_answered_alone(value) if alias in booleans else value
+            for alias, value in (fields.get("all") or {}).items()
+            if alias != "id"
+        },
         "fieldLabels": labels,
         "segments": list(request.segments) or collection(client.get(f"/contacts/{cid}/segments"), "lists"),
         "companies": collection(client.get(f"/contacts/{cid}/companies"), "companies"),
@@ -112,6 +119,15 @@ def gather(client: MauticClient, request: Request, inventory: Sequence[DataItem]
         "activity": events,
         "processing": [processing(item) for item in inventory],
     }
+
+
+def _as_answered_alone(value: Any) -> Any:
+    """A boolean field's value as ``GET /contacts/{id}`` answers it (``0``/``1``): Mautic's list answers
+    give the column's text (``"1"``) and a create answer ``true``, so one export reads the same whichever
+    call found the contact (measured on real 5.1.0)."""
+    if value in (None, ""):
+        return value
+    return int(value) if str(value).lstrip("-").isdigit() else int(bool(value))
 
 
 def processing(item: DataItem) -> dict[str, Any]:

@@ -172,5 +172,5 @@ def list_contacts(req: Request) -> Response:
     page = rows[start : start + limit if limit else None]
     minimal = truthy(req.query.get("minimal", False))
     schema = FieldSchema(store)
-    contacts = {str(r["id"]): render(store, r, minimal=minimal, schema=schema) for r in page}
+    contacts = {str(r["id"]): render(store, r, "listed", minimal=minimal, schema=schema) for r in page}
     return Response(200, {"total": str(len(rows)), "contacts": contacts})

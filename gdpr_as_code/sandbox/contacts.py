@@ -153,9 +153,17 @@ def php_serialize(value: Any) -> str:
     return f"a:{len(value)}:{{{body}}}"
 
 
-def typed(field: dict[str, Any], value: Any, *, floats: bool = False) -> Any:
+# A boolean field's value as each answer types it (real 5.1.0, tests/acceptance): ``true`` in the answer that
+# created the contact, ``1`` in a GET or an edit, ``"1"`` (the column's text) in a list.
+BOOLEAN_AS = {"fresh": bool, "loaded": int}
+
+
+def typed(field: dict[str, Any], value: Any, *, floats: bool = False, mode: str = "loaded") -> Any:
     """A number field's value as answered: the contact API casts whole numbers to int; the entity serializer
-    (DNC answers, a note's contact) keeps the float the column holds. Other values stay as stored."""
+    (DNC answers, a note's contact) keeps the float the column holds. Booleans: ``BOOLEAN_AS``. Other
+    values stay as stored."""
+    if field["type"] == "boolean" and value not in (None, "") and mode in BOOLEAN_AS:
+        return BOOLEAN_AS[mode](int(value))
     if field["type"] == "number" and value not in (None, ""):
         try:
             number = float(value)
@@ -221,20 +229,23 @@ def render_fields(
     everything: dict[str, Any] = {"id": str(row["id"])}
     values = row["values"]
     floats = mode in ("entity", "dnc")
-    for field, static in (schema or FieldSchema(store)).entries(mode):
+    for field, static in (schema or FieldSchema(store)).entries("loaded" if mode == "listed" else mode):
         alias = field["alias"]
         value = row["points"] if alias == "points" else values.get(alias)
         if alias == "last_active":
             value = db_time(row.get("lastActive"))
         shown = None if mode == "fresh" and alias == "points" else value
-        entry = {**static, "value": shown if mode == "fresh" else typed(field, shown, floats=floats),
-                 "normalizedValue": normalized(field, shown, floats=floats)}
+        if mode == "fresh":  # the create answer casts booleans only
+            value_shown = typed(field, shown, mode=mode) if field["type"] == "boolean" else shown
+        else:
+            value_shown = typed(field, shown, floats=floats, mode=mode)
+        entry = {**static, "value": value_shown, "normalizedValue": normalized(field, shown, floats=floats)}
         if mode == "dnc" and shown is None:
             del entry["value"]
         groups.setdefault(field.get("group", "core"), {})[alias] = entry
-        everything[alias] = typed(field, value)
+        everything[alias] = typed(field, value, mode=mode)
     result: dict[str, Any] = {g: (entries if entries else []) for g, entries in groups.items()}
-    if mode in ("fresh", "loaded"):
+    if mode in ("fresh", "loaded", "listed"):
         result["all"] = everything
     return result
 
@@ -440,6 +451,14 @@ def apply_tags(store: Store, row: dict[str, Any], tags: Any) -> None:
             row["tags"].append(by_name[name])
 
 
+def ip_id(store: Store, address: str) -> int:
+    """The id of an IP address row (one per distinct address, as Mautic's ``ip_addresses``)."""
+    for row in store.table("ip_addresses").values():
+        if row["ipAddress"] == address:
+            return int(row["id"])
+    return store.insert("ip_addresses", {"ipAddress": address})
+
+
 def write(store: Store, row: dict[str, Any], data: dict[str, Any], *, put: bool = False) -> None:
     """Apply a validated request body to ``row`` (values, points, tags, identification)."""
     overwrite = put or truthy(data.get("overwriteWithBlank", False))
@@ -457,6 +476,10 @@ def write(store: Store, row: dict[str, Any], data: dict[str, Any], *, put: bool 
             raise validation_error({"points": ["This value is not valid."]}) from None
     if "tags" in data:
         apply_tags(store, row, data["tags"])
+    if data.get("ipAddress"):  # real 5.1.0 and 7.0.2 record an address the API caller names, none otherwise
+        address = ip_id(store, str(data["ipAddress"]))
+        if address not in row["ipAddresses"]:
+            row["ipAddresses"].append(address)
     if row["dateIdentified"] is None and any(
         row["values"].get(a) for a in ("email", "firstname", "lastname")
     ):

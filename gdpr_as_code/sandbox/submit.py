@@ -25,6 +25,7 @@ from gdpr_as_code.sandbox.contacts import (
     clean_values,
     contact_columns,
     device_details,
+    ip_id,
     iso,
     merge_into,
     new_row,
@@ -124,14 +125,6 @@ def track_contact(store: Store, req: Request) -> tuple[dict[str, Any], bool]:
 def client_ip(req: Request) -> str:
     """The browser's address as Mautic sees it behind a proxy (``X-Forwarded-For``), else loopback."""
     return req.headers.get("x-forwarded-for", "127.0.0.1").split(",")[0].strip() or "127.0.0.1"
-
-
-def ip_id(store: Store, address: str) -> int:
-    """The id of an IP address row (one per distinct address, as Mautic's ``ip_addresses``)."""
-    for row in store.table("ip_addresses").values():
-        if row["ipAddress"] == address:
-            return int(row["id"])
-    return store.insert("ip_addresses", {"ipAddress": address})
 
 
 def identify(
