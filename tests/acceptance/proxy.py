@@ -8,6 +8,7 @@ replaced by placeholders) so the sandbox's fidelity test can replay today's real
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -131,7 +132,8 @@ class RecordingProxy:
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(content)))
                 self.end_headers()
-                self.wfile.write(content)
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.wfile.write(content)  # unless the tool gave up waiting (its own timeout)
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 

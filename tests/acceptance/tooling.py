@@ -39,10 +39,12 @@ class Tool:
         self.env = instance.env(auth or instance.preferred_auth())
 
     def spec(self, name: str = "gdpr.yaml", *, auth: str = "oauth2") -> Path:
-        """``configs/<name>`` in the working folder, its ``target.auth`` set to ``auth``."""
+        """``configs/<name>`` in the working folder, its ``target.auth`` set to ``auth`` and its URL, where
+        the spec names one in a variable (``gdpr-de.yaml``), to where this tool is pointed."""
         path = self.work / name
-        text = path.read_text(encoding="utf-8")
-        path.write_text(re.sub(r"(?m)^(\s+auth:) \w+", rf"\1 {auth}", text, count=1), encoding="utf-8")
+        text = re.sub(r"(?m)^(\s+auth:) \w+", rf"\1 {auth}", path.read_text(encoding="utf-8"), count=1)
+        text = re.sub(r"(?m)^(\s+mautic_url:) .*$", rf"\1 {self.env.get('MAUTIC_URL', '')}", text)
+        path.write_text(text, encoding="utf-8")
         return path
 
     def __call__(self, *args: str | Path, env: dict[str, str] | None = None) -> Run:
