@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from gdpr_as_code import engine, requests  # noqa: E402
-from gdpr_as_code.client import client_from_env  # noqa: E402
+from gdpr_as_code.mautic.client import client_from_env  # noqa: E402
 from gdpr_as_code.requests.erasure import RECEIPT_KEY_ENV  # noqa: E402
 from gdpr_as_code.sandbox import Sandbox  # noqa: E402
 from gdpr_as_code.spec.load import load_spec  # noqa: E402

@@ -303,7 +303,7 @@ PLAN_FORMATS = ("text", "markdown", "json")
 
 def _spec_and_client(spec_path: str) -> tuple[Any, Any]:
     """Load the spec and connect to its target (``MAUTIC_*`` variables unless the spec names others)."""
-    from gdpr_as_code.client import client_from_env
+    from gdpr_as_code.mautic.client import client_from_env
     from gdpr_as_code.spec import load_spec
 
     spec = load_spec(Path(spec_path))
@@ -394,7 +394,7 @@ def apply_command(spec_path: str, auto_approve: bool, prune: bool, receipts_dir:
 def import_command(address: str, mautic_id: int, spec_path: str | None) -> int:
     """Adopt an existing Mautic object as spec object KEY (e.g. segment.forget): writes its marker."""
     from gdpr_as_code import engine
-    from gdpr_as_code.client import client_from_env
+    from gdpr_as_code.mautic.client import client_from_env
     from gdpr_as_code.resources import BY_NAME
 
     spec, client = _spec_and_client(spec_path) if spec_path else (None, client_from_env())

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from gdpr_as_code import engine
-from gdpr_as_code.auth import BasicAuth
-from gdpr_as_code.client import MauticClient
+from gdpr_as_code.mautic.auth import BasicAuth
+from gdpr_as_code.mautic.client import MauticClient
 from gdpr_as_code.plan import render_text
 
 DEFAULT_SPEC = Path(__file__).resolve().parent.parent / "configs" / "gdpr.yaml"

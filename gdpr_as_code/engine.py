@@ -38,7 +38,7 @@ from gdpr_as_code.spec import Spec
 from gdpr_as_code.state import Live, LiveState, desired_state, live_from_raw, read_live
 
 if TYPE_CHECKING:
-    from gdpr_as_code.client import MauticClient
+    from gdpr_as_code.mautic.client import MauticClient
 
 __all__ = [
     "Live",

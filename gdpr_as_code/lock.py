@@ -29,8 +29,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from gdpr_as_code.client import MauticClient, instance_key
 from gdpr_as_code.errors import LockError
+from gdpr_as_code.mautic.client import MauticClient, instance_key
 
 LOCK_DIR_ENV = "GDPR_AS_CODE_LOCK_DIR"
 REMOTE_ALIAS = "gdpr-as-code-lock"

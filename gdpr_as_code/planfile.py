@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from gdpr_as_code import engine
-from gdpr_as_code.client import MauticClient, client_from_env, instance_key
 from gdpr_as_code.diff import in_the_way
 from gdpr_as_code.engine import LiveState, Outcome, read_live
 from gdpr_as_code.errors import GdprAsCodeError, PlanError
 from gdpr_as_code.lock import apply_lock
+from gdpr_as_code.mautic.client import MauticClient, client_from_env, instance_key
 from gdpr_as_code.plan import PLAN_FORMAT_VERSION, Change, Plan, fingerprint, tool_version
 from gdpr_as_code.receipts import apply_with_receipt, default_receipt_dir, write_atomically
 from gdpr_as_code.redact import Redactor

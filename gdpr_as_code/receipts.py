@@ -19,15 +19,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast, get_args
 
 from gdpr_as_code import engine
-from gdpr_as_code.client import instance_slug
 from gdpr_as_code.engine import Outcome
 from gdpr_as_code.errors import ApplyError, GdprAsCodeError
+from gdpr_as_code.mautic.client import instance_slug
 from gdpr_as_code.plan import Action, Plan
 from gdpr_as_code.redact import Redactor
 from gdpr_as_code.report import plan_redactor
 
 if TYPE_CHECKING:
-    from gdpr_as_code.client import MauticClient
+    from gdpr_as_code.mautic.client import MauticClient
 
 RECEIPT_FORMAT_VERSION = 1
 RECEIPT_KIND = "gdpr-as-code/apply-receipt"

@@ -20,7 +20,6 @@ from typing import Any
 import httpx
 
 from gdpr_as_code import engine
-from gdpr_as_code.client import MauticClient, client_from_env
 from gdpr_as_code.engine import Outcome
 from gdpr_as_code.errors import GdprAsCodeError, SpecError
 from gdpr_as_code.inventory import (
@@ -32,6 +31,7 @@ from gdpr_as_code.inventory import (
     parse_shard,
     select,
 )
+from gdpr_as_code.mautic.client import MauticClient, client_from_env
 from gdpr_as_code.plan import Plan
 from gdpr_as_code.planfile import ApplyOptions, StalePlanError, apply_checked, read_plan, save_plan
 from gdpr_as_code.redact import Redactor

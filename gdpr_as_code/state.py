@@ -27,7 +27,7 @@ from gdpr_as_code.resources import (
 from gdpr_as_code.spec import Spec
 
 if TYPE_CHECKING:
-    from gdpr_as_code.client import MauticClient
+    from gdpr_as_code.mautic.client import MauticClient
 
 
 @dataclass(frozen=True)

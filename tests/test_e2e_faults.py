@@ -13,8 +13,8 @@ import pytest
 from test_e2e_plan_apply import SPEC_PATH, connect, writes
 
 from gdpr_as_code import engine
-from gdpr_as_code.client import MauticClient
 from gdpr_as_code.errors import ApplyError, MauticError
+from gdpr_as_code.mautic.client import MauticClient
 from gdpr_as_code.spec import Spec, load_spec
 
 FAULTS = [

@@ -18,8 +18,8 @@ import pytest
 
 from gdpr_as_code import engine
 from gdpr_as_code.cli import main
-from gdpr_as_code.client import EnvTarget, MauticClient, RetryPolicy, client_from_env
 from gdpr_as_code.errors import PlanError
+from gdpr_as_code.mautic.client import EnvTarget, MauticClient, RetryPolicy, client_from_env
 from gdpr_as_code.plan import Plan, render_text
 from gdpr_as_code.spec import Spec, load_spec
 

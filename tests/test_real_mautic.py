@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from gdpr_as_code import engine
-from gdpr_as_code.client import EnvTarget, MauticClient, RetryPolicy, client_from_env
+from gdpr_as_code.mautic.client import EnvTarget, MauticClient, RetryPolicy, client_from_env
 from gdpr_as_code.spec import load_spec
 
 SPEC_PATH = Path(__file__).resolve().parents[1] / "configs" / "gdpr.yaml"

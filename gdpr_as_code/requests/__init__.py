@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gdpr_as_code import engine
-from gdpr_as_code.client import instance_key, instance_slug
 from gdpr_as_code.errors import GdprAsCodeError
+from gdpr_as_code.mautic.client import instance_key, instance_slug
 from gdpr_as_code.requests.fulfil import Confirm, Options, Progress, Summary, run
 from gdpr_as_code.requests.journal import Journal, now
 from gdpr_as_code.requests.pending import Request, mask_email, pending_requests
@@ -35,7 +35,7 @@ from gdpr_as_code.resources import EMAILS, SEGMENTS
 from gdpr_as_code.spec.model import Spec
 
 if TYPE_CHECKING:
-    from gdpr_as_code.client import MauticClient
+    from gdpr_as_code.mautic.client import MauticClient
 
 __all__ = [
     "Listing",

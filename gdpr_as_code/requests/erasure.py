@@ -30,7 +30,7 @@ from gdpr_as_code.requests.export import activity
 from gdpr_as_code.requests.pending import collection, outcome_unknown
 
 if TYPE_CHECKING:
-    from gdpr_as_code.client import MauticClient
+    from gdpr_as_code.mautic.client import MauticClient
 
 RECEIPT_KEY_ENV = "GDPR_AS_CODE_RECEIPT_KEY"
 MIN_KEY_LENGTH = 16

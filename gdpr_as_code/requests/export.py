@@ -32,7 +32,7 @@ from gdpr_as_code.requests.journal import now
 from gdpr_as_code.requests.pending import Request, collection
 
 if TYPE_CHECKING:
-    from gdpr_as_code.client import MauticClient
+    from gdpr_as_code.mautic.client import MauticClient
     from gdpr_as_code.spec import DataItem
 
 EXPORT_FORMAT = "gdpr-as-code/access-export"

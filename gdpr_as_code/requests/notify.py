@@ -21,7 +21,7 @@ from gdpr_as_code.errors import GdprAsCodeError, MauticError
 from gdpr_as_code.requests.pending import outcome_unknown, parse_time
 
 if TYPE_CHECKING:
-    from gdpr_as_code.client import MauticClient
+    from gdpr_as_code.mautic.client import MauticClient
 
 # Mautic's clock and ours may differ a little; a send this much before the attempt still counts as ours.
 CLOCK_SKEW = timedelta(minutes=2)

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from gdpr_as_code.errors import GdprAsCodeError, MauticError, MauticHTTPError, MauticUnreachable
 
 if TYPE_CHECKING:
-    from gdpr_as_code.client import MauticClient
+    from gdpr_as_code.mautic.client import MauticClient
 
 Kind = Literal["access", "erasure", "retention"]
 # Contacts come with every field hydrated; Mautic builds a whole page in PHP memory, so pages stay modest.

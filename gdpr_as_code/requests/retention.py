@@ -28,7 +28,7 @@ from gdpr_as_code.requests.pending import (
 from gdpr_as_code.spec.model import DataItem, Gdpr
 
 if TYPE_CHECKING:
-    from gdpr_as_code.client import MauticClient
+    from gdpr_as_code.mautic.client import MauticClient
 
 # retention_from → (Mautic column for ``where``, key in the contact representation)
 COLUMNS = {

@@ -29,7 +29,7 @@ from gdpr_as_code.requests.pending import Request, contact_email, field_values, 
 from gdpr_as_code.spec.model import Gdpr
 
 if TYPE_CHECKING:
-    from gdpr_as_code.client import MauticClient
+    from gdpr_as_code.mautic.client import MauticClient
 
 Status = Literal["done", "failed", "skipped", "refused", "planned"]
 STEPS: Mapping[str, tuple[str, ...]] = {

@@ -15,7 +15,6 @@ from typing import Any, Protocol
 
 import httpx
 
-from gdpr_as_code.auth import TOKEN_PATH, Auth, OAuth2ClientCredentials
 from gdpr_as_code.errors import (
     MauticAuthError,
     MauticError,
@@ -23,6 +22,7 @@ from gdpr_as_code.errors import (
     MauticRateLimited,
     MauticUnreachable,
 )
+from gdpr_as_code.mautic.auth import TOKEN_PATH, Auth, OAuth2ClientCredentials
 from gdpr_as_code.redact import Redactor
 
 GATEWAY_STATUSES = frozenset({502, 503, 504})

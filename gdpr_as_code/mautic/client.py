@@ -27,7 +27,12 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from gdpr_as_code.answers import (
+from gdpr_as_code.errors import (
+    MauticError,
+    MauticUnreachable,
+    MissingCredentials,
+)
+from gdpr_as_code.mautic.answers import (
     GATEWAY_STATUSES,
     NOT_SENT,
     http_error,
@@ -37,12 +42,7 @@ from gdpr_as_code.answers import (
     rate_limit_wait,
     transport_error,
 )
-from gdpr_as_code.auth import TOKEN_PATH, Auth, BasicAuth, OAuth2ClientCredentials
-from gdpr_as_code.errors import (
-    MauticError,
-    MauticUnreachable,
-    MissingCredentials,
-)
+from gdpr_as_code.mautic.auth import TOKEN_PATH, Auth, BasicAuth, OAuth2ClientCredentials
 from gdpr_as_code.spec.model import Target
 
 __all__ = [
