@@ -22,7 +22,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gdpr_as_code import engine, requests  # noqa: E402
+from gdpr_as_code import converge, requests  # noqa: E402
 from gdpr_as_code.mautic.client import client_from_env  # noqa: E402
 from gdpr_as_code.requests.erasure import RECEIPT_KEY_ENV  # noqa: E402
 from gdpr_as_code.sandbox import Sandbox  # noqa: E402
@@ -61,7 +61,7 @@ def run(erasures: int, access: int, latency_ms: int, workers: int, work: Path) -
         shutil.copytree(ROOT / "configs", work, dirs_exist_ok=True)
         spec = load_spec(work / "gdpr.yaml", env=env)
         client = client_from_env(spec.target, env)
-        engine.apply(engine.plan(spec, client), client)
+        converge.apply(converge.plan(spec, client), client)
         api = httpx.Client(base_url=sandbox.url, auth=("admin", "sandbox"), timeout=60)
         seed(api, erasures, access)
         api.post("/_sandbox/faults", json={"kind": "latency", "ms": latency_ms}).raise_for_status()

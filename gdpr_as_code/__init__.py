@@ -2,13 +2,15 @@
 
 The engine is a library; the CLI is a thin layer over it. A user script does what ``gdpr-as-code apply`` does:
 
-    from gdpr_as_code import client_from_env, engine, load_spec, render_text
+    from gdpr_as_code import client_from_env, load_spec, render_text
+
+    from gdpr_as_code import converge
 
     spec = load_spec("configs/gdpr.yaml")
     with client_from_env(spec.target) as client:
-        changes = engine.plan(spec, client)
+        changes = converge.plan(spec, client)
         print(render_text(changes))
-        engine.apply(changes, client)
+        converge.apply(changes, client)
 
 The public API is the curated ``__all__`` below plus the ``engine`` module (its ``plan`` and ``apply`` live
 there: a top-level ``plan`` would be shadowed by the ``plan`` module); a test keeps it honest.
@@ -43,9 +45,9 @@ _LAZY = {
     "OAuth2ClientCredentials": "gdpr_as_code.mautic.auth",
     "RetryPolicy": "gdpr_as_code.mautic.client",
     "client_from_env": "gdpr_as_code.mautic.client",
-    "Plan": "gdpr_as_code.plan",
-    "Change": "gdpr_as_code.plan",
-    "render_text": "gdpr_as_code.plan",
+    "Plan": "gdpr_as_code.converge.changes",
+    "Change": "gdpr_as_code.converge.changes",
+    "render_text": "gdpr_as_code.converge.changes",
     "Sandbox": "gdpr_as_code.sandbox",
 }
 

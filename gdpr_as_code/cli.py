@@ -42,7 +42,7 @@ def _show_version(ctx: click.Context, _param: click.Parameter, wanted: bool) -> 
     """``--version``, also from a source tree that was never installed (click's own option fails there)."""
     if not wanted:
         return
-    from gdpr_as_code.plan import tool_version
+    from gdpr_as_code.converge.changes import tool_version
 
     click.echo(f"gdpr-as-code, version {tool_version()}")
     ctx.exit()
@@ -328,13 +328,13 @@ def _output_options(command: Any) -> Any:
 def plan_command(spec_path: str, detailed_exitcode: bool, prune: bool, out_path: str | None, output: str,
                  as_json: bool) -> int:
     """Show what apply would change in Mautic (reads only)."""
-    from gdpr_as_code import engine
+    from gdpr_as_code import converge
     from gdpr_as_code.planfile import save_plan, spec_redactor
     from gdpr_as_code.report import render
 
     spec, client = _spec_and_client(spec_path)
     with client:
-        result = engine.plan(spec, client, prune=prune)
+        result = converge.plan(spec, client, prune=prune)
     redactor = spec_redactor(spec)
     if out_path:
         save_plan(result, Path(out_path), Path(spec_path), redactor)
@@ -355,7 +355,7 @@ def plan_command(spec_path: str, detailed_exitcode: bool, prune: bool, out_path:
 def apply_command(spec_path: str, auto_approve: bool, prune: bool, receipts_dir: str | None,
                   lock_timeout: float, remote_lock: bool) -> int:
     """Make Mautic match the spec: show the plan, ask, apply, verify. A PLANFILE is applied as saved."""
-    from gdpr_as_code import engine
+    from gdpr_as_code import converge
     from gdpr_as_code.planfile import ApplyOptions, apply_saved, apply_spec, is_plan_file, spec_redactor
     from gdpr_as_code.redact import Redactor
     from gdpr_as_code.report import render
@@ -369,7 +369,7 @@ def apply_command(spec_path: str, auto_approve: bool, prune: bool, receipts_dir:
     if is_plan_file(Path(spec_path)):
         saved, outcomes, receipt = apply_saved(Path(spec_path), options)
         shown = render(saved, "text", Redactor.from_environ())
-        click.echo(shown + "\n" + engine.describe(outcomes) + _receipt_line(receipt))
+        click.echo(shown + "\n" + converge.describe(outcomes) + _receipt_line(receipt))
         return EXIT_OK
     spec, client = _spec_and_client(spec_path)
 
@@ -382,7 +382,7 @@ def apply_command(spec_path: str, auto_approve: bool, prune: bool, receipts_dir:
         planned, outcomes, receipt = apply_spec(spec, Path(spec_path), client, options, prune=prune,
                                                 review=review)
     if planned.has_changes:
-        click.echo(engine.describe(outcomes) + _receipt_line(receipt))
+        click.echo(converge.describe(outcomes) + _receipt_line(receipt))
     return EXIT_OK
 
 
@@ -393,13 +393,13 @@ def apply_command(spec_path: str, auto_approve: bool, prune: bool, receipts_dir:
               help="Check KEY is in this spec and connect to its target.")
 def import_command(address: str, mautic_id: int, spec_path: str | None) -> int:
     """Adopt an existing Mautic object as spec object KEY (e.g. segment.forget): writes its marker."""
-    from gdpr_as_code import engine
+    from gdpr_as_code import converge
     from gdpr_as_code.mautic.client import client_from_env
     from gdpr_as_code.resources import BY_NAME
 
     spec, client = _spec_and_client(spec_path) if spec_path else (None, client_from_env())
     with client:
-        outcome = engine.adopt(client, address, mautic_id, spec)
+        outcome = converge.adopt(client, address, mautic_id, spec)
     label = BY_NAME[outcome.kind].label
     click.echo(
         f"Imported Mautic {label} #{outcome.mautic_id} as {outcome.address} ({outcome.detail}). "

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from gdpr_as_code import engine
+from gdpr_as_code import converge
+from gdpr_as_code.converge.changes import render_text
 from gdpr_as_code.mautic.auth import BasicAuth
 from gdpr_as_code.mautic.client import MauticClient
-from gdpr_as_code.plan import render_text
 
 DEFAULT_SPEC = Path(__file__).resolve().parent.parent / "configs" / "gdpr.yaml"
 SANDBOX_USER = "admin"
@@ -29,20 +29,20 @@ def run_demo(spec_path: Path, echo: Callable[[str], None]) -> int:
         echo(f"Started a Mautic sandbox at {sandbox.url} (stopped when the demo ends).")
         with MauticClient(sandbox.url, BasicAuth(SANDBOX_USER, SANDBOX_PASSWORD), name="sandbox") as client:
             echo(f"\n$ gdpr-as-code plan {spec_path.name}")
-            first = engine.plan(spec, client)
+            first = converge.plan(spec, client)
             echo(render_text(first))
             echo(f"({client.stats.total} requests, all reads)")
 
             echo(f"\n$ gdpr-as-code apply {spec_path.name} --auto-approve")
             client.stats.reset()
-            outcomes = engine.apply(first, client)
-            echo(engine.describe(outcomes))
+            outcomes = converge.apply(first, client)
+            echo(converge.describe(outcomes))
             reads = client.stats.total - client.stats.writes
             echo(f"({client.stats.writes} writes, {reads} reads including the verification)")
 
             echo(f"\n$ gdpr-as-code plan {spec_path.name}")
             client.stats.reset()
-            second = engine.plan(spec, client)
+            second = converge.plan(spec, client)
             echo(render_text(second))
             echo(f"({client.stats.total} requests, {client.stats.writes} writes)")
     return 0

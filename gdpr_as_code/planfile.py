@@ -25,13 +25,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from gdpr_as_code import engine
-from gdpr_as_code.diff import in_the_way
-from gdpr_as_code.engine import LiveState, Outcome, read_live
+from gdpr_as_code import converge
+from gdpr_as_code.converge import LiveState, Outcome, read_live
+from gdpr_as_code.converge.changes import PLAN_FORMAT_VERSION, Change, Plan, fingerprint, tool_version
+from gdpr_as_code.converge.diff import in_the_way
 from gdpr_as_code.errors import GdprAsCodeError, PlanError
 from gdpr_as_code.lock import apply_lock
 from gdpr_as_code.mautic.client import MauticClient, client_from_env, instance_key
-from gdpr_as_code.plan import PLAN_FORMAT_VERSION, Change, Plan, fingerprint, tool_version
 from gdpr_as_code.receipts import apply_with_receipt, default_receipt_dir, write_atomically
 from gdpr_as_code.redact import Redactor
 from gdpr_as_code.report import plan_document
@@ -296,7 +296,7 @@ def apply_spec(
     """``apply SPEC``: plan, ``review`` (show it and ask; raise to stop), apply and receipt, all under one
     hold of the apply lock, so nothing another apply writes comes between the plan shown and the writes."""
     with apply_lock(client, remote=options.remote_lock, timeout=options.lock_timeout):
-        planned = engine.plan(spec, client, prune=prune)
+        planned = converge.plan(spec, client, prune=prune)
         review(planned)
         if not planned.has_changes:
             return planned, (), None

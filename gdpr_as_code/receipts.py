@@ -18,11 +18,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast, get_args
 
-from gdpr_as_code import engine
-from gdpr_as_code.engine import Outcome
+from gdpr_as_code import converge
+from gdpr_as_code.converge import Outcome
+from gdpr_as_code.converge.changes import Action, Plan
 from gdpr_as_code.errors import ApplyError, GdprAsCodeError
 from gdpr_as_code.mautic.client import instance_slug
-from gdpr_as_code.plan import Action, Plan
 from gdpr_as_code.redact import Redactor
 from gdpr_as_code.report import plan_redactor
 
@@ -99,7 +99,7 @@ class Run:
 def apply_with_receipt(
     plan: Plan, client: MauticClient, spec_path: Path, directory: Path, base: Redactor
 ) -> tuple[tuple[Outcome, ...], Path | None]:
-    """``engine.apply`` and a receipt of what it did, also when it failed part-way: then the failure is
+    """``converge.apply`` and a receipt of what it did, also when it failed part-way: then the failure is
     raised again as an ``ApplyError`` that says where that receipt is.
 
     An apply with nothing to do writes no receipt: receipts are the evidence of changes, and a scheduled
@@ -110,7 +110,7 @@ def apply_with_receipt(
     redactor = plan_redactor(plan, base)
     started = datetime.now(UTC)
     try:
-        outcomes = engine.apply(plan, client)
+        outcomes = converge.apply(plan, client)
     except GdprAsCodeError as err:  # a write failed, or verification could not read or found a difference
         done = cast(tuple[Outcome, ...], err.outcomes if isinstance(err, ApplyError) else ())
         run = Run(plan, spec_path, started, datetime.now(UTC), done, str(err))

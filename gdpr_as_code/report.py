@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from gdpr_as_code.plan import SYMBOLS, Change, Plan, around_difference, render_text
+from gdpr_as_code.converge.changes import SYMBOLS, Change, Plan, around_difference, render_text
 from gdpr_as_code.redact import Redactor, emails_in
 
 DETAILED_CHANGES = 50

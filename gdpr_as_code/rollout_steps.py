@@ -2,8 +2,8 @@
 ``apply --inventory`` as library calls (the CLI only prints and asks).
 
 Each instance is handled as the single-instance commands handle it: its own client from its own credential
-variables, the spec loaded with its variables, ``engine.plan``; for apply the same lock, freshness check,
-``engine.apply`` with verification, and receipt. ``rollout`` runs these steps concurrently and in waves.
+variables, the spec loaded with its variables, ``converge.plan``; for apply the same lock, freshness check,
+``converge.apply`` with verification, and receipt. ``rollout`` runs these steps concurrently and in waves.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from typing import Any
 
 import httpx
 
-from gdpr_as_code import engine
-from gdpr_as_code.engine import Outcome
+from gdpr_as_code import converge
+from gdpr_as_code.converge import Outcome
+from gdpr_as_code.converge.changes import Plan
 from gdpr_as_code.errors import GdprAsCodeError, SpecError
 from gdpr_as_code.inventory import (
     Instance,
@@ -32,7 +33,6 @@ from gdpr_as_code.inventory import (
     select,
 )
 from gdpr_as_code.mautic.client import MauticClient, client_from_env
-from gdpr_as_code.plan import Plan
 from gdpr_as_code.planfile import ApplyOptions, StalePlanError, apply_checked, read_plan, save_plan
 from gdpr_as_code.redact import Redactor
 from gdpr_as_code.rollout import (
@@ -227,7 +227,7 @@ def plan_all(
         if instance.name in ready.saved:
             return ready.saved[instance.name][0]
         with _client(instance, env, options) as client:
-            return engine.plan(spec, client, prune=options.prune)
+            return converge.plan(spec, client, prune=options.prune)
 
     done = run(ready.ready(instances), step, parallelism=options.parallelism, on_result=on_result)
     by_name = {result.instance.name: result for result in (*ready.failed, *done)}

@@ -25,17 +25,20 @@ def test_all_is_sorted_and_lists_exactly_the_public_names() -> None:
 
 def test_the_docstring_example_runs_against_a_sandbox(sandbox: Sandbox) -> None:
     """The usage example in the package docstring is real code: plan then apply converges a fresh instance."""
-    from gdpr_as_code import BasicAuth, MauticClient, engine, load_spec, render_text
+    from gdpr_as_code import BasicAuth, MauticClient, converge, load_spec, render_text
 
     spec = load_spec("configs/gdpr.yaml")
     with MauticClient(sandbox.url, BasicAuth("admin", "sandbox")) as client:
-        first = engine.plan(spec, client)
+        first = converge.plan(spec, client)
         assert "Plan: " in render_text(first)
-        engine.apply(first, client)
-        assert render_text(engine.plan(spec, client)).startswith("No changes.")
+        converge.apply(first, client)
+        assert render_text(converge.plan(spec, client)).startswith("No changes.")
 
 
 def test_importing_the_package_does_not_load_the_engine_or_httpx() -> None:
-    code = "import sys, gdpr_as_code; print('httpx' in sys.modules, 'gdpr_as_code.engine' in sys.modules)"
+    code = (
+        "import sys, gdpr_as_code; "
+        "print('httpx' in sys.modules, 'gdpr_as_code.converge.apply' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]

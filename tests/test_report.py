@@ -10,7 +10,7 @@ from pathlib import Path
 import jsonschema
 import markdown
 
-from gdpr_as_code.plan import Change, FieldChange, Plan
+from gdpr_as_code.converge.changes import Change, FieldChange, Plan
 from gdpr_as_code.redact import EMAIL_MASK, SECRET_MASK, Redactor
 from gdpr_as_code.report import DETAILED_CHANGES, render_json, render_markdown
 

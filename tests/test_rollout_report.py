@@ -8,9 +8,9 @@ from types import MappingProxyType
 
 import pytest
 
+from gdpr_as_code.converge.changes import Change, FieldChange, Plan
 from gdpr_as_code.errors import MauticAuthError
 from gdpr_as_code.inventory import Instance, Inventory
-from gdpr_as_code.plan import Change, FieldChange, Plan
 from gdpr_as_code.redact import Redactor
 from gdpr_as_code.rollout import InstanceResult
 from gdpr_as_code.rollout_report import (

@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gdpr_as_code import engine
+from gdpr_as_code import converge
 from gdpr_as_code.errors import GdprAsCodeError
 from gdpr_as_code.mautic.client import instance_key, instance_slug
 from gdpr_as_code.requests.fulfil import Confirm, Options, Progress, Summary, run
@@ -74,7 +74,7 @@ def prepare(
             "gdpr.requests.access and gdpr.requests.erasure (each with its value, segment and email, as in "
             "configs/gdpr.yaml) and apply the spec first."
         )
-    live = engine.read_live(client, (SEGMENTS, EMAILS))
+    live = converge.read_live(client, (SEGMENTS, EMAILS))
     segments, emails = live.managed("segments"), live.managed("emails")
     aliases: dict[str, str] = {}
     email_ids: dict[str, int] = {}

@@ -1,15 +1,7 @@
-"""Converge a live Mautic to the spec: plan, apply, verify, import (over ``state`` and ``diff``).
+"""Apply: the only place that writes configuration to Mautic, then verifies what Mautic kept.
 
-    desired_state(spec)            -> State            ``state``: the spec rendered by each kind in resources
-    read_live(client)              -> LiveState        ``state``: GETs only: one list call per kind
-    diff(desired, live, prune)     -> tuple[Change]    ``diff``: pure; conflicts are one PlanError naming each
-    plan(spec, client, prune)      -> Plan             the three above
-    apply(plan, client)            -> tuple[Outcome]   the only place that writes configuration; then verifies
-    adopt(client, address, id)     -> Outcome          ``gdpr-as-code import``: write the ownership marker
-
-Callers use ``engine`` for all of them (``__all__``). Ownership is the marker each kind stores in Mautic (see
-``resources``): a live object is managed when it carries one; anything else is never changed or deleted. An
-unmanaged look-alike of a desired object stops the plan (``diff``): adopt it with ``import`` or rename one."""
+Creates and updates run in dependency order (``resources.KINDS``), deletes in reverse; contact fields are
+listed in the field registry before they are created, so a lost answer still leaves a managed field."""
 
 from __future__ import annotations
 
@@ -17,43 +9,24 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gdpr_as_code.diff import COLLECTIONS, diff, field_changes
-from gdpr_as_code.errors import ApplyError, ApplyInterrupted, MauticError, PlanError
-from gdpr_as_code.plan import SYMBOLS, Change, Plan
+from gdpr_as_code.converge.changes import SYMBOLS, Change, Plan
+from gdpr_as_code.converge.diff import COLLECTIONS, field_changes
+from gdpr_as_code.converge.state import read_live
+from gdpr_as_code.errors import ApplyError, ApplyInterrupted, MauticError
 from gdpr_as_code.resources import (
     BY_NAME,
-    EMAILS,
     FIELDS,
     KINDS,
     SEGMENTS,
-    Json,
-    Kind,
-    kind_of_address,
     parse_ref,
     read_registry,
     ref,
     registry_body,
 )
-from gdpr_as_code.spec import Spec
-from gdpr_as_code.state import Live, LiveState, desired_state, live_from_raw, read_live
 
 if TYPE_CHECKING:
     from gdpr_as_code.mautic.client import MauticClient
 
-__all__ = [
-    "Live",
-    "LiveState",
-    "Outcome",
-    "adopt",
-    "apply",
-    "describe",
-    "desired_state",
-    "diff",
-    "live_from_raw",
-    "plan",
-    "read_live",
-    "verify",
-]
 
 
 @dataclass(frozen=True)
@@ -69,18 +42,6 @@ class Outcome:
     @property
     def address(self) -> str:
         return BY_NAME[self.kind].address(self.key)
-
-
-def plan(spec: Spec, client: MauticClient, *, prune: bool = False) -> Plan:
-    """Read Mautic and compare it with the spec: what ``apply`` would do."""
-    live = read_live(client)
-    return Plan(
-        instance=client.name,
-        changes=diff(desired_state(spec), live, prune=prune),
-        ids=live.ids(),
-        prune=prune,
-        spec_sha256=spec.sha256,
-    )
 
 
 # --- apply ----------------------------------------------------------------------------------------
@@ -291,66 +252,6 @@ _HINTS: Mapping[tuple[str, str], str] = {
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:79] + "…"
-
-
-# --- import ---------------------------------------------------------------------------------------
-
-
-def adopt(client: MauticClient, address: str, mautic_id: int, spec: Spec | None = None) -> Outcome:
-    """``gdpr-as-code import KEY ID``: write the ownership marker of ``address`` (e.g. ``segment.forget``)
-    into Mautic object ``mautic_id``; the next plan then updates it to the spec instead of creating a twin."""
-    try:
-        kind, key = kind_of_address(address)
-    except ValueError:
-        names = ", ".join(f"{k.label}.KEY" for k in KINDS)
-        raise PlanError(
-            f"'{address}' is not an object address; use one of {names} (e.g. segment.forget)."
-        ) from None
-    if spec is not None and key not in desired_state(spec)[kind.name]:
-        raise PlanError(
-            f"{address} is not in {spec.source}; add it to the spec before importing Mautic "
-            f"{kind.label} #{mautic_id} as it."
-        )
-    live = read_live(client, [kind])
-    found = {o.id: o for o in live.objects[kind.name]}
-    target = found.get(mautic_id)
-    if target is None:
-        raise PlanError(
-            f"Mautic on {client.name} has no {kind.label} with id {mautic_id}; check the id in "
-            f"Mautic's {kind.name} list."
-        )
-    owner = live.managed(kind.name).get(key)
-    if target.key == key:
-        return Outcome("import", kind.name, key, mautic_id, "already managed")
-    if target.key is not None:
-        raise PlanError(
-            f"Cannot import {kind.label} #{mautic_id} as {address}: it is already managed as "
-            f"{kind.address(target.key)}. Check the id, or remove its marker in Mautic first."
-        )
-    if owner:
-        raise PlanError(
-            f"Cannot import {kind.label} #{mautic_id} as {address}: {kind.label} #{owner[0].id} already is "
-            f"{address}. Check the id, or remove the marker of #{owner[0].id} in Mautic first."
-        )
-    if kind is FIELDS:
-        save_registry(client, {key: str(target.data.get("alias"))})
-        return Outcome("import", kind.name, key, mautic_id, "listed in the field registry")
-    raw = client.get(f"{kind.path}/{mautic_id}")[kind.one_key]
-    client.patch(f"{kind.path}/{mautic_id}/edit", _marker_body(kind, key, raw))
-    return Outcome("import", kind.name, key, mautic_id, "marker written")
-
-
-def _marker_body(kind: Kind, key: str, raw: Mapping[str, Any]) -> Json:
-    """The smallest PATCH that adds the marker and keeps what the object holds: the kind's own body for the
-    one attribute its marker lives in (which adds what Mautic wants on every write: a form's postAction, a
-    focus item's style)."""
-    marker_in = "customHtml" if kind is EMAILS else "description"
-    return kind.payload(kind.normalise(raw, {}), key, frozenset({marker_in}), _no_refs)
-
-
-def _no_refs(reference: str) -> int:
-    """A marker-only PATCH carries no references; reaching this is a bug, not a user error."""
-    raise AssertionError(f"no reference expected while importing, got {reference}")
 
 
 def describe(outcomes: Iterable[Outcome]) -> str:

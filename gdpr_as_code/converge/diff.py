@@ -12,10 +12,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from gdpr_as_code.converge.changes import Change, FieldChange, fingerprint
+from gdpr_as_code.converge.state import Desired, Live, LiveState, State
 from gdpr_as_code.errors import PlanError
-from gdpr_as_code.plan import Change, FieldChange, fingerprint
 from gdpr_as_code.resources import FIELDS, KINDS, Json, Kind
-from gdpr_as_code.state import Desired, Live, LiveState, State
 
 COLLECTIONS = ("fields", "actions")
 """Attributes holding sub-objects keyed by spec key: diffed item by item, never by position."""
