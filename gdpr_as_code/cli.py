@@ -329,7 +329,8 @@ def plan_command(spec_path: str, detailed_exitcode: bool, prune: bool, out_path:
                  as_json: bool) -> int:
     """Show what apply would change in Mautic (reads only)."""
     from gdpr_as_code import converge
-    from gdpr_as_code.planfile import save_plan, spec_redactor
+    from gdpr_as_code.guard.apply import spec_redactor
+    from gdpr_as_code.guard.planfile import save_plan
     from gdpr_as_code.report import render
 
     spec, client = _spec_and_client(spec_path)
@@ -356,7 +357,8 @@ def apply_command(spec_path: str, auto_approve: bool, prune: bool, receipts_dir:
                   lock_timeout: float, remote_lock: bool) -> int:
     """Make Mautic match the spec: show the plan, ask, apply, verify. A PLANFILE is applied as saved."""
     from gdpr_as_code import converge
-    from gdpr_as_code.planfile import ApplyOptions, apply_saved, apply_spec, is_plan_file, spec_redactor
+    from gdpr_as_code.guard.apply import ApplyOptions, apply_saved, apply_spec, spec_redactor
+    from gdpr_as_code.guard.planfile import is_plan_file
     from gdpr_as_code.redact import Redactor
     from gdpr_as_code.report import render
 
@@ -429,7 +431,7 @@ def _receipt_line(receipt: Path | None) -> str:
 @_output_options
 def show_command(plan_path: str, output: str, as_json: bool) -> int:
     """Show a plan saved by plan --out (reads no Mautic)."""
-    from gdpr_as_code.planfile import read_plan
+    from gdpr_as_code.guard.planfile import read_plan
     from gdpr_as_code.redact import Redactor
     from gdpr_as_code.report import render
 
@@ -444,7 +446,7 @@ def show_command(plan_path: str, output: str, as_json: bool) -> int:
 @click.option("--json", "as_json", is_flag=True, help="The receipts themselves, as a JSON array.")
 def history_command(where: str, key: str | None, as_json: bool) -> int:
     """List apply receipts, oldest first: what was applied where, when, from which commit."""
-    from gdpr_as_code.receipts import read_receipts, render_history, touching
+    from gdpr_as_code.guard.receipts import read_receipts, render_history, touching
 
     entries = read_receipts(Path(where))
     entries = touching(entries, key) if key else entries

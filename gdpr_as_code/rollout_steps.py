@@ -23,6 +23,8 @@ from gdpr_as_code import converge
 from gdpr_as_code.converge import Outcome
 from gdpr_as_code.converge.changes import Plan
 from gdpr_as_code.errors import GdprAsCodeError, SpecError
+from gdpr_as_code.guard.apply import ApplyOptions, apply_checked
+from gdpr_as_code.guard.planfile import StalePlanError, read_plan, save_plan
 from gdpr_as_code.inventory import (
     Instance,
     Inventory,
@@ -33,7 +35,6 @@ from gdpr_as_code.inventory import (
     select,
 )
 from gdpr_as_code.mautic.client import MauticClient, client_from_env
-from gdpr_as_code.planfile import ApplyOptions, StalePlanError, apply_checked, read_plan, save_plan
 from gdpr_as_code.redact import Redactor
 from gdpr_as_code.rollout import (
     DEFAULT_PARALLELISM,

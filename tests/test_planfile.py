@@ -15,7 +15,14 @@ import pytest
 from gdpr_as_code import converge
 from gdpr_as_code.converge.changes import Change, Plan, fingerprint, tool_version
 from gdpr_as_code.errors import PlanError
-from gdpr_as_code.planfile import StalePlanError, check_origin, is_plan_file, read_plan, save_plan, staleness
+from gdpr_as_code.guard.planfile import (
+    StalePlanError,
+    check_origin,
+    is_plan_file,
+    read_plan,
+    save_plan,
+    staleness,
+)
 from gdpr_as_code.redact import Redactor
 from gdpr_as_code.spec import Segment, Spec, Target
 

@@ -13,7 +13,14 @@ import pytest
 from gdpr_as_code.converge import Outcome
 from gdpr_as_code.converge.changes import Change, FieldChange, Plan
 from gdpr_as_code.errors import GdprAsCodeError
-from gdpr_as_code.receipts import Run, build_receipt, read_receipts, render_history, touching, write_receipt
+from gdpr_as_code.guard.receipts import (
+    Run,
+    build_receipt,
+    read_receipts,
+    render_history,
+    touching,
+    write_receipt,
+)
 from gdpr_as_code.redact import EMAIL_MASK, SECRET_MASK, Redactor
 
 T0 = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)
