@@ -47,7 +47,7 @@ _LAZY = {
     "client_from_env": "gdpr_as_code.mautic.client",
     "Plan": "gdpr_as_code.converge.changes",
     "Change": "gdpr_as_code.converge.changes",
-    "render_text": "gdpr_as_code.converge.changes",
+    "render_text": "gdpr_as_code.render.text",
     "Sandbox": "gdpr_as_code.sandbox",
 }
 

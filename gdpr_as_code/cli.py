@@ -331,7 +331,7 @@ def plan_command(spec_path: str, detailed_exitcode: bool, prune: bool, out_path:
     from gdpr_as_code import converge
     from gdpr_as_code.guard.apply import spec_redactor
     from gdpr_as_code.guard.planfile import save_plan
-    from gdpr_as_code.report import render
+    from gdpr_as_code.render import render
 
     spec, client = _spec_and_client(spec_path)
     with client:
@@ -356,11 +356,11 @@ def plan_command(spec_path: str, detailed_exitcode: bool, prune: bool, out_path:
 def apply_command(spec_path: str, auto_approve: bool, prune: bool, receipts_dir: str | None,
                   lock_timeout: float, remote_lock: bool) -> int:
     """Make Mautic match the spec: show the plan, ask, apply, verify. A PLANFILE is applied as saved."""
-    from gdpr_as_code import converge
     from gdpr_as_code.guard.apply import ApplyOptions, apply_saved, apply_spec, spec_redactor
     from gdpr_as_code.guard.planfile import is_plan_file
     from gdpr_as_code.redact import Redactor
-    from gdpr_as_code.report import render
+    from gdpr_as_code.render import render
+    from gdpr_as_code.render.text import describe
 
     if Path(spec_path).is_dir():
         raise click.UsageError(
@@ -371,7 +371,7 @@ def apply_command(spec_path: str, auto_approve: bool, prune: bool, receipts_dir:
     if is_plan_file(Path(spec_path)):
         saved, outcomes, receipt = apply_saved(Path(spec_path), options)
         shown = render(saved, "text", Redactor.from_environ())
-        click.echo(shown + "\n" + converge.describe(outcomes) + _receipt_line(receipt))
+        click.echo(shown + "\n" + describe(outcomes) + _receipt_line(receipt))
         return EXIT_OK
     spec, client = _spec_and_client(spec_path)
 
@@ -384,7 +384,7 @@ def apply_command(spec_path: str, auto_approve: bool, prune: bool, receipts_dir:
         planned, outcomes, receipt = apply_spec(spec, Path(spec_path), client, options, prune=prune,
                                                 review=review)
     if planned.has_changes:
-        click.echo(converge.describe(outcomes) + _receipt_line(receipt))
+        click.echo(describe(outcomes) + _receipt_line(receipt))
     return EXIT_OK
 
 
@@ -433,7 +433,7 @@ def show_command(plan_path: str, output: str, as_json: bool) -> int:
     """Show a plan saved by plan --out (reads no Mautic)."""
     from gdpr_as_code.guard.planfile import read_plan
     from gdpr_as_code.redact import Redactor
-    from gdpr_as_code.report import render
+    from gdpr_as_code.render import render
 
     saved, _ = read_plan(Path(plan_path))
     click.echo(render(saved, "json" if as_json else output, Redactor.from_environ(), plan_path))
@@ -446,7 +446,8 @@ def show_command(plan_path: str, output: str, as_json: bool) -> int:
 @click.option("--json", "as_json", is_flag=True, help="The receipts themselves, as a JSON array.")
 def history_command(where: str, key: str | None, as_json: bool) -> int:
     """List apply receipts, oldest first: what was applied where, when, from which commit."""
-    from gdpr_as_code.guard.receipts import read_receipts, render_history, touching
+    from gdpr_as_code.guard.receipts import read_receipts, touching
+    from gdpr_as_code.render.text import render_history
 
     entries = read_receipts(Path(where))
     entries = touching(entries, key) if key else entries

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from gdpr_as_code import converge
-from gdpr_as_code.converge.changes import render_text
 from gdpr_as_code.mautic.auth import BasicAuth
 from gdpr_as_code.mautic.client import MauticClient
+from gdpr_as_code.render.text import describe, render_text
 
 DEFAULT_SPEC = Path(__file__).resolve().parent.parent / "configs" / "gdpr.yaml"
 SANDBOX_USER = "admin"
@@ -36,7 +36,7 @@ def run_demo(spec_path: Path, echo: Callable[[str], None]) -> int:
             echo(f"\n$ gdpr-as-code apply {spec_path.name} --auto-approve")
             client.stats.reset()
             outcomes = converge.apply(first, client)
-            echo(converge.describe(outcomes))
+            echo(describe(outcomes))
             reads = client.stats.total - client.stats.writes
             echo(f"({client.stats.writes} writes, {reads} reads including the verification)")
 

@@ -12,12 +12,13 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from gdpr_as_code import converge
-from gdpr_as_code.converge.changes import Plan, render_text
+from gdpr_as_code.converge.changes import Plan
 from gdpr_as_code.errors import GdprAsCodeError
 from gdpr_as_code.inventory import Inventory
 from gdpr_as_code.redact import Redactor
-from gdpr_as_code.report import plan_document, plan_redactor, render_markdown
+from gdpr_as_code.render.json import plan_document, plan_redactor
+from gdpr_as_code.render.markdown import render_markdown
+from gdpr_as_code.render.text import describe, render_text
 from gdpr_as_code.rollout import InstanceResult, Wave
 from gdpr_as_code.rollout_steps import Applied
 
@@ -123,11 +124,11 @@ def render_apply_text(results: Sequence[InstanceResult[Applied]], redactor: Reda
     for result in results:
         if result.value is not None and result.value.outcomes:
             receipt = f"\nReceipt: {result.value.receipt}" if result.value.receipt else ""
-            done = redactor.text(converge.describe(result.value.outcomes))
+            done = redactor.text(describe(result.value.outcomes))
             parts.append(f"=== {result.instance.name} ===\n{done}{receipt}")
         elif result.error:
             made = getattr(result.exception, "outcomes", ())
-            before = f"\n{redactor.text(converge.describe(made))}" if made else ""
+            before = f"\n{redactor.text(describe(made))}" if made else ""
             parts.append(
                 f"=== {result.instance.name} ({result.status}) ===\n{redactor.text(result.error)}{before}"
             )

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from gdpr_as_code import converge
-from gdpr_as_code.converge.changes import Change, FieldChange, Plan, render_text
+from gdpr_as_code.converge.changes import Change, FieldChange, Plan
 from gdpr_as_code.errors import PlanError
+from gdpr_as_code.render.text import render_text
 from gdpr_as_code.resources import registry_body
 from gdpr_as_code.spec import (
     ContactField,

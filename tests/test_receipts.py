@@ -17,11 +17,11 @@ from gdpr_as_code.guard.receipts import (
     Run,
     build_receipt,
     read_receipts,
-    render_history,
     touching,
     write_receipt,
 )
 from gdpr_as_code.redact import EMAIL_MASK, SECRET_MASK, Redactor
+from gdpr_as_code.render.text import render_history
 
 T0 = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)
 URL = "https://mautic.example.org"

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from gdpr_as_code.converge.adopt import adopt
-from gdpr_as_code.converge.apply import Outcome, apply, describe, verify
+from gdpr_as_code.converge.apply import Outcome, apply, verify
 from gdpr_as_code.converge.changes import Plan
 from gdpr_as_code.converge.diff import diff
 from gdpr_as_code.converge.state import Live, LiveState, desired_state, live_from_raw, read_live
@@ -32,7 +32,6 @@ __all__ = [
     "Outcome",
     "adopt",
     "apply",
-    "describe",
     "desired_state",
     "diff",
     "live_from_raw",

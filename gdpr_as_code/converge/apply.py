@@ -9,10 +9,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gdpr_as_code.converge.changes import SYMBOLS, Change, Plan
+from gdpr_as_code.converge.changes import Change, Plan
 from gdpr_as_code.converge.diff import COLLECTIONS, field_changes
 from gdpr_as_code.converge.state import read_live
 from gdpr_as_code.errors import ApplyError, ApplyInterrupted, MauticError
+from gdpr_as_code.render.text import cut
 from gdpr_as_code.resources import (
     BY_NAME,
     FIELDS,
@@ -250,20 +251,4 @@ _HINTS: Mapping[tuple[str, str], str] = {
 
 
 def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:79] + "…"
-
-
-def describe(outcomes: Iterable[Outcome]) -> str:
-    """What apply did, one line per object and Terraform's closing line."""
-    done = list(outcomes)
-    lines = [
-        f"  {SYMBOLS[o.action]} {o.address} (id {o.mautic_id})" + (f": {o.detail}" if o.detail else "")
-        for o in done
-    ]
-    counts = {action: sum(o.action == action for o in done) for action in SYMBOLS}
-    lines.append(
-        f"Apply complete! Resources: {counts['create']} added, {counts['update']} changed, "
-        f"{counts['delete']} destroyed."
-    )
-    return "\n".join(lines)
+    return cut(repr(value), 80)

@@ -1,4 +1,4 @@
-"""The plan: a value saying exactly what ``apply`` would do to one Mautic instance, and its plain-text form.
+"""The plan: a value saying exactly what ``apply`` would do to one Mautic instance (its text is ``render``).
 
 A ``Plan`` is built by ``engine.plan`` and consumed by ``engine.apply``; it carries everything apply needs
 (the desired payloads with symbolic references, the Mautic ids of every managed object, the ids of form
@@ -23,8 +23,6 @@ from gdpr_as_code.resources import BY_NAME
 
 PLAN_FORMAT_VERSION = 1
 Action = Literal["create", "update", "delete"]
-SYMBOLS: Mapping[str, str] = {"create": "+", "update": "~", "delete": "-"}
-_VALUE_WIDTH = 70
 
 
 def tool_version() -> str:
@@ -172,82 +170,3 @@ class Plan:
             spec_sha256=data.get("spec_sha256", ""),
             tool_version=data.get("tool_version", ""),
         )
-
-
-def _show(value: Any) -> str:
-    """A value on one line, cut to a readable width (a consent text can be long)."""
-    text = json.dumps(value, ensure_ascii=False, default=str) if value is not None else "(none)"
-    return text if len(text) <= _VALUE_WIDTH else text[: _VALUE_WIDTH - 1] + "…"
-
-
-def around_difference(before: Any, after: Any) -> tuple[Any, Any]:
-    """Two long texts cut to where they start to differ, so an edit at the end of a consent text shows (the
-    text plan and the Markdown report share this rule)."""
-    if (
-        not (isinstance(before, str) and isinstance(after, str))
-        or max(len(before), len(after)) <= _VALUE_WIDTH - 2
-    ):
-        return before, after
-    same = next(
-        (i for i, (a, b) in enumerate(zip(before, after, strict=False)) if a != b),
-        min(len(before), len(after)),
-    )
-    start = max(0, same - 20)
-    prefix = "…" if start else ""
-    return prefix + before[start:], prefix + after[start:]
-
-
-def _leaves(path: str, value: Any) -> list[tuple[str, Any]]:
-    """What a create sets, one line per set value: nested settings flattened to dotted paths, form fields and
-    actions listed by key, unset values left out."""
-    if path in ("fields", "actions") and isinstance(value, Mapping):
-        return [(path, ", ".join(value))] if value else []
-    if isinstance(value, Mapping):
-        return [leaf for key, inner in value.items() for leaf in _leaves(f"{path}.{key}", inner)]
-    return [] if value is None else [(path, value)]
-
-
-def _change_lines(change: Change) -> list[str]:
-    where = f" (id {change.mautic_id})" if change.mautic_id is not None else ""
-    head = f"  {SYMBOLS[change.action]} {change.address}{where}  {_show(change.name)}"
-    if change.suppressed:
-        return [f"{head}  — kept: removed from the spec, deleted only with --prune"]
-    lines = [head]
-    if change.action == "delete":
-        if change.kind == "fields":
-            lines.append("      (Mautic drops the field's column: the value of every contact is lost)")
-        return lines
-    for item in change.fields:
-        if change.action == "create":
-            lines.extend(f"      {path}: {_show(value)}" for path, value in _leaves(item.path, item.after))
-        elif item.before is None and isinstance(item.after, Mapping):
-            lines.append(f"      + {item.path}")
-        elif item.after is None and isinstance(item.before, Mapping):
-            lines.append(f"      - {item.path}")
-        else:
-            before, after = around_difference(item.before, item.after)
-            lines.append(f"      {item.path}: {_show(before)} → {_show(after)}")
-    return lines
-
-
-def render_text(plan: Plan) -> str:
-    """The plan as a person reads it: one block per object, then Terraform's summary line."""
-    if not plan.changes:
-        return "No changes. Mautic matches the spec."
-    lines = [f"Plan for {plan.instance}:", ""]
-    for change in plan.changes:
-        lines.extend(_change_lines(change))
-    counts = plan.counts()
-    lines.append("")
-    if plan.has_changes:
-        lines.append(
-            f"Plan: {counts['add']} to add, {counts['change']} to change, {counts['destroy']} to destroy."
-        )
-    else:
-        lines.append("No changes. Mautic matches the spec.")
-    if counts["suppressed"]:
-        lines.append(
-            f"{counts['suppressed']} managed object(s) no longer in the spec are kept; "
-            "rerun with --prune to delete them."
-        )
-    return "\n".join(lines)

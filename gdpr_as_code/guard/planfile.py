@@ -1,7 +1,8 @@
 """Saved plans: ``plan --out PLANFILE`` writes one, ``apply PLANFILE`` applies exactly it, or refuses.
 
-A plan file is the plan's JSON document (``report.plan_document``, the same as ``plan --json``) plus the path
-of the spec it was made from. ``apply`` never re-plans; before writing anything it refuses a plan file that
+A plan file is the plan's JSON document (``render.json.plan_document``, the same as ``plan --json``)
+plus the path of the spec it was made from. ``apply`` never re-plans; before writing anything it refuses
+a plan file that
 - is not one, was edited (its ``plan_sha256`` no longer matches), or has another ``format_version``;
 - was made by another tool version, from another spec (the spec at ``spec_path`` hashes differently now), or
   for another instance;
@@ -27,7 +28,7 @@ from gdpr_as_code.errors import GdprAsCodeError, PlanError
 from gdpr_as_code.guard.receipts import write_atomically
 from gdpr_as_code.mautic.client import MauticClient, instance_key
 from gdpr_as_code.redact import Redactor
-from gdpr_as_code.report import plan_document
+from gdpr_as_code.render.json import plan_document
 from gdpr_as_code.resources import BY_NAME, parse_ref, ref
 
 

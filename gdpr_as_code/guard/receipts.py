@@ -24,7 +24,7 @@ from gdpr_as_code.converge.changes import Action, Plan
 from gdpr_as_code.errors import ApplyError, GdprAsCodeError
 from gdpr_as_code.mautic.client import instance_slug
 from gdpr_as_code.redact import Redactor
-from gdpr_as_code.report import plan_redactor
+from gdpr_as_code.render.json import plan_redactor
 
 if TYPE_CHECKING:
     from gdpr_as_code.mautic.client import MauticClient
@@ -216,33 +216,3 @@ def read_receipts(where: Path) -> list[ReceiptEntry]:
 def touching(entries: Sequence[ReceiptEntry], key: str) -> list[ReceiptEntry]:
     """The receipts whose apply changed the object with spec key ``key``."""
     return [e for e in entries if any(c.get("key") == key for c in e.receipt.get("changes", []))]
-
-
-def render_history(entries: Sequence[ReceiptEntry], key: str | None = None) -> str:
-    """A table of receipts, oldest first; with ``key``, each row also shows that object's new values."""
-    if not entries:
-        return "No apply receipts." if key is None else f"No apply receipt changed {key}."
-    lines = [f"{'finished (UTC)':<20} {'status':<8} {'+/~/-':<9} {'commit':<8} {'plan':<8} instance"]
-    for entry in entries:
-        r = entry.receipt
-        counts = r.get("summary", {})
-        tally = f"{counts.get('create', 0)}/{counts.get('update', 0)}/{counts.get('delete', 0)}"
-        commit = ((r.get("spec") or {}).get("git_commit") or "-")[:7]
-        if (r.get("spec") or {}).get("git_modified"):
-            commit += "*"
-        when = datetime.fromisoformat(r["finished_at"]).strftime("%Y-%m-%d %H:%M:%S")
-        lines.append(
-            f"{when:<20} {r.get('status', '?'):<8} {tally:<9} {commit:<8} {r['plan_sha256'][:8]:<8} "
-            f"{r['instance']}  ({entry.path.name})"
-        )
-        if key is not None:
-            for change in r.get("changes", []):
-                if change.get("key") == key:
-                    lines.append(f"    {change.get('action')} {change.get('address', key)}")
-                    lines.extend(
-                        f"      {item['path']}: {json.dumps(item['after'], ensure_ascii=False)}"
-                        for item in change.get("fields", [])
-                    )
-    if any((e.receipt.get("spec") or {}).get("git_modified") for e in entries):
-        lines.append("* the spec had uncommitted changes when it was applied")
-    return "\n".join(lines)

@@ -1,8 +1,4 @@
-"""Renderers of a ``Plan`` for machines (JSON) and for reviewers (Markdown, a pull-request comment).
-
-Both go through the redactor. Email addresses that the plan itself will write (they come from the spec, e.g. a
-sender address) stay visible, because a reviewer must see them and they are in the repository already; any
-other address (say, the previous sender read from Mautic) and every secret is masked.
+"""The plan for reviewers: Markdown, a pull-request comment, through the redactor (``json.plan_redactor``).
 
 The Markdown is written for privacy officers: a one-line summary first, then one collapsible section per
 object with its field changes as a table. It stays readable (and under GitHub's 65,536-character comment
@@ -15,47 +11,19 @@ from __future__ import annotations
 import html
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from gdpr_as_code.converge.changes import SYMBOLS, Change, Plan, around_difference, render_text
-from gdpr_as_code.redact import Redactor, emails_in
+from gdpr_as_code.converge.changes import Change, Plan
+from gdpr_as_code.redact import Redactor
+from gdpr_as_code.render.json import plan_redactor
+from gdpr_as_code.render.text import SYMBOLS, around_difference, cut
 
 DETAILED_CHANGES = 50
 FIELD_ROWS = 60
 CELL_WIDTH = 600
 LISTED_CHANGES = 300
 CHARACTER_BUDGET = 50_000
-
-
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from _strings(item)
-
-
-def plan_redactor(plan: Plan, base: Redactor) -> Redactor:
-    """``base``, also leaving visible the email addresses the plan will write (they come from the spec)."""
-    written = _strings([[c.desired, [f.after for f in c.fields]] for c in plan.changes])
-    return base.allowing_emails(*(address for text in written for address in emails_in(text)))
-
-
-def plan_document(plan: Plan, base: Redactor) -> dict[str, Any]:
-    """The plan's JSON form (``Plan.to_dict``, format ``format_version``), redacted."""
-    return plan_redactor(plan, base).data(plan.to_dict())
-
-
-def render_json(plan: Plan, base: Redactor) -> str:
-    """``plan --json`` and ``show PLANFILE --json``; ``schemas/plan.schema.json`` describes it."""
-    return json.dumps(plan_document(plan, base), indent=2, sort_keys=True, ensure_ascii=False)
-
-
-# --- Markdown ---
 
 
 def _cell(value: Any, redactor: Redactor) -> str:
@@ -65,8 +33,7 @@ def _cell(value: Any, redactor: Redactor) -> str:
     as_code = not isinstance(value, str)
     text = json.dumps(value, ensure_ascii=False, sort_keys=True) if as_code else value
     text = redactor.text(text)
-    if len(text) > CELL_WIDTH:
-        text = text[: CELL_WIDTH - 1] + "…"
+    text = cut(text, CELL_WIDTH)
     text = html.escape(text, quote=False).replace("|", "&#124;").replace("\r", "").replace("\n", "<br>")
     return f"<code>{text}</code>" if as_code else text
 
@@ -186,15 +153,3 @@ def render_markdown(plan: Plan, base: Redactor, plan_file: str | None = None) ->
         parts.append(section)
         used += len(section)
     return redactor.text("\n".join(parts).rstrip("\n")) + "\n"
-
-
-FORMATS = ("text", "markdown", "json")
-
-
-def render(plan: Plan, output: str, base: Redactor, plan_file: str | None = None) -> str:
-    """The plan in one of ``FORMATS``: what ``plan`` and ``show`` print."""
-    if output == "json":
-        return render_json(plan, base)
-    if output == "markdown":
-        return render_markdown(plan, base, plan_file).rstrip("\n")
-    return plan_redactor(plan, base).text(render_text(plan))
