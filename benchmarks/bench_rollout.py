@@ -22,9 +22,10 @@ from typing import Any
 
 import httpx
 
-from gdpr_as_code import rollout, rollout_steps
-from gdpr_as_code.inventory import Inventory, load_inventory
 from gdpr_as_code.mautic.client import RetryPolicy
+from gdpr_as_code.rollout import runner as rollout
+from gdpr_as_code.rollout import steps as rollout_steps
+from gdpr_as_code.rollout.inventory import Inventory, load_inventory
 from gdpr_as_code.sandbox import Sandbox
 
 SPEC = Path(__file__).resolve().parents[1] / "configs" / "gdpr.yaml"

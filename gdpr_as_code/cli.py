@@ -122,7 +122,7 @@ def _assignments(_ctx: click.Context, _param: click.Parameter, items: tuple[str,
               help="Override a spec variable (as an inventory would); repeatable.")
 def validate_command(spec_paths: tuple[str, ...], variables: dict[str, str]) -> int:
     """Check specs and inventories: schema, then meaning; every problem as FILE:LINE:COL: what — fix."""
-    from gdpr_as_code.inventory import is_inventory, validate_inventories
+    from gdpr_as_code.rollout.inventory import is_inventory, validate_inventories
     from gdpr_as_code.spec import validate
 
     inventories = [path for path in spec_paths if is_inventory(path)]
@@ -172,9 +172,8 @@ def _plan_rollout(selection: tuple[str, tuple[str, ...], str | None], options: A
                   detailed_exitcode: bool, prune: bool, out_path: str | None, output: str,
                   as_json: bool) -> int:
     """``plan SPEC --inventory FILE``: plan every selected instance concurrently; one combined result."""
-    from gdpr_as_code import rollout
-    from gdpr_as_code import rollout_report as report
-    from gdpr_as_code import rollout_steps as steps
+    from gdpr_as_code.rollout import report, steps
+    from gdpr_as_code.rollout import runner as rollout
 
     inventory, instances, redactor = _rollout_selection(selection)
     if not instances:
@@ -193,9 +192,8 @@ def _apply_rollout(selection: tuple[str, tuple[str, ...], str | None], options: 
                    auto_approve: bool, prune: bool, receipts_dir: str | None, lock_timeout: float,
                    remote_lock: bool) -> int:
     """``apply SPEC|PLANDIR --inventory FILE``: plan all, show, ask once, then apply wave by wave."""
-    from gdpr_as_code import rollout
-    from gdpr_as_code import rollout_report as report
-    from gdpr_as_code import rollout_steps as steps
+    from gdpr_as_code.rollout import report, steps
+    from gdpr_as_code.rollout import runner as rollout
 
     inventory, instances, redactor = _rollout_selection(selection)
     if not instances:
@@ -221,7 +219,7 @@ def _apply_rollout(selection: tuple[str, tuple[str, ...], str | None], options: 
 
 def _debug_tracebacks(results: Any, redactor: Any) -> None:
     """With ``--debug``, tracebacks of instances that failed on a bug (hidden otherwise, as in ``main``)."""
-    from gdpr_as_code.rollout_report import tracebacks
+    from gdpr_as_code.rollout.report import tracebacks
 
     shown = tracebacks(results, redactor) if click.get_current_context().find_root().obj.get("debug") else ""
     if shown:
@@ -230,8 +228,7 @@ def _debug_tracebacks(results: Any, redactor: Any) -> None:
 
 def _rollout_selection(selection: tuple[str, tuple[str, ...], str | None]) -> tuple[Any, Any, Any]:
     """The inventory, its selected instances (telling when a shard is empty) and the rollout's redactor."""
-    from gdpr_as_code import rollout_report as report
-    from gdpr_as_code import rollout_steps as steps
+    from gdpr_as_code.rollout import report, steps
 
     inventory, instances = steps.selection(*selection)
     if not instances:
@@ -268,7 +265,7 @@ def _inventory_options(runner: Callable[..., int]) -> Callable[[Callable[..., in
                 if select or shard or continue_on_error:
                     raise click.UsageError("--select, --shard and --continue-on-error need --inventory FILE.")
                 return command(**kwargs)
-            from gdpr_as_code.rollout_steps import RolloutOptions
+            from gdpr_as_code.rollout.steps import RolloutOptions
 
             options = RolloutOptions(parallelism=parallelism, continue_on_error=continue_on_error)
             return runner((inventory, select, shard), options, **kwargs)
@@ -292,8 +289,8 @@ def _inventory_options(runner: Callable[..., int]) -> Callable[[Callable[..., in
     return decorate
 
 
-# Equal to rollout.DEFAULT_PARALLELISM and report.FORMATS (tests keep them so); importing those modules here
-# would slow every command.
+# Equal to rollout.runner.DEFAULT_PARALLELISM and render.FORMATS (tests keep them so); importing those modules
+# here would slow every command.
 DEFAULT_PARALLELISM = 8
 PLAN_FORMATS = ("text", "markdown", "json")
 

@@ -11,8 +11,8 @@ from types import MappingProxyType
 import pytest
 
 from gdpr_as_code.errors import MauticAuthError
-from gdpr_as_code.inventory import Instance, Inventory
-from gdpr_as_code.rollout import InstanceResult, Progress, run, run_waves, waves
+from gdpr_as_code.rollout.inventory import Instance, Inventory
+from gdpr_as_code.rollout.runner import InstanceResult, Progress, run, run_waves, waves
 from gdpr_as_code.spec import Target
 
 
@@ -126,8 +126,8 @@ def test_results_are_values_not_exceptions(parallelism: int) -> None:
 
 
 def test_the_clis_copies_of_library_constants_match_the_library() -> None:
-    from gdpr_as_code import cli, rollout
-    from gdpr_as_code import render as report
+    from gdpr_as_code import cli, render
+    from gdpr_as_code.rollout import runner
 
-    assert cli.DEFAULT_PARALLELISM == rollout.DEFAULT_PARALLELISM
-    assert cli.PLAN_FORMATS == report.FORMATS
+    assert cli.DEFAULT_PARALLELISM == runner.DEFAULT_PARALLELISM
+    assert cli.PLAN_FORMATS == render.FORMATS

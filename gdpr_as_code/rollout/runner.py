@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from typing import Generic, Literal, TextIO, TypeVar
 
 from gdpr_as_code.errors import ApplyInterrupted, GdprAsCodeError
-from gdpr_as_code.inventory import Instance, Inventory
+from gdpr_as_code.rollout.inventory import Instance, Inventory
 
 R = TypeVar("R")
 DEFAULT_PARALLELISM = 8

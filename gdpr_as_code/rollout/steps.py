@@ -25,7 +25,9 @@ from gdpr_as_code.converge.changes import Plan
 from gdpr_as_code.errors import GdprAsCodeError, SpecError
 from gdpr_as_code.guard.apply import ApplyOptions, apply_checked
 from gdpr_as_code.guard.planfile import StalePlanError, read_plan, save_plan
-from gdpr_as_code.inventory import (
+from gdpr_as_code.mautic.client import MauticClient, client_from_env
+from gdpr_as_code.redact import Redactor
+from gdpr_as_code.rollout.inventory import (
     Instance,
     Inventory,
     check_credentials,
@@ -34,9 +36,7 @@ from gdpr_as_code.inventory import (
     parse_shard,
     select,
 )
-from gdpr_as_code.mautic.client import MauticClient, client_from_env
-from gdpr_as_code.redact import Redactor
-from gdpr_as_code.rollout import (
+from gdpr_as_code.rollout.runner import (
     DEFAULT_PARALLELISM,
     InstanceResult,
     Wave,
