@@ -460,11 +460,11 @@ def history_command(where: str, key: str | None, as_json: bool) -> int:
 
 def _requests_setup(spec_path: str, state_dir: str | None, workers: int) -> Any:
     """The spec, its Mautic, and the request state folder (``--state-dir`` or beside the spec)."""
-    from gdpr_as_code import requests as gdpr_requests
+    from gdpr_as_code import dsr
 
     spec, client = _spec_and_client(spec_path)
     state = Path(state_dir) if state_dir else None
-    return gdpr_requests.prepare(spec, client, state_dir=state, workers=workers)
+    return dsr.prepare(spec, client, state_dir=state, workers=workers)
 
 
 def _requests_options(command: Any) -> Any:
@@ -500,11 +500,11 @@ def requests_group() -> None:
 @_requests_options
 def requests_list(spec_path: str, as_json: bool, state_dir: str | None, workers: int) -> int:
     """Pending requests with masked email, age and deadline; exit 2 when any is overdue."""
-    from gdpr_as_code import requests as gdpr_requests
+    from gdpr_as_code import dsr
 
     setup = _requests_setup(spec_path, state_dir, workers)
     with setup.client:
-        listing = gdpr_requests.listing(setup, gdpr_requests.pending(setup))
+        listing = dsr.listing(setup, dsr.pending(setup))
     click.echo(listing.as_json() if as_json else listing.text())
     return listing.exit_code
 
@@ -518,12 +518,12 @@ def requests_list(spec_path: str, as_json: bool, state_dir: str | None, workers:
 def requests_fulfil(spec_path: str, as_json: bool, state_dir: str | None, workers: int, kind: str | None,
                     limit: int | None, dry_run: bool, yes: bool) -> int:
     """Export, deliver, notify and mark done (access); notify, delete and confirm (erasure). Resumable."""
-    from gdpr_as_code import requests as gdpr_requests
+    from gdpr_as_code import dsr
 
-    options = gdpr_requests.Options((kind,) if kind else ("access", "erasure"), limit, dry_run, yes)
+    options = dsr.Options((kind,) if kind else ("access", "erasure"), limit, dry_run, yes)
     setup = _requests_setup(spec_path, state_dir, workers)
     with setup.client:
-        summary = gdpr_requests.fulfil(setup, options, _ask_or_refuse(), None if as_json else _progress)
+        summary = dsr.fulfil(setup, options, _ask_or_refuse(), None if as_json else _progress)
     click.echo(json.dumps(summary.as_dict(), indent=2) if as_json else summary.text())
     return summary.exit_code
 
@@ -537,17 +537,17 @@ def requests_fulfil(spec_path: str, as_json: bool, state_dir: str | None, worker
 def requests_retention(spec_path: str, as_json: bool, state_dir: str | None, workers: int, erase: bool,
                        limit: int | None, dry_run: bool, yes: bool) -> int:
     """Contacts past the data inventory's retention (by last activity); exit 2 when there are any."""
-    from gdpr_as_code import requests as gdpr_requests
+    from gdpr_as_code import dsr
 
     setup = _requests_setup(spec_path, state_dir, workers)
     with setup.client:
-        found = gdpr_requests.retention(setup)
+        found = dsr.retention(setup)
         if not erase:
-            listing = gdpr_requests.listing(setup, found, retention=True)
+            listing = dsr.listing(setup, found, retention=True)
             click.echo(listing.as_json() if as_json else listing.text())
             return listing.exit_code
-        options = gdpr_requests.Options(("retention",), limit, dry_run, yes)
-        summary = gdpr_requests.erase(setup, found, options, _ask_or_refuse(), None if as_json else _progress)
+        options = dsr.Options(("retention",), limit, dry_run, yes)
+        summary = dsr.erase(setup, found, options, _ask_or_refuse(), None if as_json else _progress)
     click.echo(json.dumps(summary.as_dict(), indent=2) if as_json else summary.text())
     return summary.exit_code
 

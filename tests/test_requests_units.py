@@ -13,11 +13,10 @@ from pathlib import Path
 import pytest
 from conftest import RECORDED
 
-from gdpr_as_code.errors import GdprAsCodeError, LockError
-from gdpr_as_code.requests import erasure, export
-from gdpr_as_code.requests.audit import AuditLog
-from gdpr_as_code.requests.journal import CRASH_ENV, CRASH_EXIT, Journal
-from gdpr_as_code.requests.pending import (
+from gdpr_as_code.dsr import erasure, export
+from gdpr_as_code.dsr.audit import AuditLog
+from gdpr_as_code.dsr.journal import CRASH_ENV, CRASH_EXIT, Journal
+from gdpr_as_code.dsr.pending import (
     Request,
     collection,
     contact_email,
@@ -25,7 +24,8 @@ from gdpr_as_code.requests.pending import (
     membership,
     parse_time,
 )
-from gdpr_as_code.requests.steps import Runner
+from gdpr_as_code.dsr.steps import Runner
+from gdpr_as_code.errors import GdprAsCodeError, LockError
 from gdpr_as_code.spec import DataItem
 
 FLOWS = RECORDED / "flows"
@@ -116,7 +116,7 @@ def test_a_second_run_on_the_same_journal_is_refused(tmp_path: Path) -> None:
 
 def test_the_crash_hook_kills_the_process_at_the_requested_boundary(tmp_path: Path) -> None:
     script = (
-        "import sys; from pathlib import Path; from gdpr_as_code.requests.journal import Journal\n"
+        "import sys; from pathlib import Path; from gdpr_as_code.dsr.journal import Journal\n"
         "with Journal(Path(sys.argv[1])) as j:\n"
         "    for n in range(3): j.record('r', 'access', 1, f's{n}', 'done')\n"
     )

@@ -20,12 +20,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from gdpr_as_code.dsr import delivery, erasure, export, notify
+from gdpr_as_code.dsr.audit import AuditLog
+from gdpr_as_code.dsr.journal import Journal, now
+from gdpr_as_code.dsr.journal import Status as JournalStatus
+from gdpr_as_code.dsr.pending import Request, contact_email, field_values, parse_time
 from gdpr_as_code.errors import GdprAsCodeError
-from gdpr_as_code.requests import delivery, erasure, export, notify
-from gdpr_as_code.requests.audit import AuditLog
-from gdpr_as_code.requests.journal import Journal, now
-from gdpr_as_code.requests.journal import Status as JournalStatus
-from gdpr_as_code.requests.pending import Request, contact_email, field_values, parse_time
 from gdpr_as_code.spec.model import Gdpr
 
 if TYPE_CHECKING:

@@ -15,13 +15,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, get_args
 
+from gdpr_as_code.dsr import erasure
+from gdpr_as_code.dsr.audit import AuditLog
+from gdpr_as_code.dsr.journal import Journal, RequestState
+from gdpr_as_code.dsr.pending import Request, parse_time
+from gdpr_as_code.dsr.steps import DESTRUCTIVE, STEPS, Outcome, Runner, Setup, Status
 from gdpr_as_code.errors import GdprAsCodeError
 from gdpr_as_code.redact import Redactor
-from gdpr_as_code.requests import erasure
-from gdpr_as_code.requests.audit import AuditLog
-from gdpr_as_code.requests.journal import Journal, RequestState
-from gdpr_as_code.requests.pending import Request, parse_time
-from gdpr_as_code.requests.steps import DESTRUCTIVE, STEPS, Outcome, Runner, Setup, Status
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ import threading
 from pathlib import Path
 from typing import IO
 
+from gdpr_as_code.dsr.journal import now
 from gdpr_as_code.redact import Redactor
-from gdpr_as_code.requests.journal import now
 
 
 class AuditLog:

@@ -24,13 +24,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gdpr_as_code import converge
+from gdpr_as_code.dsr.fulfil import Confirm, Options, Progress, Summary, run
+from gdpr_as_code.dsr.journal import Journal, now
+from gdpr_as_code.dsr.pending import Request, mask_email, pending_requests
+from gdpr_as_code.dsr.retention import past_retention
+from gdpr_as_code.dsr.steps import Outcome, Setup
 from gdpr_as_code.errors import GdprAsCodeError
 from gdpr_as_code.mautic.client import instance_key, instance_slug
-from gdpr_as_code.requests.fulfil import Confirm, Options, Progress, Summary, run
-from gdpr_as_code.requests.journal import Journal, now
-from gdpr_as_code.requests.pending import Request, mask_email, pending_requests
-from gdpr_as_code.requests.retention import past_retention
-from gdpr_as_code.requests.steps import Outcome, Setup
 from gdpr_as_code.resources import EMAILS, SEGMENTS
 from gdpr_as_code.spec.model import Spec
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from gdpr_as_code.dsr.pending import outcome_unknown, parse_time
 from gdpr_as_code.errors import GdprAsCodeError, MauticError
-from gdpr_as_code.requests.pending import outcome_unknown, parse_time
 
 if TYPE_CHECKING:
     from gdpr_as_code.mautic.client import MauticClient

@@ -25,9 +25,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from gdpr_as_code.dsr.export import activity
+from gdpr_as_code.dsr.pending import collection, outcome_unknown
 from gdpr_as_code.errors import GdprAsCodeError, MauticError, MauticHTTPError
-from gdpr_as_code.requests.export import activity
-from gdpr_as_code.requests.pending import collection, outcome_unknown
 
 if TYPE_CHECKING:
     from gdpr_as_code.mautic.client import MauticClient

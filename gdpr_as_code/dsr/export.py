@@ -27,9 +27,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gdpr_as_code.dsr.journal import now
+from gdpr_as_code.dsr.pending import Request, collection
 from gdpr_as_code.errors import GdprAsCodeError
-from gdpr_as_code.requests.journal import now
-from gdpr_as_code.requests.pending import Request, collection
 
 if TYPE_CHECKING:
     from gdpr_as_code.mautic.client import MauticClient

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from gdpr_as_code.requests.pending import (
+from gdpr_as_code.dsr.pending import (
     CONTACT_PAGE,
     Request,
     contact_email,
