@@ -9,18 +9,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from gdpr_as_code import converge
-from gdpr_as_code.mautic.auth import BasicAuth
-from gdpr_as_code.mautic.client import MauticClient
-from gdpr_as_code.render.text import describe, render_text
+import click
 
-DEFAULT_SPEC = Path(__file__).resolve().parent.parent / "configs" / "gdpr.yaml"
+from gdpr_as_code.cli.app import cli
+
+DEFAULT_SPEC = Path(__file__).resolve().parents[2] / "configs" / "gdpr.yaml"
 SANDBOX_USER = "admin"
 SANDBOX_PASSWORD = "sandbox"  # the sandbox's own well-known password, not a secret
 
 
 def run_demo(spec_path: Path, echo: Callable[[str], None]) -> int:
     """Start a sandbox on a free port, run plan, apply and plan again of ``spec_path`` on it, stop it."""
+    from gdpr_as_code import converge
+    from gdpr_as_code.mautic.auth import BasicAuth
+    from gdpr_as_code.mautic.client import MauticClient
+    from gdpr_as_code.render.text import describe, render_text
     from gdpr_as_code.sandbox import Sandbox
     from gdpr_as_code.spec import load_spec
 
@@ -46,3 +49,10 @@ def run_demo(spec_path: Path, echo: Callable[[str], None]) -> int:
             echo(render_text(second))
             echo(f"({client.stats.total} requests, {client.stats.writes} writes)")
     return 0
+
+
+@cli.command("demo", short_help="Plan, apply and plan again on a throw-away sandbox.")
+@click.argument("spec_path", metavar="[SPEC]", required=False, type=click.Path(exists=True, dir_okay=False))
+def demo_command(spec_path: str | None) -> int:
+    """Start a sandbox and run plan → apply → plan of configs/gdpr.yaml (or SPEC) on it."""
+    return run_demo(Path(spec_path) if spec_path else DEFAULT_SPEC, click.echo)
