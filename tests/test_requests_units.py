@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import RECORDED
+from recordings import recorded_answer
 
 from gdpr_as_code.dsr import erasure, export
 from gdpr_as_code.dsr.audit import AuditLog
@@ -28,11 +28,9 @@ from gdpr_as_code.dsr.steps import Runner
 from gdpr_as_code.errors import GdprAsCodeError, LockError
 from gdpr_as_code.spec import DataItem
 
-FLOWS = RECORDED / "flows"
-
 
 def recorded(name: str) -> dict:
-    return json.loads(json.loads((FLOWS / name).read_text())["response"]["raw"])
+    return recorded_answer(f"flows/{name}")
 
 
 @pytest.mark.parametrize(

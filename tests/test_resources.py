@@ -1,4 +1,4 @@
-"""The per-kind knowledge of Mautic, tested from answers a real Mautic 5.1 gave (shared/mautic-api/recorded).
+"""The per-kind knowledge of Mautic, tested from answers a real Mautic 5.1 gave (tests/recorded/5.1.0).
 
 Each row: a recorded answer, the kind, and what the normalised object must say. Then payload rules that matter
 on a real server (postAction always sent, mapping explicit, marker carried, ids for existing parts).
@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 import pytest
-from conftest import RECORDED
+from recordings import recorded_answer
 
 from gdpr_as_code import resources as R
 from gdpr_as_code.spec import (
@@ -30,7 +30,7 @@ REFS = {("segments", 1): "data_requested", ("emails", 1): "confirm", ("forms", 2
 
 def answer(name: str) -> Any:
     """The JSON body of one recorded exchange."""
-    return json.loads(json.loads((RECORDED / name).read_text())["response"]["raw"])
+    return recorded_answer(name)
 
 
 def _at(value: Any, path: str) -> Any:
@@ -180,7 +180,7 @@ def test_field_ownership_is_a_registry_segment_because_mautic_drops_unknown_prop
         )
     )
     body = R.field_payload(desired, "request", frozenset({"label"}), _no_ref)
-    assert body == {"label": "GDPR Request", "defaultValue": ""}  # alias/type only on create; no marker
+    assert body == {"label": "GDPR Request"}  # alias/type only on create; no marker
     live = answer("flows/018_POST_fields_contact_new_gdpr_multiselect.json")["field"]
     assert R.field_key(live) is None
     assert R.normalise_field(live, {}) == desired
@@ -279,3 +279,17 @@ def test_addresses_parse_singular_or_plural() -> None:
     assert R.kind_of_address("forms.gdpr_request") == (R.FORMS, "gdpr_request")
     with pytest.raises(ValueError):
         R.kind_of_address("campaign.x")
+
+
+def test_field_defaults_are_sent_as_mautic_accepts_them_for_each_type() -> None:
+    """Real Mautic refuses ``defaultValue: ""`` on a new multiselect and a string for one at all
+    (tests/recorded/*/field-defaults): no default is left out on create, cleared with null on update, and
+    a multiselect's ``a|b`` is sent as the list of its values."""
+    options = (("Access my data", "access"), ("Forget me", "forget"))
+    bare = R.render_field(ContactField("request", "gdpr_request", "GDPR Request", "multiselect", options))
+    assert "defaultValue" not in R.field_payload(bare, "request", None, _no_ref)
+    assert R.field_payload(bare, "request", frozenset({"defaultValue"}), _no_ref) == {"defaultValue": None}
+    chosen = {**bare, "defaultValue": "access|forget"}
+    assert R.field_payload(chosen, "request", None, _no_ref)["defaultValue"] == ["access", "forget"]
+    single = {**bare, "type": "select", "defaultValue": "access"}
+    assert R.field_payload(single, "request", None, _no_ref)["defaultValue"] == "access"

@@ -6,11 +6,10 @@ properties, normalized values, and how segment filters decide membership.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
-from conftest import RECORDED
+from recordings import locate, recorded_answer
 
 from gdpr_as_code.sandbox.contact_list import search_terms
 from gdpr_as_code.sandbox.contacts import normalized, php_serialize, value_problem
@@ -27,10 +26,9 @@ GDPR = {
 
 
 def answer(name: str) -> dict[str, Any]:
-    path = RECORDED / name
-    if not path.is_file():
-        pytest.fail(f"recorded exchange {path} not found; set MAUTIC_API_DIR to the mautic-api directory")
-    return json.loads(json.loads(path.read_text())["response"]["raw"])
+    if not locate(name).is_file():
+        pytest.fail(f"recorded exchange tests/recorded/5.1.0/{name} not found")
+    return recorded_answer(name)
 
 
 def recorded_field_pairs() -> list[tuple[str, Any, str]]:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import RECORDED, SandboxControls
+from conftest import SandboxControls
+from recordings import recorded_exchange
 
 from gdpr_as_code.cli import main
 from gdpr_as_code.errors import GdprAsCodeError
@@ -40,7 +41,7 @@ def test_missing_and_wrong_credentials_answer_mauticss_exact_401(sandbox: Sandbo
     assert (anonymous.status_code, wrong.status_code) == (401, 401)
     assert (
         anonymous.text
-        == json.loads((RECORDED / "crud/001_GET_segments_noauth.json").read_text())["response"]["raw"]
+        == recorded_exchange("crud/001_GET_segments_noauth.json")["response"]["raw"]
     )
     assert wrong.json() == {
         "errors": [
@@ -336,7 +337,9 @@ def test_a_request_still_hanging_when_the_log_is_cleared_is_not_logged_afterward
     controls.fault(kind="timeout", seconds=0.5, count=1)
     with ThreadPoolExecutor(1) as pool:
         hanging = pool.submit(httpx.get, f"{sandbox.url}/api/segments", auth=("admin", "sandbox"), timeout=5)
-        time.sleep(0.1)  # the request is now inside the timeout fault
+        deadline = time.monotonic() + 5
+        while controls.faults() and time.monotonic() < deadline:
+            time.sleep(0.01)  # the fault is spent once the request is inside it, however loaded the machine
         controls.clear_requests()
         with pytest.raises(httpx.HTTPError):
             hanging.result()

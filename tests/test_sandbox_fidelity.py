@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from conftest import RECORDED
+from recordings import RECORDED, exchange_files, exchange_name, read_exchange
 
 from gdpr_as_code.sandbox import Sandbox
 
@@ -119,12 +119,12 @@ class Step:
 def load_session(session: str) -> list[Step]:
     """Read one recorded session in file order; NOTE files carry no request, so they are not steps."""
     steps: list[Step] = []
-    for path in sorted((RECORDED / session).iterdir()):
+    for path in exchange_files(RECORDED / session):
         if path.suffix == ".txt":
             if "_CONSOLE_" in path.name:
                 steps.append(Step(f"{session}/{path.name}", control=CONSOLE_CONTROLS[path.name]))
             continue
-        data = json.loads(path.read_text())
+        data = read_exchange(path)
         request, response = data["request"], data["response"]
         headers = dict(request.get("headers") or {})
         if session == "crud":  # crud files carry no headers: Basic admin, except the noauth/badpass labels
@@ -135,7 +135,7 @@ def load_session(session: str) -> list[Step]:
             else:
                 headers["Authorization"] = BASIC_ADMIN
         exchange = Exchange(
-            name=f"{session}/{path.name}",
+            name=exchange_name(path),
             method=request["method"],
             url=request["url"],
             body=request.get("body"),
@@ -300,10 +300,6 @@ def compare(ex: Exchange, answer: httpx.Response, replayer: Replayer) -> list[st
 @pytest.fixture(scope="module")
 def replay_sandbox() -> Iterator[Sandbox]:
     """One sandbox for the module, with the recorded installation's admin password and OAuth2 client."""
-    if not RECORDED.is_dir():
-        pytest.fail(
-            f"recorded Mautic sessions not found at {RECORDED}; set MAUTIC_API_DIR to the mautic-api folder"
-        )
     sandbox = Sandbox(port=0, password=ADMIN_PASSWORD)
     sandbox.start()
     try:

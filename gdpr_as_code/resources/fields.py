@@ -145,11 +145,19 @@ def field_payload(
     desired: Json, key: str, changed: frozenset[str] | None, resolve: Resolver, sub_ids: SubIds | None = None
 ) -> Json:
     """Body for ``/fields/contact``: alias and type are only sent on create (Mautic ignores or rejects them
-    later); ``properties``, when sent, replaces the stored ones as a whole (``setFieldProperties``)."""
+    later); ``properties``, when sent, replaces the stored ones as a whole (``setFieldProperties``).
+
+    ``defaultValue`` is sent as each type's form accepts it (measured on 5.1.0 and 7.0.2,
+    ``tests/recorded/*/field-defaults``): left out on create when there is none (``""`` is refused for a
+    multiselect), ``null`` to clear one, and a list of option values for a multiselect (``"a|b"`` becomes
+    ``["a", "b"]``; Mautic stores it joined with ``|`` again)."""
     keys = set(desired) if changed is None else set(changed) - {"alias", "type"}
     body = {k: desired[k] for k in keys if k in desired}
-    if body.get("defaultValue") is None:
-        body["defaultValue"] = ""
+    default = body.get("defaultValue")
+    if default is None and changed is None:
+        body.pop("defaultValue", None)
+    elif default is not None and desired.get("type") == "multiselect":
+        body["defaultValue"] = default.split("|")
     return resolve_refs(body, resolve)
 
 

@@ -29,6 +29,7 @@ from gdpr_as_code.sandbox.entities import (
     text_or_none,
     too_long,
 )
+from gdpr_as_code.sandbox.field_defaults import option_values, stored_default
 from gdpr_as_code.sandbox.http import Request, controller_error, truthy, validation_error
 from gdpr_as_code.sandbox.routing import on_reset
 from gdpr_as_code.sandbox.store import Store
@@ -334,7 +335,12 @@ def writer(obj_type: str) -> Writer:
         if "isUniqueIdentifier" in data or "isUniqueIdentifer" in data:
             obj["isUniqueIdentifier"] = truthy(data.get("isUniqueIdentifier", data.get("isUniqueIdentifer")))
         if "defaultValue" in data:
-            obj["defaultValue"] = text_or_none(data["defaultValue"])
+            props = data.get("properties", obj.get("properties"))
+            obj["defaultValue"], refused = stored_default(
+                obj["type"], data["defaultValue"], option_values(props), creating=current is None
+            )
+            if refused:
+                errors["defaultValue"] = [refused]
         if not obj["label"]:
             errors["label"] = ["A label is required."]
         if errors:

@@ -4,7 +4,7 @@ Sources: ``CoreBundle/Model/FormModel::cleanAlias`` and ``InputHelper::alphanum`
 ``LeadBundle/Model/ListModel::saveEntity`` (segment aliases, ``-`` separator, no length limit),
 ``LeadBundle/Helper/FieldAliasHelper`` and ``FormApiController`` (``f_`` prefix, 25 characters),
 ``FieldAliasKeywordValidator`` (restricted aliases), and the contact recorded in
-``shared/mautic-api/recorded/flows/068`` (the built-in contact fields and their types).
+``tests/recorded/5.1.0/flows/068`` (the built-in contact fields and their types).
 """
 
 from __future__ import annotations
