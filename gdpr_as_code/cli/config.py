@@ -58,7 +58,7 @@ def plan_command(spec_path: str, detailed_exitcode: bool, prune: bool, out_path:
 def apply_command(spec_path: str, auto_approve: bool, prune: bool, receipts_dir: str | None,
                   lock_timeout: float, remote_lock: bool) -> int:
     """Make Mautic match the spec: show the plan, ask, apply, verify. A PLANFILE is applied as saved."""
-    from gdpr_as_code.guard.apply import ApplyOptions, apply_saved, apply_spec, spec_redactor
+    from gdpr_as_code.guard.apply import ApplyOptions, apply_saved, plan_and_apply, spec_redactor
     from gdpr_as_code.guard.planfile import is_plan_file
     from gdpr_as_code.redact import Redactor
     from gdpr_as_code.render import render
@@ -71,9 +71,9 @@ def apply_command(spec_path: str, auto_approve: bool, prune: bool, receipts_dir:
         )
     options = ApplyOptions(Path(receipts_dir) if receipts_dir else None, lock_timeout, remote_lock)
     if is_plan_file(Path(spec_path)):
-        saved, outcomes, receipt = apply_saved(Path(spec_path), options)
-        shown = render(saved, "text", Redactor.from_environ())
-        click.echo(shown + "\n" + describe(outcomes) + _receipt_line(receipt))
+        applied = apply_saved(Path(spec_path), options)
+        shown = render(applied.plan, "text", Redactor.from_environ())
+        click.echo(shown + "\n" + describe(applied.outcomes) + _receipt_line(applied.receipt))
         return EXIT_OK
     spec, client = spec_and_client(spec_path)
 
@@ -83,10 +83,9 @@ def apply_command(spec_path: str, auto_approve: bool, prune: bool, receipts_dir:
             approve(auto_approve)
 
     with client:
-        planned, outcomes, receipt = apply_spec(spec, Path(spec_path), client, options, prune=prune,
-                                                review=review)
-    if planned.has_changes:
-        click.echo(describe(outcomes) + _receipt_line(receipt))
+        applied = plan_and_apply(spec, client, options, prune=prune, review=review)
+    if applied.plan.has_changes:
+        click.echo(describe(applied.outcomes) + _receipt_line(applied.receipt))
     return EXIT_OK
 
 

@@ -44,8 +44,10 @@ def apply_rollout(selection: tuple[str, tuple[str, ...], str | None], options: A
     inventory, instances, redactor = _rollout_selection(selection)
     if not instances:
         return EXIT_OK
-    options = replace(options, prune=prune, receipts=Path(receipts_dir) if receipts_dir else None,
-                      lock_timeout=lock_timeout, remote_lock=remote_lock)
+    from gdpr_as_code.guard.apply import ApplyOptions
+
+    receipts = Path(receipts_dir) if receipts_dir else None
+    options = replace(options, prune=prune, apply=ApplyOptions(receipts, lock_timeout, remote_lock))
     progress = rollout.Progress(len(instances), report.describe_plan(redactor))
     progress.note(f"Planning {len(instances)} instance(s) of {inventory.path}")
     ready, plans = steps.plan_inventory(Path(spec_path), instances, os.environ, options, progress)

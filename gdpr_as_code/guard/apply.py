@@ -1,6 +1,12 @@
-"""The guarded apply: every apply locks, checks and receipts alike: ``apply_checked`` (a plan reviewed
-earlier: ``apply PLANFILE`` and each instance of a rollout) and ``apply_spec`` (plan, review and apply under
-one hold of the lock)."""
+"""The one guarded apply, which every path takes (``apply SPEC``, ``apply PLANFILE``, each instance of a
+rollout, and a script calling ``gdpr_as_code.apply``):
+
+    origin (a saved plan: same tool, spec, instance) → lock → freshness → apply and verify → receipt
+
+``apply`` takes a plan reviewed earlier; ``plan_and_apply`` plans, lets the caller review, and applies under
+one hold of the lock (nothing can change between its plan and its writes, so it needs no freshness check).
+Both end in ``_write``: ``converge.apply`` (the only writer, which verifies) and the receipt of what it did.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +17,9 @@ from pathlib import Path
 from gdpr_as_code import converge
 from gdpr_as_code.converge import Outcome
 from gdpr_as_code.converge.changes import Plan
+from gdpr_as_code.errors import StalePlanError
 from gdpr_as_code.guard.lock import apply_lock
-from gdpr_as_code.guard.planfile import StalePlanError, check_fresh, check_origin, read_plan
+from gdpr_as_code.guard.planfile import check_fresh, check_origin, read_plan
 from gdpr_as_code.guard.receipts import apply_with_receipt, default_receipt_dir
 from gdpr_as_code.mautic.client import MauticClient, client_from_env
 from gdpr_as_code.redact import Redactor
@@ -41,32 +48,41 @@ class ApplyOptions:
         return self.plan_path or Path(self.shown_as)
 
 
-def apply_checked(
-    plan: Plan, spec: Spec, spec_path: Path, client: MauticClient, options: ApplyOptions
-) -> tuple[tuple[Outcome, ...], Path | None]:
-    """Apply exactly ``plan`` (reviewed earlier) to ``client``'s instance: check a saved plan's origin,
-    then under the apply lock check it is still fresh, apply, verify and write its receipt. When any check
-    fails nothing is written to Mautic (but the remote lock object, taken before the freshness check so no
-    other apply writes between the check and this apply); a plan without changes takes no lock, so a
-    converged run writes nothing."""
+@dataclass(frozen=True)
+class Applied:
+    """What one guarded apply did: the plan it applied, what it changed, and the receipt it wrote (None
+    when there was nothing to change)."""
+
+    plan: Plan
+    outcomes: tuple[Outcome, ...] = ()
+    receipt: Path | None = None
+
+
+def apply(plan: Plan, spec: Spec, client: MauticClient, options: ApplyOptions | None = None) -> Applied:
+    """Apply exactly ``plan`` (reviewed earlier, made from ``spec``) to ``client``'s instance: check a saved
+    plan's origin, then under the apply lock check it is still fresh, apply, verify and write its receipt.
+    When any check fails nothing is written to Mautic (but the remote lock object, taken before the freshness
+    check so no other apply writes between the check and this apply); a plan without changes takes no lock,
+    so a converged run writes nothing."""
+    options = options or ApplyOptions()
     if options.plan_path is not None:
         check_origin(plan, options.plan_path, spec.sha256, client.name)
     if not plan.has_changes:
-        return (), None
+        return Applied(plan)
     with apply_lock(client, remote=options.remote_lock, timeout=options.lock_timeout):
         check_fresh(plan, client, options.plan_name)
-        return _apply(plan, spec, spec_path, client, options)
+        return _write(plan, spec, client, options)
 
 
-def _apply(
-    plan: Plan, spec: Spec, spec_path: Path, client: MauticClient, options: ApplyOptions
-) -> tuple[tuple[Outcome, ...], Path | None]:
-    directory = options.receipts or default_receipt_dir(spec_path)
-    return apply_with_receipt(plan, client, spec_path, directory, spec_redactor(spec))
+def _write(plan: Plan, spec: Spec, client: MauticClient, options: ApplyOptions) -> Applied:
+    """Under the lock: apply and verify, and receipt what was done (also when it failed part-way)."""
+    directory = options.receipts or default_receipt_dir(spec.source)
+    outcomes, receipt = apply_with_receipt(plan, client, spec.source, directory, spec_redactor(spec))
+    return Applied(plan, outcomes, receipt)
 
 
-def apply_saved(plan_path: Path, options: ApplyOptions) -> tuple[Plan, tuple[Outcome, ...], Path | None]:
-    """``apply PLANFILE``: the saved plan applied as ``apply_checked`` does, with the spec it names."""
+def apply_saved(plan_path: Path, options: ApplyOptions | None = None) -> Applied:
+    """``apply PLANFILE``: the saved plan applied as ``apply`` does, with the spec it names."""
     plan, spec_path = read_plan(plan_path)
     if not spec_path.is_file():
         raise StalePlanError(
@@ -74,27 +90,25 @@ def apply_saved(plan_path: Path, options: ApplyOptions) -> tuple[Plan, tuple[Out
             "directory plan ran in (the spec must be the one the plan was made from)."
         )
     spec = load_spec(spec_path)
-    options = replace(options, plan_path=plan_path)
+    options = replace(options or ApplyOptions(), plan_path=plan_path)
     with client_from_env(spec.target) as client:
-        outcomes, receipt = apply_checked(plan, spec, spec_path, client, options)
-    return plan, outcomes, receipt
+        return apply(plan, spec, client, options)
 
 
-def apply_spec(
+def plan_and_apply(
     spec: Spec,
-    spec_path: Path,
     client: MauticClient,
-    options: ApplyOptions,
+    options: ApplyOptions | None = None,
     *,
-    prune: bool,
-    review: Callable[[Plan], None],
-) -> tuple[Plan, tuple[Outcome, ...], Path | None]:
+    prune: bool = False,
+    review: Callable[[Plan], None] = lambda plan: None,
+) -> Applied:
     """``apply SPEC``: plan, ``review`` (show it and ask; raise to stop), apply and receipt, all under one
     hold of the apply lock, so nothing another apply writes comes between the plan shown and the writes."""
+    options = options or ApplyOptions()
     with apply_lock(client, remote=options.remote_lock, timeout=options.lock_timeout):
         planned = converge.plan(spec, client, prune=prune)
         review(planned)
         if not planned.has_changes:
-            return planned, (), None
-        outcomes, receipt = _apply(planned, spec, spec_path, client, options)
-    return planned, outcomes, receipt
+            return Applied(planned)
+        return _write(planned, spec, client, options)

@@ -24,16 +24,12 @@ from typing import Any
 from gdpr_as_code.converge import LiveState, read_live
 from gdpr_as_code.converge.changes import PLAN_FORMAT_VERSION, Change, Plan, fingerprint, tool_version
 from gdpr_as_code.converge.diff import in_the_way
-from gdpr_as_code.errors import GdprAsCodeError, PlanError
+from gdpr_as_code.errors import GdprAsCodeError, PlanError, StalePlanError
 from gdpr_as_code.guard.receipts import write_atomically
 from gdpr_as_code.mautic.client import MauticClient, instance_key
 from gdpr_as_code.redact import Redactor
 from gdpr_as_code.render.json import plan_document
 from gdpr_as_code.resources import BY_NAME, parse_ref, ref
-
-
-class StalePlanError(PlanError):
-    """A saved plan no longer matches the spec, the instance, the tool, or the live objects it touches."""
 
 
 def save_plan(plan: Plan, path: Path, spec_path: Path, base: Redactor) -> dict[str, Any]:

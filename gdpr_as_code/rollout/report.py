@@ -14,13 +14,13 @@ from typing import Any, TypeVar
 
 from gdpr_as_code.converge.changes import Plan
 from gdpr_as_code.errors import GdprAsCodeError
+from gdpr_as_code.guard.apply import Applied
 from gdpr_as_code.redact import Redactor
 from gdpr_as_code.render.json import plan_document, plan_redactor
 from gdpr_as_code.render.markdown import render_markdown
 from gdpr_as_code.render.text import describe, render_text
 from gdpr_as_code.rollout.inventory import Inventory
 from gdpr_as_code.rollout.runner import InstanceResult, Wave
-from gdpr_as_code.rollout.steps import Applied
 
 R = TypeVar("R")
 ROLLOUT_FORMAT_VERSION = 1

@@ -13,18 +13,17 @@ import os
 import ssl
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from gdpr_as_code import converge
-from gdpr_as_code.converge import Outcome
 from gdpr_as_code.converge.changes import Plan
-from gdpr_as_code.errors import GdprAsCodeError, SpecError
-from gdpr_as_code.guard.apply import ApplyOptions, apply_checked
-from gdpr_as_code.guard.planfile import StalePlanError, read_plan, save_plan
+from gdpr_as_code.errors import GdprAsCodeError, SpecError, StalePlanError
+from gdpr_as_code.guard.apply import Applied, ApplyOptions, apply
+from gdpr_as_code.guard.planfile import read_plan, save_plan
 from gdpr_as_code.mautic.client import MauticClient, client_from_env
 from gdpr_as_code.redact import Redactor
 from gdpr_as_code.rollout.inventory import (
@@ -56,19 +55,8 @@ class RolloutOptions:
     parallelism: int = DEFAULT_PARALLELISM
     continue_on_error: bool = False
     prune: bool = False
-    receipts: Path | None = None
-    lock_timeout: float = 0.0
-    remote_lock: bool = False
+    apply: ApplyOptions = field(default_factory=ApplyOptions)  # receipts and locks, as for one instance
     client_options: Mapping[str, Any] = field(default_factory=dict)  # e.g. timeout, retry (tests, benchmarks)
-
-
-@dataclass(frozen=True)
-class Applied:
-    """What apply did on one instance: the plan it applied, what it changed, and the receipt it wrote."""
-
-    plan: Plan
-    outcomes: tuple[Outcome, ...] = ()
-    receipt: Path | None = None
 
 
 @dataclass
@@ -256,7 +244,7 @@ def apply_all(
     on_stop: Callable[[Wave, Wave], None] | None = None,
     on_wave: Callable[[Wave], None] | None = None,
 ) -> tuple[InstanceResult[Applied], ...]:
-    """Apply the (approved) plans wave by wave, each instance as ``apply PLANFILE`` does (``apply_checked``):
+    """Apply the (approved) plans wave by wave, each instance as ``apply PLANFILE`` does (``guard.apply``):
     locked, its plan checked still fresh (no object it touches changed since), applied, verified and
     receipted; an instance without changes is not written to at all. Failures before this point stop
     everything unless ``continue_on_error``.
@@ -279,17 +267,14 @@ def apply_all(
         if not plan.has_changes:
             return Applied(plan)
         saved = ready.saved.get(instance.name)
-        checks = ApplyOptions(
-            receipts=options.receipts,
-            lock_timeout=options.lock_timeout,
-            remote_lock=options.remote_lock,
+        checks = replace(
+            options.apply,
             plan_path=saved[1] if saved else None,
             shown_as=f"the plan shown for {instance.name}",
         )
         spec = ready.spec(instance)
         with _client(instance, env, options) as client:
-            outcomes, receipt = apply_checked(plan, spec, ready.spec_paths[instance.name], client, checks)
-        return Applied(plan, outcomes, receipt)
+            return apply(plan, spec, client, checks)
 
     staged = waves(inventory, [instance for instance in instances if instance.name in approved])
     done = run_waves(
