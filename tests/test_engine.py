@@ -208,7 +208,7 @@ def test_a_contact_field_type_change_is_refused_not_planned() -> None:
         }
     )
     with pytest.raises(
-        PlanError, match="the type of contact field #44 is 'text' in Mautic and 'multiselect'"
+        PlanError, match="the type of field #44 is 'text' in Mautic and 'multiselect'"
     ):
         converge.diff(converge.desired_state(make_spec(segments=(), emails=(), forms=())), live)
 

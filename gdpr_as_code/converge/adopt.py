@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from gdpr_as_code.converge.apply import Outcome, save_registry
 from gdpr_as_code.converge.state import desired_state, read_live
 from gdpr_as_code.errors import PlanError
-from gdpr_as_code.resources import EMAILS, FIELDS, KINDS, Json, Kind, kind_of_address
+from gdpr_as_code.resources import KINDS, Json, Kind, kind_of_address
 from gdpr_as_code.spec import Spec
 
 if TYPE_CHECKING:
@@ -52,8 +52,8 @@ def adopt(client: MauticClient, address: str, mautic_id: int, spec: Spec | None 
             f"Cannot import {kind.label} #{mautic_id} as {address}: {kind.label} #{owner[0].id} already is "
             f"{address}. Check the id, or remove the marker of #{owner[0].id} in Mautic first."
         )
-    if kind is FIELDS:
-        save_registry(client, {key: str(target.data.get("alias"))})
+    if kind.ownership == "registry":
+        save_registry(client, {key: str(target.data.get(kind.identity))})
         return Outcome("import", kind.name, key, mautic_id, "listed in the field registry")
     raw = client.get(f"{kind.path}/{mautic_id}")[kind.one_key]
     client.patch(f"{kind.path}/{mautic_id}/edit", _marker_body(kind, key, raw))
@@ -64,8 +64,7 @@ def _marker_body(kind: Kind, key: str, raw: Mapping[str, Any]) -> Json:
     """The smallest PATCH that adds the marker and keeps what the object holds: the kind's own body for the
     one attribute its marker lives in (which adds what Mautic wants on every write: a form's postAction, a
     focus item's style)."""
-    marker_in = "customHtml" if kind is EMAILS else "description"
-    return kind.payload(kind.normalise(raw, {}), key, frozenset({marker_in}), _no_refs)
+    return kind.payload(kind.normalise(raw, {}), key, frozenset({kind.marker_in}), _no_refs)
 
 
 def _no_refs(reference: str) -> int:

@@ -10,15 +10,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gdpr_as_code.converge.changes import Change, Plan
-from gdpr_as_code.converge.diff import COLLECTIONS, field_changes
+from gdpr_as_code.converge.diff import field_changes
 from gdpr_as_code.converge.state import read_live
 from gdpr_as_code.errors import ApplyError, ApplyInterrupted, MauticError
 from gdpr_as_code.render.text import cut
 from gdpr_as_code.resources import (
     BY_NAME,
-    FIELDS,
     KINDS,
     SEGMENTS,
+    Kind,
     parse_ref,
     read_registry,
     ref,
@@ -72,11 +72,12 @@ class _Run:
         body = kind.payload(desired, change.key, None, self.resolve)
 
         def find_existing() -> dict[str, Any] | None:
-            """A create whose answer was lost: adopt the object it made (it carries our marker; a contact
-            field has none, but its alias was free when planned, so a field with it now is the lost one)."""
+            """A create whose answer was lost: adopt the object it made (it carries our marker; an object
+            owned through the registry has none, but its identity was free when planned, so an object with
+            it now is the lost one)."""
             for raw in self.client.list_all(kind.path, kind.list_key):
-                same_alias = kind is FIELDS and raw.get("alias") == desired["alias"]
-                if same_alias or kind.key_of(raw) == change.key:
+                listed = kind.ownership == "registry" and raw.get(kind.identity) == desired[kind.identity]
+                if listed or kind.key_of(raw) == change.key:
                     return raw
             return None
 
@@ -88,13 +89,13 @@ class _Run:
         kind = BY_NAME[change.kind]
         desired = dict(change.desired or {})
         sub_ids = {part: dict(ids) for part, ids in change.sub_ids.items()}
-        for part in COLLECTIONS:
+        for part in kind.parts:
             if part in change.changed:
-                self._delete_parts(change, part, sub_ids)
+                self._delete_parts(kind, change, part, sub_ids)
         body = kind.payload(desired, change.key, change.changed, self.resolve, sub_ids)
         adds_parts = any(
             slot not in sub_ids.get(part, {})
-            for part in COLLECTIONS
+            for part in kind.parts
             if part in body
             for slot in desired[part]
         )
@@ -105,13 +106,15 @@ class _Run:
             )
         )
 
-    def _delete_parts(self, change: Change, part: str, sub_ids: dict[str, dict[str, int]]) -> None:
-        """Form fields/actions gone from the spec go through their delete endpoint (a PATCH never deletes)."""
+    def _delete_parts(self, kind: Kind, change: Change, part: str, sub_ids: dict[str, dict[str, int]]
+                      ) -> None:
+        """Parts gone from the spec (a form's fields and actions) go through their delete endpoint (a PATCH
+        never deletes)."""
         wanted = (change.desired or {}).get(part, {})
         doomed = {slot: part_id for slot, part_id in sub_ids.get(part, {}).items() if slot not in wanted}
         if doomed:
             self.client.delete(
-                f"/forms/{change.mautic_id}/{part}/delete", params={f"{part}[]": sorted(doomed.values())}
+                f"{kind.path}/{change.mautic_id}/{part}/delete", params={f"{part}[]": sorted(doomed.values())}
             )
             for slot in doomed:
                 sub_ids[part].pop(slot)
@@ -119,7 +122,7 @@ class _Run:
     def delete(self, change: Change) -> None:
         kind = BY_NAME[change.kind]
         self.client.delete(f"{kind.path}/{change.mautic_id}/delete")
-        if kind is FIELDS:
+        if kind.ownership == "registry":
             save_registry(self.client, {change.key: None})
         self.outcomes.append(Outcome("delete", kind.name, change.key, change.mautic_id))
 
@@ -189,9 +192,9 @@ def _register_fields(plan: Plan, client: MauticClient) -> None:
     create whose answer is lost, or a run killed right after it, then still leaves a field the next plan
     recognises as managed. Their aliases were free when planned (a field in the way stops the plan)."""
     creates = {
-        c.key: str((c.desired or {})["alias"])
+        c.key: str((c.desired or {})[BY_NAME[c.kind].identity])
         for c in plan.actionable
-        if c.kind == "fields" and c.action == "create"
+        if BY_NAME[c.kind].ownership == "registry" and c.action == "create"
     }
     if not creates:
         return
@@ -226,7 +229,7 @@ def verify(plan: Plan, client: MauticClient, outcomes: Iterable[Outcome], known:
         ):
             problems.append(
                 f"{change.address} (id {claims[0].id}): {item.path} is {_short(item.before)} in Mautic, "
-                f"wanted {_short(item.after)}" + _HINTS.get((change.kind, item.path), "")
+                f"wanted {_short(item.after)}" + kind.verify_hints.get(item.path, "")
             )
     if problems:
         raise ApplyError(
@@ -236,18 +239,6 @@ def verify(plan: Plan, client: MauticClient, outcomes: Iterable[Outcome], known:
             "spec, and apply again.",
             outcomes=tuple(outcomes),
         )
-
-
-_HINTS: Mapping[tuple[str, str], str] = {
-    ("fields", "isPublished"): (
-        " (when Mautic creates custom fields in the background, the field is published only after its cron "
-        "job mautic:custom-field:create-column has run: run it, then apply again)"
-    ),
-    ("segments", "isPublished"): (
-        " (publishing needs the API user's :publish permission; a segment in use cannot be unpublished)"
-    ),
-}
-"""Known reasons Mautic keeps an attribute from changing, added to the verification message."""
 
 
 def _short(value: Any) -> str:

@@ -15,10 +15,10 @@ from typing import Any
 from gdpr_as_code.converge.changes import Change, FieldChange, fingerprint
 from gdpr_as_code.converge.state import Desired, Live, LiveState, State
 from gdpr_as_code.errors import PlanError
-from gdpr_as_code.resources import FIELDS, KINDS, Json, Kind
+from gdpr_as_code.resources import KINDS, Json, Kind
 
-COLLECTIONS = ("fields", "actions")
-"""Attributes holding sub-objects keyed by spec key: diffed item by item, never by position."""
+COLLECTIONS = frozenset(part for kind in KINDS for part in kind.parts)
+"""Attributes holding sub-objects keyed by spec key (``Kind.parts``): diffed item by item, not by position."""
 _PATH_PART = re.compile(r"\['((?:[^'\\]|\\.)*)'\]|\[(\d+)\]")
 
 
@@ -102,18 +102,17 @@ def _conflict(kind: Kind, want: Desired, other: Live, attr: str) -> str:
 
 
 def _immutable(kind: Kind, want: Desired, have: Live) -> list[str]:
-    """Contact field alias and type never change in Mautic; planning such a change would loop forever."""
-    if kind is not FIELDS:
-        return []
+    """The kind's ``immutable`` attributes (a contact field's alias and type) never change in Mautic;
+    planning such a change would loop forever."""
     problems = []
-    for attr in ("alias", "type"):
+    for attr in kind.immutable:
         if have.data.get(attr) != want.data.get(attr):
             problems.append(
-                f"{kind.address(want.key)} ({want.where or 'spec'}): the {attr} of contact field "
+                f"{kind.address(want.key)} ({want.where or 'spec'}): the {attr} of {kind.label} "
                 f"#{have.id} is {have.data.get(attr)!r} in Mautic and {want.data.get(attr)!r} in the spec, "
                 f"and Mautic cannot change it. Put back {have.data.get(attr)!r} in the spec, or give the "
-                "field a new key and alias "
-                "(a new field; the old one is deleted with --prune, with its data)."
+                f"{kind.label} a new key and {kind.identity} "
+                f"(a new {kind.label}; the old one is deleted with --prune, with its data)."
             )
     return problems
 

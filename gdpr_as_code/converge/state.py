@@ -84,16 +84,10 @@ class LiveState:
 
 def desired_state(spec: Spec) -> State:
     """Render every object of the spec with its kind (pure)."""
-    groups: dict[str, Iterable[Any]] = {
-        "fields": spec.fields,
-        "segments": spec.segments,
-        "emails": spec.emails,
-        "forms": spec.forms,
-        "focus": (spec.consent,) if spec.consent is not None else (),
-    }
     return {
         kind.name: {
-            obj.key: Desired(kind.name, obj.key, kind.render(obj), obj.where) for obj in groups[kind.name]
+            obj.key: Desired(kind.name, obj.key, kind.render(obj), obj.where)
+            for obj in kind.spec_objects(spec)
         }
         for kind in KINDS
     }
@@ -105,9 +99,10 @@ def read_live(
     """Read every object of each kind with one list call per kind (the client follows pages), then normalise
     them; ids of managed objects inside others (a form action's segment) become references. ``known``
     (``@kind.key -> id``) names managed objects of kinds not read this time."""
+    kinds = tuple(kinds)
     raws = {kind.name: client.list_all(kind.path, kind.list_key) for kind in kinds}
     registry = None
-    if "fields" in raws and "segments" not in raws:  # contact field ownership lives in a segment
+    if any(kind.ownership == "registry" for kind in kinds) and SEGMENTS not in kinds:  # it is a segment
         registry = read_registry(client.list_all(SEGMENTS.path, SEGMENTS.list_key))
     return live_from_raw(raws, known, registry)
 
@@ -118,16 +113,17 @@ def live_from_raw(
     registry: FieldRegistry | None = None,
 ) -> LiveState:
     """Pure half of ``read_live``: build the live state from list answers (tested from recorded answers).
-    Contact fields are managed when the field registry lists them (read from ``raws["segments"]`` unless
-    ``registry`` is given)."""
-    registry = registry or read_registry(raws.get("segments", ()))
+    Objects of a kind owned through the registry are managed when it lists them (read from the segments in
+    ``raws`` unless ``registry`` is given)."""
+    registry = registry or read_registry(raws.get(SEGMENTS.name, ()))
     refs: dict[tuple[str, int], str] = {}
     for reference, known_id in (known or {}).items():
         kind, key = parse_ref(reference) or ("", "")
         refs[(kind, known_id)] = key
     for name, items in raws.items():
         for raw in items:
-            key = registry.key_of(raw) if name == "fields" else BY_NAME[name].key_of(raw)
+            owner = registry if BY_NAME[name].ownership == "registry" else BY_NAME[name]
+            key = owner.key_of(raw)
             if key is not None:
                 refs[(name, int(raw["id"]))] = key
     objects = {

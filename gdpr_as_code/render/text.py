@@ -9,6 +9,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from gdpr_as_code.converge.changes import Change, Plan
+from gdpr_as_code.converge.diff import COLLECTIONS
+from gdpr_as_code.resources import BY_NAME
 
 if TYPE_CHECKING:
     from gdpr_as_code.converge import Outcome
@@ -49,7 +51,7 @@ def around_difference(before: Any, after: Any) -> tuple[Any, Any]:
 def _leaves(path: str, value: Any) -> list[tuple[str, Any]]:
     """What a create sets, one line per set value: nested settings flattened to dotted paths, form fields and
     actions listed by key, unset values left out."""
-    if path in ("fields", "actions") and isinstance(value, Mapping):
+    if path in COLLECTIONS and isinstance(value, Mapping):
         return [(path, ", ".join(value))] if value else []
     if isinstance(value, Mapping):
         return [leaf for key, inner in value.items() for leaf in _leaves(f"{path}.{key}", inner)]
@@ -63,8 +65,8 @@ def _change_lines(change: Change) -> list[str]:
         return [f"{head}  — kept: removed from the spec, deleted only with --prune"]
     lines = [head]
     if change.action == "delete":
-        if change.kind == "fields":
-            lines.append("      (Mautic drops the field's column: the value of every contact is lost)")
+        if warning := BY_NAME[change.kind].delete_warning:
+            lines.append(f"      ({warning})")
         return lines
     for item in change.fields:
         if change.action == "create":
