@@ -17,7 +17,7 @@ from gdpr_as_code.dsr import erasure, export
 from gdpr_as_code.dsr.audit import AuditLog
 from gdpr_as_code.dsr.journal import CRASH_ENV, CRASH_EXIT, Journal
 from gdpr_as_code.dsr.pending import (
-    Request,
+    PendingRequest,
     collection,
     contact_email,
     mask_email,
@@ -59,7 +59,8 @@ def test_membership_date_and_segment_id_from_the_real_contact_segments_answer() 
 
 def test_address_of_record_and_dnc_from_the_real_contact_answer() -> None:
     contact = recorded("114_GET_contacts_13_carol_after_dnc.json")["contact"]
-    request = Request("erasure", 13, parse_time("2026-11-29 05:59:00"), 2, contact_email(contact), contact)
+    when = parse_time("2026-11-29 05:59:00")
+    request = PendingRequest("erasure", 13, when, 2, contact_email(contact), contact)
     assert request.email == "carol@example.com"
     assert request.email_dnc_reason == 3
     assert "carol" not in repr(request)
@@ -185,7 +186,8 @@ def test_a_failure_message_echoing_the_persons_name_is_masked_in_outcome_and_aud
     """Names cannot be masked by pattern, only by value: a request masks its own person's names."""
     names = {"firstname": "Zacharias", "lastname": "Quintero"}
     contact = {"fields": {"all": {**names, "email": "zq@example.com"}}}
-    request = Request("access", 7, datetime(2026, 1, 5, tzinfo=UTC), email="zq@example.com", contact=contact)
+    when = datetime(2026, 1, 5, tzinfo=UTC)
+    request = PendingRequest("access", 7, when, email="zq@example.com", contact=contact)
 
     def failing() -> None:
         raise GdprAsCodeError("Mautic refused contact 7 (Zacharias Quintero, zq@example.com): not valid")

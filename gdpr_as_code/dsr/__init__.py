@@ -1,10 +1,10 @@
 """GDPR requests: list what is pending, fulfil access and erasure requests, enforce retention.
 
     prepare(spec, client, ...)          -> Setup         reads the managed segments and emails (engine lookup)
-    pending(setup)                      -> [Request]     members of the request segments, oldest first
+    pending(setup)                      -> [PendingRequest]     members of the request segments, oldest first
     listing(requests, deadline, at)     -> Listing       rows with masked emails, age, overdue; exit code 2
     fulfil(setup, options, confirm, ..) -> Summary       journaled steps per request (``fulfil``, ``steps``)
-    retention(setup, at)                -> [Request]     contacts past the data inventory's retention
+    retention(setup, at)                -> [PendingRequest]     contacts past the data inventory's retention
     erase(setup, requests, options, ..) -> Summary       retention requests through the erasure path
 
 State per instance (``state_dir``): ``journal.jsonl`` (what each request has done: the crash-safety),
@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any
 from gdpr_as_code import converge
 from gdpr_as_code.dsr.fulfil import Confirm, Options, Progress, Summary, run
 from gdpr_as_code.dsr.journal import Journal, now
-from gdpr_as_code.dsr.pending import Request, mask_email, pending_requests
+from gdpr_as_code.dsr.pending import PendingRequest, mask_email, pending_requests
 from gdpr_as_code.dsr.retention import past_retention
-from gdpr_as_code.dsr.steps import Outcome, Setup
+from gdpr_as_code.dsr.steps import RequestOutcome, Setup
 from gdpr_as_code.errors import GdprAsCodeError
 from gdpr_as_code.mautic.client import instance_key, instance_slug
 from gdpr_as_code.resources import EMAILS, SEGMENTS
@@ -40,8 +40,8 @@ if TYPE_CHECKING:
 __all__ = [
     "Listing",
     "Options",
-    "Outcome",
-    "Request",
+    "PendingRequest",
+    "RequestOutcome",
     "Setup",
     "Summary",
     "erase",
@@ -111,7 +111,7 @@ def prepare(
     )
 
 
-def pending(setup: Setup, kinds: Sequence[str] | None = None) -> list[Request]:
+def pending(setup: Setup, kinds: Sequence[str] | None = None) -> list[PendingRequest]:
     """Pending requests of ``kinds`` (default: every type the spec handles). Erasures bring access along: an
     erasure must see whether its contact still waits for an export."""
     wanted = set(setup.segments if kinds is None else kinds)
@@ -178,7 +178,7 @@ class Listing:
 
 
 def listing(
-    setup: Setup, requests: Sequence[Request], at: datetime | None = None, *, retention: bool = False
+    setup: Setup, requests: Sequence[PendingRequest], at: datetime | None = None, *, retention: bool = False
 ) -> Listing:
     """The rows of ``requests list``: masked email, received date, age and whether the deadline has passed.
     For ``retention`` the "received" date is the day the retention period ran out, and the deadline 0."""
@@ -212,14 +212,14 @@ def fulfil(
     return run(setup, pending(setup, options.kinds), options, confirm, progress)
 
 
-def retention(setup: Setup, at: datetime | None = None) -> list[Request]:
+def retention(setup: Setup, at: datetime | None = None) -> list[PendingRequest]:
     """Contacts past the retention period of the spec's data inventory."""
     return past_retention(setup.client, setup.gdpr, at or now())
 
 
 def erase(
     setup: Setup,
-    requests: Sequence[Request],
+    requests: Sequence[PendingRequest],
     options: Options,
     confirm: Confirm | None = None,
     progress: Progress | None = None,

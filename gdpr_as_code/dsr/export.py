@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gdpr_as_code.dsr.journal import now
-from gdpr_as_code.dsr.pending import Request, collection
+from gdpr_as_code.dsr.pending import PendingRequest, collection
 from gdpr_as_code.errors import GdprAsCodeError
 
 if TYPE_CHECKING:
@@ -74,7 +74,9 @@ def activity(client: MauticClient, contact_id: int, only: Sequence[str] = ()) ->
         page += 1
 
 
-def gather(client: MauticClient, request: Request, inventory: Sequence[DataItem] = ()) -> dict[str, Any]:
+def gather(
+    client: MauticClient, request: PendingRequest, inventory: Sequence[DataItem] = ()
+) -> dict[str, Any]:
     """Everything Mautic holds on the requester, and why (the spec's data ``inventory``), as one document."""
     cid = request.contact_id
     contact = request.contact or client.get(f"/contacts/{cid}")["contact"]

@@ -18,8 +18,8 @@ from typing import Any, get_args
 from gdpr_as_code.dsr import erasure
 from gdpr_as_code.dsr.audit import AuditLog
 from gdpr_as_code.dsr.journal import Journal, RequestState
-from gdpr_as_code.dsr.pending import Request, parse_time
-from gdpr_as_code.dsr.steps import DESTRUCTIVE, STEPS, Outcome, Runner, Setup, Status
+from gdpr_as_code.dsr.pending import PendingRequest, parse_time
+from gdpr_as_code.dsr.steps import DESTRUCTIVE, STEPS, RequestOutcome, Runner, Setup, Status
 from gdpr_as_code.errors import GdprAsCodeError
 from gdpr_as_code.redact import Redactor
 
@@ -39,7 +39,7 @@ class Summary:
     """The end of a run: every request's outcome, and the Mautic requests it took."""
 
     instance: str
-    outcomes: tuple[Outcome, ...]
+    outcomes: tuple[RequestOutcome, ...]
     api_requests: int = 0
     dry_run: bool = False
 
@@ -77,16 +77,16 @@ class Summary:
 
 
 Confirm = Callable[[str], bool]
-Progress = Callable[[Outcome, int, int], None]
+Progress = Callable[[RequestOutcome, int, int], None]
 
 
 def _steps_left(kind: str, state: RequestState | None) -> list[str]:
     return [step for step in STEPS[kind] if state is None or not state.is_done(step)]
 
 
-def resumed(state: RequestState) -> Request:
+def resumed(state: RequestState) -> PendingRequest:
     """A request begun in an earlier run, rebuilt from the journal (Mautic may no longer list it)."""
-    return Request(
+    return PendingRequest(
         state.kind,  # type: ignore[arg-type]
         state.contact_id,
         parse_time(state.data["received"]),
@@ -95,8 +95,8 @@ def resumed(state: RequestState) -> Request:
 
 
 def work_list(
-    found: Iterable[Request], journal: Journal, kinds: Sequence[str], limit: int | None
-) -> list[Request]:
+    found: Iterable[PendingRequest], journal: Journal, kinds: Sequence[str], limit: int | None
+) -> list[PendingRequest]:
     """Unfinished requests from the journal first (oldest first), then new ones; finished ones never again."""
     carried = [
         resumed(state) for state in journal.unfinished() if state.kind in kinds and "received" in state.data
@@ -123,7 +123,7 @@ def _redactor(setup: Setup) -> Redactor:
 
 def run(
     setup: Setup,
-    found: Sequence[Request],
+    found: Sequence[PendingRequest],
     options: Options,
     confirm: Confirm | None = None,
     progress: Progress | None = None,
@@ -138,7 +138,7 @@ def run(
         with Journal(setup.journal_path, read_only=True) as journal:
             work = work_list(found, journal, options.kinds, options.limit)
             planned = tuple(
-                Outcome(
+                RequestOutcome(
                     r.request_id,
                     r.kind,
                     r.contact_id,
@@ -153,7 +153,7 @@ def run(
         work = work_list(found, journal, options.kinds, options.limit)
         destructive = [r for r in work if r.kind in DESTRUCTIVE]
         key = erasure.receipt_key(setup.env) if destructive else None
-        outcomes: list[Outcome] = []
+        outcomes: list[RequestOutcome] = []
         if destructive and not options.yes:
             question = (
                 f"Erase {len(destructive)} contact(s) from {setup.instance}? They are deleted from Mautic "
@@ -167,13 +167,13 @@ def run(
                 )
                 for r in destructive:
                     audit.write(r.request_id, r.kind, r.contact_id, "approval", "refused", reason)
-                    outcomes.append(Outcome(r.request_id, r.kind, r.contact_id, "refused", reason))
+                    outcomes.append(RequestOutcome(r.request_id, r.kind, r.contact_id, "refused", reason))
                 destructive = []
         runner = Runner(setup, journal, audit, key)
         access = [r for r in work if r.kind == "access"]
         total, refused = len(access) + len(destructive), len(outcomes)
 
-        def report(outcome: Outcome) -> None:
+        def report(outcome: RequestOutcome) -> None:
             outcomes.append(outcome)
             if progress is not None:
                 progress(outcome, len(outcomes) - refused, total)
@@ -189,20 +189,20 @@ def run(
 def _erase(
     runner: Runner,
     journal: Journal,
-    found: Sequence[Request],
-    requests: Sequence[Request],
+    found: Sequence[PendingRequest],
+    requests: Sequence[PendingRequest],
     pool: ThreadPoolExecutor,
-) -> Iterable[Outcome]:
+) -> Iterable[RequestOutcome]:
     """Erasures in waves: receipt and notification each (``workers`` at a time), then per 200: one delete,
     one check that Mautic no longer lists them, one fsynced write of their receipts."""
 
     blocked = {r.contact_id for r in found if r.kind == "access" and not journal.finished(r.request_id)} | {
         state.contact_id for state in journal.unfinished() if state.kind == "access"
     }
-    ready: list[Request] = []
+    ready: list[PendingRequest] = []
     for request in requests:
         if request.contact_id in blocked:
-            yield Outcome(
+            yield RequestOutcome(
                 request.request_id,
                 request.kind,
                 request.contact_id,
@@ -215,7 +215,7 @@ def _erase(
         [r for r in requests if r.contact_id not in blocked],
     )
     for result in prepared:
-        if isinstance(result, Request):
+        if isinstance(result, PendingRequest):
             ready.append(result)
         else:
             yield result
@@ -224,4 +224,4 @@ def _erase(
             runner.delete(batch)
             yield from runner.confirm(batch)
         except GdprAsCodeError as err:
-            yield from (Outcome(r.request_id, r.kind, r.contact_id, "failed", str(err)) for r in batch)
+            yield from (RequestOutcome(r.request_id, r.kind, r.contact_id, "failed", str(err)) for r in batch)

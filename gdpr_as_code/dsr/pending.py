@@ -14,7 +14,7 @@ out through the API ends its request even in a filter-based segment (the row sta
 rebuild does not re-add it: ``ListModel::removeLead``); paging it by ``orderBy=id`` is recorded (flows/088),
 and ``/contacts/{id}/segments`` answers ``dateAdded`` and ``manuallyRemoved`` per segment (flows/094).
 
-The contact's email address stays inside ``Request`` (it is needed to notify and to hash); everything printed
+The contact's email address stays inside ``PendingRequest`` (it is needed to notify and to hash); all printed
 uses ``masked_email`` (``j***@example.com``) and ids.
 """
 
@@ -31,17 +31,17 @@ from gdpr_as_code.errors import GdprAsCodeError, MauticError, MauticHTTPError, M
 if TYPE_CHECKING:
     from gdpr_as_code.mautic.client import MauticClient
 
-Kind = Literal["access", "erasure", "retention"]
+RequestType = Literal["access", "erasure", "retention"]
 # Contacts come with every field hydrated; Mautic builds a whole page in PHP memory, so pages stay modest.
 CONTACT_PAGE = 500
 
 
 @dataclass(frozen=True)
-class Request:
+class PendingRequest:
     """One GDPR request. ``request_id`` is stable across runs (kind, contact, received), so the journal can
     recognise a request it has seen; the email and the contact's data never appear in ``repr``."""
 
-    kind: Kind
+    kind: RequestType
     contact_id: int
     received: datetime
     segment_id: int | None = None
@@ -133,8 +133,8 @@ def membership(segments: Iterable[Mapping[str, Any]], segment_alias: str) -> tup
 
 
 def pending_requests(
-    client: MauticClient, segments: Sequence[tuple[Kind, str]], workers: int = 4
-) -> list[Request]:
+    client: MauticClient, segments: Sequence[tuple[RequestType, str]], workers: int = 4
+) -> list[PendingRequest]:
     """The pending requests of each ``(kind, segment alias)``, oldest first.
 
     One list call per page per segment, then one ``/segments`` call per member for the received date, run
@@ -161,5 +161,5 @@ def pending_requests(
         if joined is not None:  # None: it left the segment between the two calls
             segment_id, received = joined
             email = contact_email(contact)
-            found.append(Request(kind, cid, received, segment_id, email, contact, lists[cid]))
+            found.append(PendingRequest(kind, cid, received, segment_id, email, contact, lists[cid]))
     return sorted(found, key=lambda request: (request.received, request.contact_id))

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from gdpr_as_code.dsr.pending import (
     CONTACT_PAGE,
-    Request,
+    PendingRequest,
     contact_email,
     field_values,
     parse_time,
@@ -63,7 +63,7 @@ def _basis(contact: Mapping[str, Any], item: DataItem) -> datetime | None:
     return parse_time(str(value)) if value else None
 
 
-def past_retention(client: MauticClient, gdpr: Gdpr, at: datetime) -> list[Request]:
+def past_retention(client: MauticClient, gdpr: Gdpr, at: datetime) -> list[PendingRequest]:
     """Every contact whose data is all past its retention, as ``retention`` requests, oldest first.
 
     A contact is due when every inventory item it holds data of is past its period (the longest one decides:
@@ -94,7 +94,7 @@ def past_retention(client: MauticClient, gdpr: Gdpr, at: datetime) -> list[Reque
             continue
         due = max(end for end in ends if end is not None)
         if due <= at:
-            found.append(Request("retention", cid, due, None, contact_email(contact), contact))
+            found.append(PendingRequest("retention", cid, due, None, contact_email(contact), contact))
     return sorted(found, key=lambda request: (request.received, request.contact_id))
 
 

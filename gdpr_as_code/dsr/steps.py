@@ -24,7 +24,7 @@ from gdpr_as_code.dsr import delivery, erasure, export, notify
 from gdpr_as_code.dsr.audit import AuditLog
 from gdpr_as_code.dsr.journal import Journal, now
 from gdpr_as_code.dsr.journal import Status as JournalStatus
-from gdpr_as_code.dsr.pending import Request, contact_email, field_values, parse_time
+from gdpr_as_code.dsr.pending import PendingRequest, contact_email, field_values, parse_time
 from gdpr_as_code.errors import GdprAsCodeError
 from gdpr_as_code.spec.model import Gdpr
 
@@ -73,7 +73,7 @@ class Setup:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class RequestOutcome:
     """What happened to one request in this run; ``detail`` holds ids and step names only."""
 
     request_id: str
@@ -108,26 +108,28 @@ class Runner:
 
     # --- one journaled step ---
 
-    def log(self, request: Request, step: str, status: JournalStatus, reason: str = "", **data: Any) -> None:
+    def log(
+        self, request: PendingRequest, step: str, status: JournalStatus, reason: str = "", **data: Any
+    ) -> None:
         """Journal a step's outcome (what a rerun resumes from), then append it to the audit log."""
         rid, kind, cid = request.request_id, request.kind, request.contact_id
         self.journal.record(rid, kind, cid, step, status, durable=False, **data)
         self.audit.write(rid, kind, cid, step, status, self.masked(request, reason))
 
-    def masked(self, request: Request, text: str) -> str:
+    def masked(self, request: PendingRequest, text: str) -> str:
         """``text`` about ``request`` with the person's names masked too, should a message have echoed them
         (addresses and secrets are masked by pattern and value already; names can only be masked by value)."""
         values = field_values(request.contact)
         names = (str(values.get(alias) or "") for alias in ("firstname", "lastname"))
         return self.audit.redactor.with_personal(*names).text(text)
 
-    def is_done(self, request: Request, step: str) -> bool:
+    def is_done(self, request: PendingRequest, step: str) -> bool:
         state = self.journal.state(request.request_id)
         return state is not None and state.is_done(step)
 
     def step(
         self,
-        request: Request,
+        request: PendingRequest,
         step: str,
         action: Callable[[], Mapping[str, Any] | None],
         already: Callable[[datetime], bool] | None = None,
@@ -153,23 +155,23 @@ class Runner:
             raise
         self.log(request, step, "done", str(data.pop("note", "")), **data)
 
-    def begin(self, request: Request) -> None:
+    def begin(self, request: PendingRequest) -> None:
         if self.journal.state(request.request_id) is None:
             self.log(
                 request, "begin", "done", received=request.received.isoformat(), segment_id=request.segment_id
             )
 
-    def finish(self, request: Request) -> Outcome:
+    def finish(self, request: PendingRequest) -> RequestOutcome:
         """Mark the request complete; an erasure first appends its receipt (once, even across a crash)."""
         rid, kind, cid = request.request_id, request.kind, request.contact_id
         self.step(request, "finish", lambda: None)
         if kind in DESTRUCTIVE:  # its receipt is written (``write_receipts``) before it finishes
             state = self.journal.state(rid)
             leftovers = erasure.leftover_note(state.data.get("form_results") or [] if state else [])
-            return Outcome(rid, kind, cid, "done", "; ".join(STEPS[kind]), leftovers)
-        return Outcome(rid, kind, cid, "done", "; ".join(STEPS[kind]))
+            return RequestOutcome(rid, kind, cid, "done", "; ".join(STEPS[kind]), leftovers)
+        return RequestOutcome(rid, kind, cid, "done", "; ".join(STEPS[kind]))
 
-    def write_receipts(self, requests: Sequence[Request]) -> None:
+    def write_receipts(self, requests: Sequence[PendingRequest]) -> None:
         """Append the erasure receipts in one fsynced write, skipping any an interrupted run already wrote."""
         if self._receipts is None:
             self._receipts = erasure.receipt_ids(self.setup.receipts_path)
@@ -195,7 +197,7 @@ class Runner:
 
     # --- what the steps do ---
 
-    def contact(self, request: Request) -> Mapping[str, Any]:
+    def contact(self, request: PendingRequest) -> Mapping[str, Any]:
         """The contact's representation: from the segment list, else read once (a resumed request)."""
         if request.contact:
             return request.contact
@@ -207,17 +209,17 @@ class Runner:
                 self._contacts[request.contact_id] = cached
         return cached
 
-    def folder(self, request: Request) -> Path:
+    def folder(self, request: PendingRequest) -> Path:
         return self.setup.export_dir / request.request_id
 
-    def do_export(self, request: Request) -> dict[str, Any]:
+    def do_export(self, request: PendingRequest) -> dict[str, Any]:
         full = replace(request, contact=self.contact(request))  # a resumed request has no contact yet
         document = export.gather(self.setup.client, full, self.setup.gdpr.data_inventory)
         files = export.render(document, self.setup.gdpr.export_formats)
         path = export.write(self.setup.export_dir, request.request_id, files)
         return {"folder": str(path), "files": sorted(files)}
 
-    def do_deliver(self, request: Request) -> dict[str, Any]:
+    def do_deliver(self, request: PendingRequest) -> dict[str, Any]:
         method = self.setup.gdpr.delivery
         if method.method == "folder":
             return {"method": "folder", "note": "export left in the delivery folder for the operator"}
@@ -225,7 +227,7 @@ class Runner:
         delivery.send_smtp(method, address, request.request_id, self.folder(request), self.setup.env)
         return {"method": "smtp"}
 
-    def do_notify(self, request: Request) -> dict[str, Any]:
+    def do_notify(self, request: PendingRequest) -> dict[str, Any]:
         email_id = self.setup.email_ids[request.kind]
         if request.contact and not contact_email(request.contact):
             raise GdprAsCodeError(
@@ -237,11 +239,11 @@ class Runner:
         dnc = request.email_dnc_reason if request.contact else None
         return {"email_id": email_id, "note": notify.dnc_note(dnc)}
 
-    def was_notified(self, request: Request) -> Callable[[datetime], bool]:
+    def was_notified(self, request: PendingRequest) -> Callable[[datetime], bool]:
         email_id = self.setup.email_ids[request.kind]
         return lambda since: notify.sent_since(self.setup.client, email_id, request.contact_id, since)
 
-    def do_mark_done(self, request: Request) -> dict[str, Any]:
+    def do_mark_done(self, request: PendingRequest) -> dict[str, Any]:
         """Take the request out of its segment, the way that lets the same person ask again later.
 
         A static segment: remove the contact (Mautic deletes a manually added membership). A filter-based one:
@@ -265,7 +267,7 @@ class Runner:
         self.setup.client.patch(f"/contacts/{request.contact_id}/edit", body)
         return {"cleared": value}
 
-    def do_receipt(self, request: Request) -> dict[str, Any]:
+    def do_receipt(self, request: PendingRequest) -> dict[str, Any]:
         assert self.key is not None
         address = contact_email(self.contact(request))
         return {
@@ -275,15 +277,15 @@ class Runner:
 
     # --- the sequences ---
 
-    def guarded(self, request: Request, work: Callable[[], T]) -> T | Outcome:
+    def guarded(self, request: PendingRequest, work: Callable[[], T]) -> T | RequestOutcome:
         """Run ``work`` for one request; an expected error fails this request only, with its message."""
         try:
             return work()
         except GdprAsCodeError as err:
             reason = self.masked(request, str(err))
-            return Outcome(request.request_id, request.kind, request.contact_id, "failed", reason)
+            return RequestOutcome(request.request_id, request.kind, request.contact_id, "failed", reason)
 
-    def access(self, request: Request) -> Outcome:
+    def access(self, request: PendingRequest) -> RequestOutcome:
         self.begin(request)
         self.step(request, "export", lambda: self.do_export(request))
         self.step(request, "deliver", lambda: self.do_deliver(request))
@@ -291,7 +293,7 @@ class Runner:
         self.step(request, "mark_done", lambda: self.do_mark_done(request))
         return self.finish(request)
 
-    def prepare_erasure(self, request: Request) -> Request:
+    def prepare_erasure(self, request: PendingRequest) -> PendingRequest:
         """Receipt and notification: everything that must be done before the delete."""
         self.begin(request)
         self.step(request, "receipt", lambda: self.do_receipt(request))
@@ -299,7 +301,7 @@ class Runner:
             self.step(request, "notify", lambda: self.do_notify(request), self.was_notified(request))
         return request
 
-    def delete(self, batch: Sequence[Request]) -> None:
+    def delete(self, batch: Sequence[PendingRequest]) -> None:
         """Delete up to 200 contacts in one call; each is journaled ``start`` before and ``done`` after.
 
         A delete left at ``start`` by a killed run is simply repeated: Mautic skips ids that are already gone.
@@ -318,11 +320,11 @@ class Runner:
         for r in todo:
             self.log(r, "delete", "done")
 
-    def confirm(self, batch: Sequence[Request]) -> list[Outcome]:
+    def confirm(self, batch: Sequence[PendingRequest]) -> list[RequestOutcome]:
         """Check Mautic no longer has the deleted contacts, then write their receipts and finish them."""
         todo = [r for r in batch if not self.is_done(r, "confirm")]
         present = erasure.still_present(self.setup.client, [r.contact_id for r in todo])
-        outcomes: list[Outcome] = []
+        outcomes: list[RequestOutcome] = []
         for r in todo:
             if r.contact_id in present:
                 reason = (
@@ -330,7 +332,7 @@ class Runner:
                     "delete. Check that the API user may delete contacts, then rerun."
                 )
                 self.log(r, "confirm", "failed", reason)
-                outcomes.append(Outcome(r.request_id, r.kind, r.contact_id, "failed", reason))
+                outcomes.append(RequestOutcome(r.request_id, r.kind, r.contact_id, "failed", reason))
             else:
                 self.log(r, "confirm", "done", "Mautic no longer has it")
         gone = [r for r in batch if self.is_done(r, "confirm")]

@@ -20,7 +20,7 @@ from typing import Any
 from gdpr_as_code.sandbox.aliases import clean_alias
 from gdpr_as_code.sandbox.entities import (
     PUBLISH_KEYS,
-    Kind,
+    EntityKind,
     Writer,
     register,
     special_chars,
@@ -377,9 +377,9 @@ def drop_column(store: Store, field: dict[str, Any]) -> None:
             contact["values"].pop(field["alias"], None)
 
 
-def fields_kind(path: str, obj_type: str) -> Kind:
+def fields_kind(path: str, obj_type: str) -> EntityKind:
     """The fields of one object; lists are limited to it (``FieldApiController``'s forced filter)."""
-    return Kind(
+    return EntityKind(
         table="fields",
         one="field",
         multi="fields",

@@ -28,7 +28,7 @@ from typing import Any
 from gdpr_as_code.sandbox.aliases import clean_alias
 from gdpr_as_code.sandbox.entities import (
     PUBLISH_KEYS,
-    Kind,
+    EntityKind,
     get_or_404,
     register,
     rendered,
@@ -242,7 +242,7 @@ def forget(store: Store, form: dict[str, Any]) -> None:
         item["id"] = None
 
 
-FORMS = Kind(
+FORMS = EntityKind(
     table="forms",
     one="form",
     multi="forms",

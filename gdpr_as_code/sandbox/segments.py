@@ -22,7 +22,7 @@ from gdpr_as_code.sandbox.aliases import clean_alias
 from gdpr_as_code.sandbox.contacts import as_list
 from gdpr_as_code.sandbox.entities import (
     PUBLISH_KEYS,
-    Kind,
+    EntityKind,
     register,
     special_chars,
     stamp_edit,
@@ -312,7 +312,7 @@ def forget_members(store: Store, segment: dict[str, Any]) -> None:
         del rows[key]
 
 
-SEGMENTS = Kind(
+SEGMENTS = EntityKind(
     table="segments",
     one="list",
     multi="lists",
