@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gdpr_as_code.sandbox.aliases import clean_alias
+from gdpr_as_code.mautic.aliases import clean_alias, random_letters
 from gdpr_as_code.sandbox.entities import (
     PUBLISH_KEYS,
     EntityKind,
@@ -353,7 +353,8 @@ def writer(obj_type: str) -> Writer:
         elif current is None:
             check_properties(obj["type"], {})
         if current is None:
-            alias = clean_alias(obj["alias"] or obj["label"], "_", 25, prefix="f_")
+            name = obj["alias"] or obj["label"]
+            alias = clean_alias(name, max_length=25, prefix="f_", empty=random_letters())
             taken = {f["alias"] for f in table.values()}
             candidate, suffix = alias, 1
             while candidate in taken:

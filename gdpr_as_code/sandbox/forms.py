@@ -25,7 +25,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from gdpr_as_code.sandbox.aliases import clean_alias
+from gdpr_as_code.mautic.aliases import clean_alias, random_letters
 from gdpr_as_code.sandbox.entities import (
     PUBLISH_KEYS,
     EntityKind,
@@ -196,7 +196,7 @@ def write(req: Request, current: dict[str, Any] | None, data: dict[str, Any], pu
         form["actions"].append(action)
     if current is None:
         taken = {f["alias"] for f in store.table("forms").values()}
-        alias = base = clean_alias(form["name"], "_", 10)
+        alias = base = clean_alias(form["name"], max_length=10, empty=random_letters())
         suffix = 1
         while alias in taken:
             alias, suffix = f"{base}{suffix}", suffix + 1
