@@ -200,3 +200,16 @@ def test_a_failure_message_echoing_the_persons_name_is_masked_in_outcome_and_aud
     for text in (outcome.detail, written):
         assert "contact 7" in text
         assert "Zacharias" not in text and "Quintero" not in text and "zq@example.com" not in text
+
+
+def test_the_steps_table_is_the_sequence_the_runner_walks() -> None:
+    """``STEPS`` is declared once: every per-request step has an action, and the batched steps come last, in
+    the order the erasure runs them (delete, then confirm)."""
+    from gdpr_as_code.dsr.steps import BATCHED, STEPS, Runner
+
+    actions = Runner.actions(Runner.__new__(Runner))
+    for kind, steps in STEPS.items():
+        own = [s for s in steps if s not in BATCHED]
+        assert list(steps) == own + [s for s in BATCHED if s in steps], kind
+        assert set(own) <= set(actions), kind
+    assert set(actions) == {s for steps in STEPS.values() for s in steps} - set(BATCHED)

@@ -13,6 +13,7 @@ idempotent). In which order and how many at a time the requests go through their
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -37,6 +38,11 @@ STEPS: Mapping[str, tuple[str, ...]] = {
     "erasure": ("receipt", "notify", "delete", "confirm"),
     "retention": ("receipt", "delete", "confirm"),
 }
+"""Each kind's steps between ``begin`` and ``finish``, in order: the one declaration of the sequence. Resume
+and dry run read it (``fulfil``), and the runner walks it (``Runner.per_request``, then ``delete`` and
+``confirm`` for a batch of requests at once)."""
+BATCHED = ("delete", "confirm")
+"""The steps run for up to 200 requests at once, in this order, after each request's own steps."""
 DESTRUCTIVE = frozenset({"erasure", "retention"})
 # Steps whose ``start`` is fsynced: repeating them blindly would send twice. The rest are safe to repeat, so
 # their records are only flushed (a killed process keeps them; a power cut may cost a repeat).
@@ -285,20 +291,34 @@ class Runner:
             reason = self.masked(request, str(err))
             return RequestOutcome(request.request_id, request.kind, request.contact_id, "failed", reason)
 
-    def access(self, request: PendingRequest) -> RequestOutcome:
+    def per_request(self, request: PendingRequest) -> None:
+        """``begin``, then each of the request's steps in ``STEPS`` up to the batched ones, each journaled;
+        a step an earlier run may have done is first looked up in Mautic (a notification)."""
         self.begin(request)
-        self.step(request, "export", lambda: self.do_export(request))
-        self.step(request, "deliver", lambda: self.do_deliver(request))
-        self.step(request, "notify", lambda: self.do_notify(request), self.was_notified(request))
-        self.step(request, "mark_done", lambda: self.do_mark_done(request))
+        actions = self.actions()
+        for name in STEPS[request.kind]:
+            if name in BATCHED:
+                return
+            already = self.was_notified(request) if name == "notify" else None
+            self.step(request, name, functools.partial(actions[name], request), already)
+
+    def actions(self) -> Mapping[str, Callable[[PendingRequest], Mapping[str, Any]]]:
+        """What each per-request step of ``STEPS`` does."""
+        return {
+            "export": self.do_export,
+            "deliver": self.do_deliver,
+            "notify": self.do_notify,
+            "mark_done": self.do_mark_done,
+            "receipt": self.do_receipt,
+        }
+
+    def access(self, request: PendingRequest) -> RequestOutcome:
+        self.per_request(request)
         return self.finish(request)
 
     def prepare_erasure(self, request: PendingRequest) -> PendingRequest:
-        """Receipt and notification: everything that must be done before the delete."""
-        self.begin(request)
-        self.step(request, "receipt", lambda: self.do_receipt(request))
-        if request.kind == "erasure":
-            self.step(request, "notify", lambda: self.do_notify(request), self.was_notified(request))
+        """Everything that must be done before the delete (the receipt; the notification of an erasure)."""
+        self.per_request(request)
         return request
 
     def delete(self, batch: Sequence[PendingRequest]) -> None:
