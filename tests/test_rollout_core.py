@@ -53,11 +53,8 @@ def test_parallelism_is_bounded_and_used() -> None:
         with lock:
             running -= 1
 
-    started = time.monotonic()
     run([inst(f"i{n}") for n in range(12)], step, parallelism=4)
-    elapsed = time.monotonic() - started
-    assert peak == 4
-    assert elapsed < 12 * 0.05 / 2  # concurrent, not a sequential loop
+    assert peak == 4  # four steps were running at once: concurrent, and never more than asked
 
 
 def test_parallelism_one_runs_inline_in_the_callers_thread() -> None:
