@@ -23,8 +23,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from gdpr_as_code.sandbox.contacts import batch_items, iso, like, now, paging, query_ids, sort_key, user_stamp
+from gdpr_as_code.sandbox.clock import iso, now
+from gdpr_as_code.sandbox.contact_write import user_stamp
 from gdpr_as_code.sandbox.http import ApiError, Request, Response, controller_error, kernel_error, not_found
+from gdpr_as_code.sandbox.query import batch_items, like, paging, query_ids, sort_key
 from gdpr_as_code.sandbox.routing import route
 from gdpr_as_code.sandbox.store import Store
 

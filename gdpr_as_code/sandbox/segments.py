@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from gdpr_as_code.mautic.aliases import clean_alias, random_letters
-from gdpr_as_code.sandbox.contacts import as_list
+from gdpr_as_code.sandbox.contact_write import as_list
 from gdpr_as_code.sandbox.entities import (
     PUBLISH_KEYS,
     EntityKind,
