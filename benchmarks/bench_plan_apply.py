@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
 
-from gdpr_as_code import engine
-from gdpr_as_code.client import EnvTarget, MauticClient, client_from_env
+from gdpr_as_code import converge
+from gdpr_as_code.mautic.client import EnvTarget, MauticClient, client_from_env
 from gdpr_as_code.resources import BY_NAME
 from gdpr_as_code.sandbox import Sandbox
 from gdpr_as_code.spec import (
@@ -78,7 +78,7 @@ def make_spec(size: int) -> Spec:
 
 def naive_read(client: MauticClient, spec: Spec) -> None:
     """One GET per desired object, looking it up by alias or name (``search``), as a naive client would."""
-    for kind_name, objects in engine.desired_state(spec).items():
+    for kind_name, objects in converge.desired_state(spec).items():
         kind = BY_NAME[kind_name]
         for desired in objects.values():
             client.get(kind.path, params={"search": desired.data[kind.identity]})
@@ -105,12 +105,12 @@ def measure(size: int) -> dict[str, float]:
         naive_seconds = time.perf_counter() - started
         naive_plan, _ = count(client)
         started = time.perf_counter()
-        plan = engine.plan(spec, client)
+        plan = converge.plan(spec, client)
         plan_seconds = time.perf_counter() - started
         ours_plan, _ = count(client)
-        engine.apply(plan, client)
+        converge.apply(plan, client)
         ours_apply, ours_writes = count(client)
-        engine.apply(engine.plan(spec, client), client)
+        converge.apply(converge.plan(spec, client), client)
         again, again_writes = count(client)
         naive_read(client, spec)
         naive_again, _ = count(client)

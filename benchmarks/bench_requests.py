@@ -22,9 +22,9 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gdpr_as_code import engine, requests  # noqa: E402
-from gdpr_as_code.client import client_from_env  # noqa: E402
-from gdpr_as_code.requests.erasure import RECEIPT_KEY_ENV  # noqa: E402
+from gdpr_as_code import converge, dsr  # noqa: E402
+from gdpr_as_code.dsr.erasure import RECEIPT_KEY_ENV  # noqa: E402
+from gdpr_as_code.mautic.client import client_from_env  # noqa: E402
 from gdpr_as_code.sandbox import Sandbox  # noqa: E402
 from gdpr_as_code.spec.load import load_spec  # noqa: E402
 
@@ -43,9 +43,9 @@ def seed(api: httpx.Client, erasures: int, access: int) -> None:
     api.post("/_sandbox/segments/rebuild").raise_for_status()
 
 
-def fulfil(setup: requests.Setup, kind: str) -> tuple[requests.Summary, float]:
+def fulfil(setup: dsr.Setup, kind: str) -> tuple[dsr.Summary, float]:
     started = time.perf_counter()
-    summary = requests.fulfil(setup, requests.Options(kinds=(kind,), yes=True))
+    summary = dsr.fulfil(setup, dsr.Options(kinds=(kind,), yes=True))
     return summary, time.perf_counter() - started
 
 
@@ -61,11 +61,11 @@ def run(erasures: int, access: int, latency_ms: int, workers: int, work: Path) -
         shutil.copytree(ROOT / "configs", work, dirs_exist_ok=True)
         spec = load_spec(work / "gdpr.yaml", env=env)
         client = client_from_env(spec.target, env)
-        engine.apply(engine.plan(spec, client), client)
+        converge.apply(converge.plan(spec, client), client)
         api = httpx.Client(base_url=sandbox.url, auth=("admin", "sandbox"), timeout=60)
         seed(api, erasures, access)
         api.post("/_sandbox/faults", json={"kind": "latency", "ms": latency_ms}).raise_for_status()
-        setup = requests.prepare(spec, client, state_dir=work / "state", env=env, workers=workers)
+        setup = dsr.prepare(spec, client, state_dir=work / "state", env=env, workers=workers)
         figures: dict[str, Any] = {}
         for kind, count in (("access", access), ("erasure", erasures)):
             client.stats.reset()

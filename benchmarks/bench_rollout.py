@@ -22,9 +22,11 @@ from typing import Any
 
 import httpx
 
-from gdpr_as_code import rollout, rollout_steps
-from gdpr_as_code.client import RetryPolicy
-from gdpr_as_code.inventory import Inventory, load_inventory
+from gdpr_as_code.guard.apply import ApplyOptions
+from gdpr_as_code.mautic.client import RetryPolicy
+from gdpr_as_code.rollout import runner as rollout
+from gdpr_as_code.rollout import steps as rollout_steps
+from gdpr_as_code.rollout.inventory import Inventory, load_inventory
 from gdpr_as_code.sandbox import Sandbox
 
 SPEC = Path(__file__).resolve().parents[1] / "configs" / "gdpr.yaml"
@@ -68,7 +70,9 @@ def plan_and_apply(
 ) -> tuple[float, float]:
     """Seconds for planning these instances, then for applying them (fresh installs), at ``parallelism``."""
     options = rollout_steps.RolloutOptions(
-        parallelism=parallelism, receipts=receipts, client_options={"retry": RetryPolicy(attempts=1)}
+        parallelism=parallelism,
+        apply=ApplyOptions(receipts=receipts),
+        client_options={"retry": RetryPolicy(attempts=1)},
     )
     plan_seconds, (ready, plans) = timed(lambda: rollout_steps.plan_inventory(SPEC, instances, env, options))
     assert all(result.status == "ok" for result in plans), [result.error for result in plans]

@@ -1,17 +1,19 @@
 """gdpr-as-code: make a Mautic instance GDPR-ready from a declarative YAML spec, and keep it that way.
 
-The engine is a library; the CLI is a thin layer over it. A user script does what ``gdpr-as-code apply`` does:
+The engine is a library; the CLI is a thin layer over it. A user script does what ``gdpr-as-code apply`` does,
+through the same guarded apply (lock, freshness check, apply, verification, receipt):
 
-    from gdpr_as_code import client_from_env, engine, load_spec, render_text
+    import gdpr_as_code as g
 
-    spec = load_spec("configs/gdpr.yaml")
-    with client_from_env(spec.target) as client:
-        changes = engine.plan(spec, client)
-        print(render_text(changes))
-        engine.apply(changes, client)
+    spec = g.load_spec("configs/gdpr.yaml")
+    with g.client_from_env(spec.target) as client:
+        planned = g.plan(spec, client)
+        print(g.render_text(planned))
+        applied = g.apply(planned, spec, client)
+        print(applied.receipt)
 
-The public API is the curated ``__all__`` below plus the ``engine`` module (its ``plan`` and ``apply`` live
-there: a top-level ``plan`` would be shadowed by the ``plan`` module); a test keeps it honest.
+The public API is the curated ``__all__`` below, plus the ``converge`` package (desired and live state, the
+diff, the raw writer under the guarded apply) for scripts that need the pieces; a test keeps it honest.
 Names are imported on first use, so ``import gdpr_as_code`` stays cheap for the CLI.
 """
 
@@ -32,25 +34,34 @@ from gdpr_as_code.errors import (
     PlanError,
     Problem,
     SpecError,
+    StalePlanError,
 )
 
 # public name -> module that defines it
 _LAZY = {
     "Spec": "gdpr_as_code.spec",
     "load_spec": "gdpr_as_code.spec",
-    "MauticClient": "gdpr_as_code.client",
-    "BasicAuth": "gdpr_as_code.auth",
-    "OAuth2ClientCredentials": "gdpr_as_code.auth",
-    "RetryPolicy": "gdpr_as_code.client",
-    "client_from_env": "gdpr_as_code.client",
-    "Plan": "gdpr_as_code.plan",
-    "Change": "gdpr_as_code.plan",
-    "render_text": "gdpr_as_code.plan",
+    "MauticClient": "gdpr_as_code.mautic.client",
+    "BasicAuth": "gdpr_as_code.mautic.auth",
+    "OAuth2ClientCredentials": "gdpr_as_code.mautic.auth",
+    "RetryPolicy": "gdpr_as_code.mautic.client",
+    "client_from_env": "gdpr_as_code.mautic.client",
+    "Plan": "gdpr_as_code.converge.changes",
+    "Change": "gdpr_as_code.converge.changes",
+    "render_text": "gdpr_as_code.render.text",
     "Sandbox": "gdpr_as_code.sandbox",
+    "plan": "gdpr_as_code.converge",
+    "apply": "gdpr_as_code.guard.apply",
+    "apply_saved": "gdpr_as_code.guard.apply",
+    "Applied": "gdpr_as_code.guard.apply",
+    "ApplyOptions": "gdpr_as_code.guard.apply",
 }
+_MODULES = {"converge": "gdpr_as_code.converge"}
 
 __all__ = [
+    "Applied",
     "ApplyError",
+    "ApplyOptions",
     "BasicAuth",
     "Change",
     "GdprAsCodeError",
@@ -69,16 +80,24 @@ __all__ = [
     "Sandbox",
     "Spec",
     "SpecError",
+    "StalePlanError",
+    "apply",
+    "apply_saved",
     "client_from_env",
+    "converge",
     "load_spec",
+    "plan",
     "render_text",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
+    if name in _MODULES:
+        value = import_module(_MODULES[name])
+    elif name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+    else:
         raise AttributeError(f"module 'gdpr_as_code' has no attribute {name!r}")
-    value = getattr(import_module(_LAZY[name]), name)
     globals()[name] = value
     return value
 

@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from gdpr_as_code.cli import cli, main
-from gdpr_as_code.lock import local_lock
+from gdpr_as_code.guard.lock import local_lock
 
 ROOT = Path(__file__).resolve().parents[1]
 CI = ROOT / "examples" / "ci"

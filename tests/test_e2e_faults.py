@@ -12,9 +12,9 @@ import httpx
 import pytest
 from test_e2e_plan_apply import SPEC_PATH, connect, writes
 
-from gdpr_as_code import engine
-from gdpr_as_code.client import MauticClient
+from gdpr_as_code import converge
 from gdpr_as_code.errors import ApplyError, MauticError
+from gdpr_as_code.mautic.client import MauticClient
 from gdpr_as_code.spec import Spec, load_spec
 
 FAULTS = [
@@ -42,7 +42,7 @@ def apply_until_converged(spec: Spec, client: MauticClient, attempts: int = 8) -
     """Rerun plan + apply as an operator would after a failure; answer how many runs it took."""
     for run in range(1, attempts + 1):
         try:
-            engine.apply(engine.plan(spec, client), client)
+            converge.apply(converge.plan(spec, client), client)
             return run
         except (ApplyError, MauticError):
             continue
@@ -51,11 +51,11 @@ def apply_until_converged(spec: Spec, client: MauticClient, attempts: int = 8) -
 
 def assert_one_of_each(spec: Spec, client: MauticClient) -> None:
     """Every spec object exists exactly once in Mautic, and nothing is left to change."""
-    live = engine.read_live(client)
-    for kind, objects in engine.desired_state(spec).items():
+    live = converge.read_live(client)
+    for kind, objects in converge.desired_state(spec).items():
         claims = live.managed(kind)
         assert {key: len(claims.get(key, [])) for key in objects} == dict.fromkeys(objects, 1)
-    assert not engine.plan(spec, client).changes
+    assert not converge.plan(spec, client).changes
 
 
 @pytest.mark.parametrize("fault", FAULTS)
@@ -71,7 +71,7 @@ def test_apply_under_faults_never_duplicates_and_a_rerun_converges(
         controls.clear_faults()
         assert_one_of_each(spec, client)
         controls.clear_requests()
-        engine.apply(engine.plan(spec, client), client)
+        converge.apply(converge.plan(spec, client), client)
         assert writes(controls) == []
 
 
@@ -80,7 +80,7 @@ def test_a_create_whose_answer_was_lost_is_adopted_not_repeated(
 ) -> None:
     controls.fault(kind="lose_answer", methods=["POST"], path="/new$")  # each create is made, its answer lost
     with connect(sandbox.url) as client:
-        outcomes = engine.apply(engine.plan(spec, client), client)
+        outcomes = converge.apply(converge.plan(spec, client), client)
         creates = [write for write in writes(controls) if write.endswith("/new")]
         # +1: the contact field registry segment, created before the fields, is adopted the same way;
         # as many creates reached Mautic as were adopted: none was sent twice
@@ -117,13 +117,13 @@ def test_a_change_mautic_did_not_keep_fails_verification_naming_object_and_field
     spec: Spec, sandbox: Any, api: httpx.Client
 ) -> None:
     with connect(sandbox.url) as client:
-        engine.apply(engine.plan(spec, client), client)
-        segment_id = engine.read_live(client).ids()["@segments.data_requested"]
+        converge.apply(converge.plan(spec, client), client)
+        segment_id = converge.read_live(client).ids()["@segments.data_requested"]
     api.patch(f"/api/segments/{segment_id}/edit", json={"isPublished": False})
     with connect(sandbox.url, transport=DropAttribute("isPublished")) as client:
-        planned = engine.plan(spec, client)
+        planned = converge.plan(spec, client)
         with pytest.raises(ApplyError) as caught:
-            engine.apply(planned, client)
+            converge.apply(planned, client)
     message = str(caught.value)
     assert f"segment.data_requested (id {segment_id}): isPublished is False in Mautic, wanted True" in message
     assert [o.action for o in caught.value.outcomes] == ["update"]
@@ -133,8 +133,8 @@ def test_a_form_patch_adding_a_field_is_not_repeated_after_a_lost_answer(
     spec: Spec, sandbox: Any, controls: Any, api: httpx.Client
 ) -> None:
     with connect(sandbox.url) as client:
-        engine.apply(engine.plan(spec, client), client)
-        form_id = engine.read_live(client).ids()["@forms.gdpr_request"]
+        converge.apply(converge.plan(spec, client), client)
+        form_id = converge.read_live(client).ids()["@forms.gdpr_request"]
     email = next(
         f for f in api.get(f"/api/forms/{form_id}").json()["form"]["fields"] if f["alias"] == "email"
     )
@@ -143,7 +143,7 @@ def test_a_form_patch_adding_a_field_is_not_repeated_after_a_lost_answer(
     controls.fault(kind="lose_answer", methods=["PATCH"], path="^/api/forms/", count=1)
     with connect(sandbox.url) as client:
         with pytest.raises(ApplyError, match=r"Could not update form\.gdpr_request"):
-            engine.apply(engine.plan(spec, client), client)  # adds the field back; the answer is lost
+            converge.apply(converge.plan(spec, client), client)  # adds the field back; the answer is lost
         assert client.stats.by_method["PATCH"] == 1  # not sent twice
         sent = [(r["method"], r["status"]) for r in controls.requests()["requests"] if r["method"] != "GET"]
         assert sent == [("PATCH", 200)]  # Mautic appended the field; the client never heard

@@ -16,11 +16,12 @@ from typing import Any
 import httpx
 import pytest
 
-from gdpr_as_code import engine
+from gdpr_as_code import converge
 from gdpr_as_code.cli import main
-from gdpr_as_code.client import EnvTarget, MauticClient, RetryPolicy, client_from_env
+from gdpr_as_code.converge.changes import Plan
 from gdpr_as_code.errors import PlanError
-from gdpr_as_code.plan import Plan, render_text
+from gdpr_as_code.mautic.client import EnvTarget, MauticClient, RetryPolicy, client_from_env
+from gdpr_as_code.render.text import render_text
 from gdpr_as_code.spec import Spec, load_spec
 
 SPEC_PATH = Path(__file__).resolve().parents[1] / "configs" / "gdpr.yaml"
@@ -50,25 +51,25 @@ def writes(controls: Any) -> list[str]:
     return [f"{r['method']} {r['path']}" for r in controls.requests()["requests"] if r["method"] in WRITES]
 
 
-def converge(spec: Spec, client: MauticClient) -> Plan:
+def plan_and_apply(spec: Spec, client: MauticClient) -> Plan:
     """Plan and apply; return the plan that was applied."""
-    planned = engine.plan(spec, client)
-    engine.apply(planned, client)
+    planned = converge.plan(spec, client)
+    converge.apply(planned, client)
     return planned
 
 
 def live_id(client: MauticClient, kind: str, key: str) -> int:
-    return engine.read_live(client).ids()[f"@{kind}.{key}"]
+    return converge.read_live(client).ids()[f"@{kind}.{key}"]
 
 
 def test_fresh_apply_then_a_second_apply_makes_zero_writes(
     spec: Spec, client: MauticClient, controls: Any
 ) -> None:
-    first = converge(spec, client)
+    first = plan_and_apply(spec, client)
     assert first.counts() == {"add": objects_in(spec), "change": 0, "destroy": 0, "suppressed": 0}
     controls.clear_requests()
-    second = engine.plan(spec, client)
-    assert engine.apply(second, client) == ()
+    second = converge.plan(spec, client)
+    assert converge.apply(second, client) == ()
     assert render_text(second) == "No changes. Mautic matches the spec."
     assert writes(controls) == []
     reads = controls.requests()["counts"]
@@ -78,7 +79,7 @@ def test_fresh_apply_then_a_second_apply_makes_zero_writes(
 def test_the_form_apply_creates_is_mapped_ordered_and_keeps_its_post_action(
     spec: Spec, client: MauticClient, api: httpx.Client
 ) -> None:
-    converge(spec, client)
+    plan_and_apply(spec, client)
     form = api.get(f"/api/forms/{live_id(client, 'forms', 'gdpr_request')}").json()["form"]
     fields = {f["alias"]: f for f in form["fields"]}
     assert (fields["email"]["mappedObject"], fields["email"]["mappedField"]) == ("contact", "email")
@@ -158,35 +159,35 @@ def test_drift_is_planned_and_repaired(
     api: httpx.Client,
     controls: Any,
 ) -> None:
-    converge(spec, client)
+    plan_and_apply(spec, client)
     drift(api, client)
-    planned = engine.plan(spec, client)
+    planned = converge.plan(spec, client)
     (change,) = planned.actionable
     assert (change.action, change.address) == ("update", address)
     assert path in [f.path for f in change.fields]
     assert f"~ {address}" in render_text(planned)
-    engine.apply(planned, client)
+    converge.apply(planned, client)
     controls.clear_requests()
-    assert not engine.plan(spec, client).changes
+    assert not converge.plan(spec, client).changes
     assert writes(controls) == []
 
 
 def test_prune_deletes_only_managed_objects(spec: Spec, client: MauticClient, api: httpx.Client) -> None:
-    converge(spec, client)
+    plan_and_apply(spec, client)
     by_hand = api.post("/api/segments/new", json={"name": "Hand-made", "alias": "hand-made"}).json()["list"][
         "id"
     ]
     fewer = dataclasses.replace(spec, segments=tuple(s for s in spec.segments if s.key != "data_requested"))
-    kept = engine.plan(fewer, client)
+    kept = converge.plan(fewer, client)
     (suppressed,) = kept.changes
     assert (suppressed.action, suppressed.address, suppressed.suppressed) == (
         "delete",
         "segment.data_requested",
         True,
     )
-    assert engine.apply(kept, client) == ()
-    pruned = engine.plan(fewer, client, prune=True)
-    (outcome,) = engine.apply(pruned, client)
+    assert converge.apply(kept, client) == ()
+    pruned = converge.plan(fewer, client, prune=True)
+    (outcome,) = converge.apply(pruned, client)
     assert (outcome.action, outcome.address) == ("delete", "segment.data_requested")
     remaining = {s["alias"] for s in api.get("/api/segments").json()["lists"].values()}
     # gdpr-as-code-fields: the registry of managed contact fields (Mautic keeps no marker in a field)
@@ -202,16 +203,16 @@ def test_an_unmanaged_look_alike_blocks_the_plan_until_imported(
         json={"name": "Data requests (old)", "alias": "data-requested", "description": "made by hand"},
     ).json()["list"]
     with pytest.raises(PlanError, match=rf"gdpr-as-code import segment\.data_requested {made['id']}"):
-        engine.plan(spec, client)
-    outcome = engine.adopt(client, "segment.data_requested", made["id"], spec)
+        converge.plan(spec, client)
+    outcome = converge.adopt(client, "segment.data_requested", made["id"], spec)
     assert outcome.detail == "marker written"
-    planned = engine.plan(spec, client)
+    planned = converge.plan(spec, client)
     adopted = [c for c in planned.changes if c.address == "segment.data_requested"]
     assert [(c.action, c.mautic_id) for c in adopted] == [("update", made["id"])]
-    engine.apply(planned, client)
+    converge.apply(planned, client)
     segment = api.get(f"/api/segments/{made['id']}").json()["list"]
     assert segment["name"] == "Data Requested" and "[gdpr-as-code:data_requested]" in segment["description"]
-    assert not engine.plan(spec, client).changes
+    assert not converge.plan(spec, client).changes
 
 
 @pytest.fixture
@@ -220,7 +221,7 @@ def cli_env(sandbox_env: dict[str, str]) -> None:
 
 
 def objects_in(spec: Spec) -> int:
-    return sum(len(objects) for objects in engine.desired_state(spec).values())
+    return sum(len(objects) for objects in converge.desired_state(spec).values())
 
 
 def test_cli_plan_apply_plan_with_exit_codes(
@@ -263,26 +264,27 @@ def test_cli_look_alike_error_then_import(
 def test_a_plan_read_back_from_json_applies_the_same(
     spec: Spec, client: MauticClient, api: httpx.Client
 ) -> None:
-    converge(spec, client)
+    plan_and_apply(spec, client)
     remove_form_action(api, client)
     rename_segment(api, client)
-    saved = Plan.from_dict(json.loads(json.dumps(engine.plan(spec, client).to_dict(), sort_keys=True)))
-    assert {c.address for c in engine.apply(saved, client)} == {"form.gdpr_request", "segment.data_requested"}
-    assert not engine.plan(spec, client).changes
+    saved = Plan.from_dict(json.loads(json.dumps(converge.plan(spec, client).to_dict(), sort_keys=True)))
+    applied = converge.apply(saved, client)
+    assert {c.address for c in applied} == {"form.gdpr_request", "segment.data_requested"}
+    assert not converge.plan(spec, client).changes
 
 
 def test_import_refuses_what_it_cannot_adopt(spec: Spec, client: MauticClient) -> None:
-    converge(spec, client)
+    plan_and_apply(spec, client)
     with pytest.raises(PlanError, match="has no segment with id 999"):
-        engine.adopt(client, "segment.data_requested", 999, spec)
+        converge.adopt(client, "segment.data_requested", 999, spec)
     with pytest.raises(PlanError, match=r"'campaign\.x' is not an object address"):
-        engine.adopt(client, "campaign.x", 1, spec)
+        converge.adopt(client, "campaign.x", 1, spec)
     with pytest.raises(PlanError, match=r"segment\.nope is not in"):
-        engine.adopt(client, "segment.nope", 1, spec)
+        converge.adopt(client, "segment.nope", 1, spec)
     other = live_id(client, "segments", "request_to_be_forgotten")
     with pytest.raises(PlanError, match="is already managed"):
-        engine.adopt(client, "segment.data_requested", other, spec)
-    assert engine.adopt(client, "segment.request_to_be_forgotten", other, spec).detail == "already managed"
+        converge.adopt(client, "segment.data_requested", other, spec)
+    assert converge.adopt(client, "segment.request_to_be_forgotten", other, spec).detail == "already managed"
 
 
 def test_a_spec_whose_target_uses_oauth2_converges_too(sandbox: Any) -> None:
@@ -292,7 +294,7 @@ def test_a_spec_whose_target_uses_oauth2_converges_too(sandbox: Any) -> None:
     env = {"MAUTIC_CLIENT_ID": DEFAULT_CLIENT_ID, "MAUTIC_CLIENT_SECRET": DEFAULT_CLIENT_SECRET}
     german = load_spec(SPEC_PATH.with_name("gdpr-de.yaml"), variables={"mautic_url": sandbox.url}, env=env)
     with client_from_env(german.target, env=env) as client:
-        assert engine.plan(german, client).counts()["add"] == objects_in(german)
-        engine.apply(engine.plan(german, client), client)
-        assert not engine.plan(german, client).changes
+        assert converge.plan(german, client).counts()["add"] == objects_in(german)
+        converge.apply(converge.plan(german, client), client)
+        assert not converge.plan(german, client).changes
         assert client.stats.token_requests == 1

@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
-from gdpr_as_code import engine
+from gdpr_as_code import converge
+from gdpr_as_code.converge.changes import Change, FieldChange, Plan
 from gdpr_as_code.errors import PlanError
-from gdpr_as_code.plan import Change, FieldChange, Plan, render_text
+from gdpr_as_code.render.text import render_text
 from gdpr_as_code.resources import registry_body
 from gdpr_as_code.spec import (
     ContactField,
@@ -89,7 +90,7 @@ def field_registry(**owners: str) -> dict[str, Any]:
 
 
 def test_fresh_instance_plans_every_object_as_a_create_in_dependency_order() -> None:
-    changes = engine.diff(engine.desired_state(make_spec()), engine.live_from_raw({}))
+    changes = converge.diff(converge.desired_state(make_spec()), converge.live_from_raw({}))
     assert [(c.action, c.kind, c.key) for c in changes] == [
         ("create", "fields", "request"),
         ("create", "segments", "forget"),
@@ -103,18 +104,18 @@ def test_fresh_instance_plans_every_object_as_a_create_in_dependency_order() -> 
 
 
 def test_an_unmanaged_look_alike_stops_the_plan_with_the_import_command() -> None:
-    live = engine.live_from_raw(
+    live = converge.live_from_raw(
         {"segments": [raw_segment(12, "Forget (by hand)", "request-to-be-forgotten")]}
     )
     with pytest.raises(PlanError) as caught:
-        engine.diff(engine.desired_state(make_spec()), live)
+        converge.diff(converge.desired_state(make_spec()), live)
     message = str(caught.value)
     assert "unmanaged segment #12 with the same alias 'request-to-be-forgotten'" in message
     assert "gdpr-as-code import segment.forget 12" in message
 
 
 def test_managed_object_is_recognised_by_its_marker_after_a_rename_in_the_spec() -> None:
-    live = engine.live_from_raw(
+    live = converge.live_from_raw(
         {
             "segments": [
                 raw_segment(3, "Data Requested", "data-requested", "[gdpr-as-code:collected]"),
@@ -122,8 +123,8 @@ def test_managed_object_is_recognised_by_its_marker_after_a_rename_in_the_spec()
         }
     )
     renamed = Segment("collected", "Data access requests", "data-requested")
-    changes = engine.diff(
-        engine.desired_state(make_spec(segments=(renamed,), fields=(), emails=(), forms=())), live
+    changes = converge.diff(
+        converge.desired_state(make_spec(segments=(renamed,), fields=(), emails=(), forms=())), live
     )
     (change,) = changes
     assert (change.action, change.mautic_id) == ("update", 3)
@@ -134,7 +135,7 @@ def test_managed_object_is_recognised_by_its_marker_after_a_rename_in_the_spec()
 
 
 def test_managed_object_gone_from_the_spec_is_a_suppressed_delete_unless_pruned() -> None:
-    live = engine.live_from_raw(
+    live = converge.live_from_raw(
         {
             "segments": [
                 raw_segment(3, "Old", "old", "[gdpr-as-code:old]"),
@@ -142,18 +143,18 @@ def test_managed_object_gone_from_the_spec_is_a_suppressed_delete_unless_pruned(
             ]
         }
     )
-    desired = engine.desired_state(make_spec(segments=(), fields=(), emails=(), forms=()))
-    (kept,) = engine.diff(desired, live)
+    desired = converge.desired_state(make_spec(segments=(), fields=(), emails=(), forms=()))
+    (kept,) = converge.diff(desired, live)
     assert (kept.action, kept.mautic_id, kept.suppressed) == ("delete", 3, True)
     assert not Plan("x", (kept,)).has_changes
     assert "deleted only with --prune" in render_text(Plan("x", (kept,)))
-    (pruned,) = engine.diff(desired, live, prune=True)  # the unmanaged #4 is never touched
+    (pruned,) = converge.diff(desired, live, prune=True)  # the unmanaged #4 is never touched
     assert (pruned.action, pruned.mautic_id, pruned.suppressed) == ("delete", 3, False)
     assert render_text(Plan("x", (pruned,))).splitlines()[2] == '  - segment.old (id 3)  "Old"'
 
 
 def test_pruning_a_contact_field_warns_that_its_data_goes_with_it() -> None:
-    live = engine.live_from_raw(
+    live = converge.live_from_raw(
         {
             "fields": [
                 {
@@ -167,14 +168,14 @@ def test_pruning_a_contact_field_warns_that_its_data_goes_with_it() -> None:
             "segments": [field_registry(old="old")],
         }
     )
-    (change,) = engine.diff(
-        engine.desired_state(make_spec(fields=(), segments=(), emails=(), forms=())), live, prune=True
+    (change,) = converge.diff(
+        converge.desired_state(make_spec(fields=(), segments=(), emails=(), forms=())), live, prune=True
     )
     assert "the value of every contact is lost" in render_text(Plan("x", (change,)))
 
 
 def test_two_objects_claiming_one_key_are_a_plan_error() -> None:
-    live = engine.live_from_raw(
+    live = converge.live_from_raw(
         {
             "segments": [
                 raw_segment(3, "Data Requested", "data-requested", "[gdpr-as-code:collected]"),
@@ -183,13 +184,13 @@ def test_two_objects_claiming_one_key_are_a_plan_error() -> None:
         }
     )
     with pytest.raises(PlanError, match=r"2 segments in Mautic \(#3, #9\) carry its marker"):
-        engine.diff(
-            engine.desired_state(make_spec(segments=(COLLECTED,), fields=(), emails=(), forms=())), live
+        converge.diff(
+            converge.desired_state(make_spec(segments=(COLLECTED,), fields=(), emails=(), forms=())), live
         )
 
 
 def test_a_contact_field_type_change_is_refused_not_planned() -> None:
-    live = engine.live_from_raw(
+    live = converge.live_from_raw(
         {
             "fields": [
                 {
@@ -207,9 +208,9 @@ def test_a_contact_field_type_change_is_refused_not_planned() -> None:
         }
     )
     with pytest.raises(
-        PlanError, match="the type of contact field #44 is 'text' in Mautic and 'multiselect'"
+        PlanError, match="the type of field #44 is 'text' in Mautic and 'multiselect'"
     ):
-        engine.diff(engine.desired_state(make_spec(segments=(), emails=(), forms=())), live)
+        converge.diff(converge.desired_state(make_spec(segments=(), emails=(), forms=())), live)
 
 
 def _managed_form(fields: list[dict[str, Any]], actions: list[dict[str, Any]]) -> dict[str, Any]:
@@ -285,10 +286,13 @@ def _others() -> dict[str, list[dict[str, Any]]]:
 
 
 def form_diff(fields: list[dict[str, Any]], actions: list[dict[str, Any]]) -> list[tuple[str, Any, Any]]:
-    live = engine.live_from_raw({**_others(), "forms": [_managed_form(fields, actions)]})
-    desired = engine.desired_state(make_spec(fields=(), segments=(COLLECTED,), emails=(), forms=(FORM,)))
+    live = converge.live_from_raw({**_others(), "forms": [_managed_form(fields, actions)]})
+    desired = converge.desired_state(make_spec(fields=(), segments=(COLLECTED,), emails=(), forms=(FORM,)))
     return [
-        (f.path, f.before, f.after) for c in engine.diff(desired, live) if c.kind == "forms" for f in c.fields
+        (f.path, f.before, f.after)
+        for c in converge.diff(desired, live)
+        if c.kind == "forms"
+        for f in c.fields
     ]
 
 
@@ -325,9 +329,9 @@ def test_a_deleted_form_field_is_planned_back_whole() -> None:
 
 def test_plan_round_trips_through_json() -> None:
     fields, actions = _live_form_parts()
-    live = engine.live_from_raw({**_others(), "forms": [_managed_form(fields[:1], actions)]})
-    desired = engine.desired_state(make_spec(fields=(), segments=(COLLECTED,), emails=(), forms=(FORM,)))
-    plan = Plan("https://mautic.example.com", engine.diff(desired, live), live.ids(), spec_sha256="ab")
+    live = converge.live_from_raw({**_others(), "forms": [_managed_form(fields[:1], actions)]})
+    desired = converge.desired_state(make_spec(fields=(), segments=(COLLECTED,), emails=(), forms=(FORM,)))
+    plan = Plan("https://mautic.example.com", converge.diff(desired, live), live.ids(), spec_sha256="ab")
     data = json.loads(json.dumps(plan.to_dict()))
     again = Plan.from_dict(data)
     assert again.to_dict() == data
@@ -357,6 +361,6 @@ def test_an_edit_deep_in_a_long_consent_text_is_visible_in_the_plan() -> None:
 
 
 def test_a_segment_with_our_name_but_another_alias_is_in_the_way_too() -> None:
-    live = engine.live_from_raw({"segments": [raw_segment(8, "Data Requested", "data-requested-2019")]})
+    live = converge.live_from_raw({"segments": [raw_segment(8, "Data Requested", "data-requested-2019")]})
     with pytest.raises(PlanError, match="unmanaged segment #8 with the same name 'Data Requested'"):
-        engine.diff(engine.desired_state(make_spec(fields=(), emails=(), forms=())), live)
+        converge.diff(converge.desired_state(make_spec(fields=(), emails=(), forms=())), live)

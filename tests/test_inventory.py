@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from gdpr_as_code.errors import MissingCredentials, SelectionError, SpecError
-from gdpr_as_code.inventory import (
+from gdpr_as_code.rollout.inventory import (
     check_credentials,
     load_inventory,
     parse_selectors,

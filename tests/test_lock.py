@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
-from gdpr_as_code.auth import BasicAuth
-from gdpr_as_code.client import EnvTarget, MauticClient, client_from_env, instance_key
 from gdpr_as_code.errors import LockError
-from gdpr_as_code.lock import REMOTE_ALIAS, REMOTE_MARKER, local_lock, lock_path, remote_lock
+from gdpr_as_code.guard.lock import REMOTE_ALIAS, REMOTE_MARKER, local_lock, lock_path, remote_lock
+from gdpr_as_code.mautic.auth import BasicAuth
+from gdpr_as_code.mautic.client import EnvTarget, MauticClient, client_from_env, instance_key
 
 URL = "https://mautic.example.org"
 
@@ -62,7 +62,7 @@ def test_timeout_waits_for_the_holder(tmp_path: Path) -> None:
 
 def test_lock_of_a_killed_process_is_free(tmp_path: Path) -> None:
     code = (
-        "import sys, time; from pathlib import Path; from gdpr_as_code.lock import local_lock\n"
+        "import sys, time; from pathlib import Path; from gdpr_as_code.guard.lock import local_lock\n"
         f"with local_lock({URL!r}, Path({str(tmp_path)!r})):\n"
         "    print('held', flush=True); time.sleep(60)\n"
     )

@@ -12,10 +12,17 @@ from typing import Any
 import jsonschema
 import pytest
 
-from gdpr_as_code import engine
+from gdpr_as_code import converge
+from gdpr_as_code.converge.changes import Change, Plan, fingerprint, tool_version
 from gdpr_as_code.errors import PlanError
-from gdpr_as_code.plan import Change, Plan, fingerprint, tool_version
-from gdpr_as_code.planfile import StalePlanError, check_origin, is_plan_file, read_plan, save_plan, staleness
+from gdpr_as_code.guard.planfile import (
+    StalePlanError,
+    check_origin,
+    is_plan_file,
+    read_plan,
+    save_plan,
+    staleness,
+)
 from gdpr_as_code.redact import Redactor
 from gdpr_as_code.spec import Segment, Spec, Target
 
@@ -46,8 +53,9 @@ def make_plan(live: dict[str, list[dict[str, Any]]] | None = None) -> Plan:
     """Rename segment.forget (update #3), keep segment.access, create segment.new."""
     spec = Spec(Path("gdpr.yaml"), "5" * 64, Target(), {}, gdpr=None, consent=None, fields=(),
                 segments=(FORGET, ACCESS, NEW), emails=(), forms=())
-    state = engine.live_from_raw(live or LIVE)
-    return Plan(URL, engine.diff(engine.desired_state(spec), state), ids=state.ids(), spec_sha256="5" * 64)
+    state = converge.live_from_raw(live or LIVE)
+    changes = converge.diff(converge.desired_state(spec), state)
+    return Plan(URL, changes, ids=state.ids(), spec_sha256="5" * 64)
 
 
 def changed(segment_id: int, **values: Any) -> dict[str, list[dict[str, Any]]]:
@@ -107,22 +115,22 @@ def test_a_plan_from_another_tool_version_spec_or_instance_is_refused() -> None:
 
 
 def test_unchanged_live_state_is_fresh() -> None:
-    assert staleness(make_plan(), engine.live_from_raw(LIVE)) == []
+    assert staleness(make_plan(), converge.live_from_raw(LIVE)) == []
 
 
 def test_a_change_to_an_object_the_plan_does_not_touch_keeps_it_fresh() -> None:
     plan = make_plan()
-    assert staleness(plan, engine.live_from_raw(changed(4, name="Data Requested (edited)"))) == []
-    assert staleness(plan, engine.live_from_raw(changed(8, name="Newsletter (edited)"))) == []
+    assert staleness(plan, converge.live_from_raw(changed(4, name="Data Requested (edited)"))) == []
+    assert staleness(plan, converge.live_from_raw(changed(8, name="Newsletter (edited)"))) == []
 
 
 def test_a_change_to_a_touched_object_makes_it_stale() -> None:
     plan = make_plan()
-    assert staleness(plan, engine.live_from_raw(changed(3, isPublished=False))) == [
+    assert staleness(plan, converge.live_from_raw(changed(3, isPublished=False))) == [
         "segment.forget (id 3): changed in Mautic since the plan"
     ]
     gone = {"segments": [raw for raw in LIVE["segments"] if raw["id"] != 3]}
-    assert staleness(plan, engine.live_from_raw(gone)) == [
+    assert staleness(plan, converge.live_from_raw(gone)) == [
         "segment.forget (id 3): no longer in Mautic as planned"
     ]
 
@@ -130,15 +138,15 @@ def test_a_change_to_a_touched_object_makes_it_stale() -> None:
 def test_an_object_in_the_way_of_a_planned_create_makes_it_stale() -> None:
     plan = make_plan()
     managed = {"segments": [*LIVE["segments"], raw_segment(20, "Brand new", "brand-new", "new")]}
-    assert staleness(plan, engine.live_from_raw(managed)) == [
+    assert staleness(plan, converge.live_from_raw(managed)) == [
         "segment.new: now exists in Mautic (id 20), planned as new"
     ]
     look_alike = {"segments": [*LIVE["segments"], raw_segment(21, "Brand new", "brand-new")]}
-    assert staleness(plan, engine.live_from_raw(look_alike)) == [
+    assert staleness(plan, converge.live_from_raw(look_alike)) == [
         "segment.new: an unmanaged segment #21 with its alias appeared"
     ]
     same_name = {"segments": [*LIVE["segments"], raw_segment(22, "Brand new", "someone-elses")]}
-    assert staleness(plan, engine.live_from_raw(same_name)) == [  # what stops a new plan stops a saved one
+    assert staleness(plan, converge.live_from_raw(same_name)) == [  # what stops a new plan stops a saved one
         "segment.new: an unmanaged segment #22 with its name appeared"
     ]
 
@@ -167,9 +175,9 @@ def test_form_parts_recreated_by_hand_make_it_stale_even_with_the_same_content()
     change = Change("update", "forms", "gdpr", "GDPR request", 3, (), data, parts, fingerprint(data))
     plan = Plan(URL, (change,), tool_version=tool_version())
 
-    def live(email_field_id: int) -> engine.LiveState:
-        form = engine.Live("forms", 3, "gdpr", data, {"fields": {"email": email_field_id}})
-        return engine.LiveState({"forms": (form,)})
+    def live(email_field_id: int) -> converge.LiveState:
+        form = converge.Live("forms", 3, "gdpr", data, {"fields": {"email": email_field_id}})
+        return converge.LiveState({"forms": (form,)})
 
     assert staleness(plan, live(5)) == []
     assert staleness(plan, live(9)) == ["form.gdpr (id 3): changed in Mautic since the plan"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import gdpr_as_code
 from gdpr_as_code.sandbox import Sandbox
@@ -23,19 +24,30 @@ def test_all_is_sorted_and_lists_exactly_the_public_names() -> None:
     assert set(out.split()) - imported_helpers == set(gdpr_as_code.__all__)
 
 
-def test_the_docstring_example_runs_against_a_sandbox(sandbox: Sandbox) -> None:
-    """The usage example in the package docstring is real code: plan then apply converges a fresh instance."""
-    from gdpr_as_code import BasicAuth, MauticClient, engine, load_spec, render_text
+def test_the_docstring_example_runs_against_a_sandbox(sandbox: Sandbox, tmp_path: Path) -> None:
+    """The usage example in the package docstring is real code: plan then the guarded apply converges a
+    fresh instance and leaves a receipt."""
+    import gdpr_as_code as g
 
-    spec = load_spec("configs/gdpr.yaml")
-    with MauticClient(sandbox.url, BasicAuth("admin", "sandbox")) as client:
-        first = engine.plan(spec, client)
-        assert "Plan: " in render_text(first)
-        engine.apply(first, client)
-        assert render_text(engine.plan(spec, client)).startswith("No changes.")
+    spec = g.load_spec("configs/gdpr.yaml")
+    with g.MauticClient(sandbox.url, g.BasicAuth("admin", "sandbox")) as client:
+        planned = g.plan(spec, client)
+        assert "Plan: " in g.render_text(planned)
+        applied = g.apply(planned, spec, client, g.ApplyOptions(receipts=tmp_path))
+        assert applied.receipt is not None and applied.receipt.parent == tmp_path
+        assert g.render_text(g.plan(spec, client)).startswith("No changes.")
+
+
+def test_the_converge_package_is_reachable_from_the_top() -> None:
+    code = "import gdpr_as_code as g; print(g.converge.plan is g.plan, g.StalePlanError.__mro__[1].__name__)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["True", "PlanError"]
 
 
 def test_importing_the_package_does_not_load_the_engine_or_httpx() -> None:
-    code = "import sys, gdpr_as_code; print('httpx' in sys.modules, 'gdpr_as_code.engine' in sys.modules)"
+    code = (
+        "import sys, gdpr_as_code; "
+        "print('httpx' in sys.modules, 'gdpr_as_code.converge.apply' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]

@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 
-from gdpr_as_code import engine
-from gdpr_as_code.client import EnvTarget, MauticClient, RetryPolicy, client_from_env
+from gdpr_as_code import converge
+from gdpr_as_code.mautic.client import EnvTarget, MauticClient, RetryPolicy, client_from_env
 from gdpr_as_code.spec import load_spec
 
 SPEC_PATH = Path(__file__).resolve().parents[1] / "configs" / "gdpr.yaml"
@@ -51,12 +51,12 @@ def test_contact_fields_stay_managed_through_the_registry(
 ) -> None:
     spec = load_spec(SPEC_PATH, env={"MAUTIC_URL": "http://127.0.0.1"})
     with connect(sandbox.url) as client:
-        engine.apply(engine.plan(spec, client), client)
-        live = engine.read_live(client)
+        converge.apply(converge.plan(spec, client), client)
+        live = converge.read_live(client)
         managed = live.managed("fields")
         assert set(managed) == {f.key for f in spec.fields}
         controls.clear_requests()
-        assert not engine.plan(spec, client).has_changes
+        assert not converge.plan(spec, client).has_changes
         assert writes(controls) == []
         # A field someone made by hand with an alias the spec wants is never taken over silently ...
         key = spec.fields[0].key
@@ -67,11 +67,11 @@ def test_contact_fields_stay_managed_through_the_registry(
             if s["alias"] == "gdpr-as-code-fields"
         )
         api.patch(f"/api/segments/{registry['id']}/edit", json={"description": "[gdpr-as-code-fields] {}"})
-        assert engine.read_live(client).managed("fields") == {}
+        assert converge.read_live(client).managed("fields") == {}
         # ... until it is imported, which lists it in the registry again.
-        outcome = engine.adopt(client, f"field.{key}", field_id, spec)
+        outcome = converge.adopt(client, f"field.{key}", field_id, spec)
         assert outcome.detail == "listed in the field registry"
-        assert set(engine.read_live(client).managed("fields")) == {key}
+        assert set(converge.read_live(client).managed("fields")) == {key}
 
 
 def test_email_body_that_mautic_reformats_still_converges(
@@ -84,15 +84,15 @@ def test_email_body_that_mautic_reformats_still_converges(
     first = dataclasses.replace(spec.emails[0], html="<p>Hello<br>you<img src='logo.png' ALT=x></p>")
     spec = dataclasses.replace(spec, emails=(first, *spec.emails[1:]))
     with connect(sandbox.url) as client:
-        engine.apply(engine.plan(spec, client), client)
+        converge.apply(converge.plan(spec, client), client)
         stored = [e["customHtml"] for e in api.get("/api/emails").json()["emails"].values()]
         assert any("<br />" in body for body in stored)
         controls.clear_requests()
-        assert not engine.plan(spec, client).has_changes
+        assert not converge.plan(spec, client).has_changes
         assert writes(controls) == []
         # a real edit still shows
         changed = dataclasses.replace(first, html="<p>Hello<br>there</p>")
-        plan = engine.plan(dataclasses.replace(spec, emails=(changed, *spec.emails[1:])), client)
+        plan = converge.plan(dataclasses.replace(spec, emails=(changed, *spec.emails[1:])), client)
         assert [c.address for c in plan.changes] == [f"email.{first.key}"]
 
 
@@ -105,11 +105,11 @@ def test_segment_name_that_mautic_escapes_still_converges(
     first = dataclasses.replace(spec.segments[0], name="Access & erasure's requests")
     spec = dataclasses.replace(spec, segments=(first, *spec.segments[1:]))
     with connect(sandbox.url) as client:
-        engine.apply(engine.plan(spec, client), client)
+        converge.apply(converge.plan(spec, client), client)
         names = {s["name"] for s in api.get("/api/segments").json()["lists"].values()}
         assert "Access &#38; erasure&#39;s requests" in names
         controls.clear_requests()
-        assert not engine.plan(spec, client).has_changes
+        assert not converge.plan(spec, client).has_changes
         assert writes(controls) == []
 
 
@@ -128,10 +128,10 @@ def test_contact_field_texts_that_mautic_escapes_still_converge(
     }
     spec = dataclasses.replace(spec, fields=tuple(edited.get(f.key, f) for f in spec.fields))
     with connect(sandbox.url) as client:
-        engine.apply(engine.plan(spec, client), client)
+        converge.apply(converge.plan(spec, client), client)
         stored = {f["alias"]: f for f in api.get("/api/fields/contact").json()["fields"].values()}
         assert stored[flag.alias]["label"] == "Consent (it&#39;s yours &#38; ours)"
         assert stored[choice.alias]["properties"]["list"][0]["label"] == f"{label} &#38; more&#39;s"
         controls.clear_requests()
-        assert not engine.plan(spec, client).has_changes
+        assert not converge.plan(spec, client).has_changes
         assert writes(controls) == []

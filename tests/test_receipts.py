@@ -10,11 +10,18 @@ from typing import Any
 
 import pytest
 
-from gdpr_as_code.engine import Outcome
+from gdpr_as_code.converge import Outcome
+from gdpr_as_code.converge.changes import Change, FieldChange, Plan
 from gdpr_as_code.errors import GdprAsCodeError
-from gdpr_as_code.plan import Change, FieldChange, Plan
-from gdpr_as_code.receipts import Run, build_receipt, read_receipts, render_history, touching, write_receipt
+from gdpr_as_code.guard.receipts import (
+    Run,
+    build_receipt,
+    read_receipts,
+    touching,
+    write_receipt,
+)
 from gdpr_as_code.redact import EMAIL_MASK, SECRET_MASK, Redactor
+from gdpr_as_code.render.text import render_history
 
 T0 = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)
 URL = "https://mautic.example.org"

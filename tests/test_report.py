@@ -10,9 +10,10 @@ from pathlib import Path
 import jsonschema
 import markdown
 
-from gdpr_as_code.plan import Change, FieldChange, Plan
+from gdpr_as_code.converge.changes import Change, FieldChange, Plan
 from gdpr_as_code.redact import EMAIL_MASK, SECRET_MASK, Redactor
-from gdpr_as_code.report import DETAILED_CHANGES, render_json, render_markdown
+from gdpr_as_code.render.json import render_json
+from gdpr_as_code.render.markdown import DETAILED_CHANGES, render_markdown
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 SCHEMA = json.loads((Path(__file__).parents[1] / "schemas" / "plan.schema.json").read_text())

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from test_requests_e2e import Site, site  # noqa: F401 - the fixture: a sandbox with configs/gdpr.yaml applied
 
+from gdpr_as_code.dsr import delivery, export
 from gdpr_as_code.errors import GdprAsCodeError
-from gdpr_as_code.requests import delivery, export
 from gdpr_as_code.spec.model import ExportDelivery
 
 

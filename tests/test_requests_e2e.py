@@ -23,8 +23,8 @@ import httpx
 import pytest
 
 from gdpr_as_code.cli import main
-from gdpr_as_code.requests.erasure import RECEIPT_KEY_ENV, email_hash
-from gdpr_as_code.requests.journal import CRASH_ENV, CRASH_EXIT
+from gdpr_as_code.dsr.erasure import RECEIPT_KEY_ENV, email_hash
+from gdpr_as_code.dsr.journal import CRASH_ENV, CRASH_EXIT
 from gdpr_as_code.spec import load_spec
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"

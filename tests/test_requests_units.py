@@ -13,19 +13,19 @@ from pathlib import Path
 import pytest
 from recordings import recorded_answer
 
-from gdpr_as_code.errors import GdprAsCodeError, LockError
-from gdpr_as_code.requests import erasure, export
-from gdpr_as_code.requests.audit import AuditLog
-from gdpr_as_code.requests.journal import CRASH_ENV, CRASH_EXIT, Journal
-from gdpr_as_code.requests.pending import (
-    Request,
+from gdpr_as_code.dsr import erasure, export
+from gdpr_as_code.dsr.audit import AuditLog
+from gdpr_as_code.dsr.journal import CRASH_ENV, CRASH_EXIT, Journal
+from gdpr_as_code.dsr.pending import (
+    PendingRequest,
     collection,
     contact_email,
     mask_email,
     membership,
     parse_time,
 )
-from gdpr_as_code.requests.steps import Runner
+from gdpr_as_code.dsr.steps import Runner
+from gdpr_as_code.errors import GdprAsCodeError, LockError
 from gdpr_as_code.spec import DataItem
 
 
@@ -59,7 +59,8 @@ def test_membership_date_and_segment_id_from_the_real_contact_segments_answer() 
 
 def test_address_of_record_and_dnc_from_the_real_contact_answer() -> None:
     contact = recorded("114_GET_contacts_13_carol_after_dnc.json")["contact"]
-    request = Request("erasure", 13, parse_time("2026-11-29 05:59:00"), 2, contact_email(contact), contact)
+    when = parse_time("2026-11-29 05:59:00")
+    request = PendingRequest("erasure", 13, when, 2, contact_email(contact), contact)
     assert request.email == "carol@example.com"
     assert request.email_dnc_reason == 3
     assert "carol" not in repr(request)
@@ -114,7 +115,7 @@ def test_a_second_run_on_the_same_journal_is_refused(tmp_path: Path) -> None:
 
 def test_the_crash_hook_kills_the_process_at_the_requested_boundary(tmp_path: Path) -> None:
     script = (
-        "import sys; from pathlib import Path; from gdpr_as_code.requests.journal import Journal\n"
+        "import sys; from pathlib import Path; from gdpr_as_code.dsr.journal import Journal\n"
         "with Journal(Path(sys.argv[1])) as j:\n"
         "    for n in range(3): j.record('r', 'access', 1, f's{n}', 'done')\n"
     )
@@ -185,7 +186,8 @@ def test_a_failure_message_echoing_the_persons_name_is_masked_in_outcome_and_aud
     """Names cannot be masked by pattern, only by value: a request masks its own person's names."""
     names = {"firstname": "Zacharias", "lastname": "Quintero"}
     contact = {"fields": {"all": {**names, "email": "zq@example.com"}}}
-    request = Request("access", 7, datetime(2026, 1, 5, tzinfo=UTC), email="zq@example.com", contact=contact)
+    when = datetime(2026, 1, 5, tzinfo=UTC)
+    request = PendingRequest("access", 7, when, email="zq@example.com", contact=contact)
 
     def failing() -> None:
         raise GdprAsCodeError("Mautic refused contact 7 (Zacharias Quintero, zq@example.com): not valid")
@@ -198,3 +200,16 @@ def test_a_failure_message_echoing_the_persons_name_is_masked_in_outcome_and_aud
     for text in (outcome.detail, written):
         assert "contact 7" in text
         assert "Zacharias" not in text and "Quintero" not in text and "zq@example.com" not in text
+
+
+def test_the_steps_table_is_the_sequence_the_runner_walks() -> None:
+    """``STEPS`` is declared once: every per-request step has an action, and the batched steps come last, in
+    the order the erasure runs them (delete, then confirm)."""
+    from gdpr_as_code.dsr.steps import BATCHED, STEPS, Runner
+
+    actions = Runner.actions(Runner.__new__(Runner))
+    for kind, steps in STEPS.items():
+        own = [s for s in steps if s not in BATCHED]
+        assert list(steps) == own + [s for s in BATCHED if s in steps], kind
+        assert set(own) <= set(actions), kind
+    assert set(actions) == {s for steps in STEPS.values() for s in steps} - set(BATCHED)

@@ -11,8 +11,8 @@ from types import MappingProxyType
 import pytest
 
 from gdpr_as_code.errors import MauticAuthError
-from gdpr_as_code.inventory import Instance, Inventory
-from gdpr_as_code.rollout import InstanceResult, Progress, run, run_waves, waves
+from gdpr_as_code.rollout.inventory import Instance, Inventory
+from gdpr_as_code.rollout.runner import InstanceResult, Progress, run, run_waves, waves
 from gdpr_as_code.spec import Target
 
 
@@ -53,11 +53,8 @@ def test_parallelism_is_bounded_and_used() -> None:
         with lock:
             running -= 1
 
-    started = time.monotonic()
     run([inst(f"i{n}") for n in range(12)], step, parallelism=4)
-    elapsed = time.monotonic() - started
-    assert peak == 4
-    assert elapsed < 12 * 0.05 / 2  # concurrent, not a sequential loop
+    assert peak == 4  # four steps were running at once: concurrent, and never more than asked
 
 
 def test_parallelism_one_runs_inline_in_the_callers_thread() -> None:
@@ -126,7 +123,8 @@ def test_results_are_values_not_exceptions(parallelism: int) -> None:
 
 
 def test_the_clis_copies_of_library_constants_match_the_library() -> None:
-    from gdpr_as_code import cli, report, rollout
+    from gdpr_as_code import cli, render
+    from gdpr_as_code.rollout import runner
 
-    assert cli.DEFAULT_PARALLELISM == rollout.DEFAULT_PARALLELISM
-    assert cli.PLAN_FORMATS == report.FORMATS
+    assert cli.DEFAULT_PARALLELISM == runner.DEFAULT_PARALLELISM
+    assert cli.PLAN_FORMATS == render.FORMATS

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from gdpr_as_code.cli import main
-from gdpr_as_code.inventory import shard_of
+from gdpr_as_code.rollout.inventory import shard_of
 from gdpr_as_code.sandbox import Sandbox
 
 SPEC = Path(__file__).resolve().parents[1] / "configs" / "gdpr.yaml"

@@ -8,12 +8,11 @@ from types import MappingProxyType
 
 import pytest
 
+from gdpr_as_code.converge.changes import Change, FieldChange, Plan
 from gdpr_as_code.errors import MauticAuthError
-from gdpr_as_code.inventory import Instance, Inventory
-from gdpr_as_code.plan import Change, FieldChange, Plan
 from gdpr_as_code.redact import Redactor
-from gdpr_as_code.rollout import InstanceResult
-from gdpr_as_code.rollout_report import (
+from gdpr_as_code.rollout.inventory import Instance, Inventory
+from gdpr_as_code.rollout.report import (
     exit_code,
     plan_json,
     plan_markdown,
@@ -22,6 +21,7 @@ from gdpr_as_code.rollout_report import (
     render_plan_text,
     tracebacks,
 )
+from gdpr_as_code.rollout.runner import InstanceResult
 from gdpr_as_code.spec import Target
 
 CANARY_SECRET = "Pa55-canary-04417"

@@ -246,12 +246,10 @@ def test_non_loopback_host_is_refused_without_allow_remote() -> None:
         Sandbox("0.0.0.0")
 
 
-def test_fifty_sandboxes_start_fast_and_serve_independently() -> None:
-    started = time.monotonic()
+def test_fifty_sandboxes_start_and_serve_independently() -> None:
+    """How fast they start is the benchmarks' business: a wall-clock bound here would flake under load."""
     servers = [Sandbox().start() for _ in range(50)]
-    elapsed = time.monotonic() - started
     try:
-        assert elapsed / 50 < 0.1
         assert len({s.port for s in servers}) == 50
         assert httpx.get(servers[-1].url + "/api/users/self", auth=("admin", "sandbox")).status_code == 200
     finally:

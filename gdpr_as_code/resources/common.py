@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
 
 MARKER_RE = re.compile(r"\[gdpr-as-code:([A-Za-z0-9_.\-]+)\]")
 REF_RE = re.compile(r"^@([a-z]+)\.(.+)$")
@@ -121,9 +121,11 @@ def no_sub_ids(raw: Mapping[str, Any]) -> dict[str, dict[str, int]]:
     return {}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Kind:
-    """One kind of Mautic object: its endpoints, envelope keys, identity and the four functions above.
+    """One kind of Mautic object: its endpoints, envelope keys, identity, the four functions above, and the
+    hooks through which generic code (state, diff, apply, import, render) learns what is special about it;
+    no generic module names a kind.
 
     ``identity`` is the attribute that makes an unmanaged object "in the way" of a desired one (Mautic refuses
     or renames a duplicate alias; a duplicate name confuses every human reading Mautic). ``label`` is used in
@@ -136,6 +138,8 @@ class Kind:
     list_key: str
     one_key: str
     identity: str
+    spec_objects: Callable[[Any], Iterable[Any]]
+    """The spec's objects of this kind (``desired_state`` renders each with ``render``)."""
     render: Callable[[Any], Json]
     normalise: Callable[[Mapping[str, Any], RefIndex], Json]
     key_of: Callable[[Mapping[str, Any]], str | None]
@@ -145,6 +149,21 @@ class Kind:
     """Further attributes that put an unmanaged object in the way (a segment with our name, another alias)."""
     comparable: Callable[[Json], Json] = lambda data: data
     """Both sides as the diff compares them, where Mautic stores an equivalent of what was sent (emails)."""
+    ownership: Literal["marker", "registry"] = "marker"
+    """Where the tool records that it owns an object: a marker in the object (``marker_in``), or, for
+    objects with nowhere to put one, the field registry segment (spec key -> ``identity``), which apply
+    writes *before* creating them so a lost create answer still leaves an owned object."""
+    marker_in: str = "description"
+    """The attribute the ownership marker lives in (what ``import`` PATCHes)."""
+    immutable: tuple[str, ...] = ()
+    """Attributes Mautic never changes after creation; a plan that would change one is refused."""
+    parts: tuple[str, ...] = ()
+    """Attributes holding sub-objects keyed by spec key (diffed item by item), deleted through
+    ``{path}/{id}/{part}/delete`` since a PATCH never deletes them."""
+    delete_warning: str = ""
+    """What the plan text adds under a delete of this kind (what is lost with it)."""
+    verify_hints: Mapping[str, str] = field(default_factory=dict)
+    """Known reasons Mautic keeps an attribute from changing, added to the verification message."""
 
     def address(self, key: str) -> str:
         """How the user names this object on the command line and in messages, e.g. ``segment.forget``."""

@@ -141,15 +141,17 @@ def email_payload(
 
 
 EMAILS = Kind(
-    "emails",
-    "email",
-    "/emails",
-    "emails",
-    "email",
-    "name",
-    render_email,
-    normalise_email,
-    email_key,
-    email_payload,
+    name="emails",
+    label="email",
+    path="/emails",
+    list_key="emails",
+    one_key="email",
+    identity="name",
+    spec_objects=lambda spec: spec.emails,
+    render=render_email,
+    normalise=normalise_email,
+    key_of=email_key,
+    payload=email_payload,
     comparable=comparable_email,
+    marker_in="customHtml",
 )

@@ -162,14 +162,24 @@ def field_payload(
 
 
 FIELDS = Kind(
-    "fields",
-    "field",
-    "/fields/contact",
-    "fields",
-    "field",
-    "alias",
-    render_field,
-    normalise_field,
-    field_key,
-    field_payload,
+    name="fields",
+    label="field",
+    path="/fields/contact",
+    list_key="fields",
+    one_key="field",
+    identity="alias",
+    spec_objects=lambda spec: spec.fields,
+    render=render_field,
+    normalise=normalise_field,
+    key_of=field_key,
+    payload=field_payload,
+    ownership="registry",
+    immutable=("alias", "type"),
+    delete_warning="Mautic drops the field's column: the value of every contact is lost",
+    verify_hints={
+        "isPublished": (
+            " (when Mautic creates custom fields in the background, the field is published only after its "
+            "cron job mautic:custom-field:create-column has run: run it, then apply again)"
+        )
+    },
 )

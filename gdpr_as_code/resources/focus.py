@@ -106,14 +106,15 @@ def focus_payload(
 
 
 FOCUS = Kind(
-    "focus",
-    "focus",
-    "/focus",
-    "focus",
-    "focus",
-    "name",
-    render_focus,
-    normalise_focus,
-    description_key,
-    focus_payload,
+    name="focus",
+    label="focus",
+    path="/focus",
+    list_key="focus",
+    one_key="focus",
+    identity="name",
+    spec_objects=lambda spec: (spec.consent,) if spec.consent is not None else (),
+    render=render_focus,
+    normalise=normalise_focus,
+    key_of=description_key,
+    payload=focus_payload,
 )

@@ -191,15 +191,17 @@ def form_payload(
 
 
 FORMS = Kind(
-    "forms",
-    "form",
-    "/forms",
-    "forms",
-    "form",
-    "name",
-    render_form,
-    normalise_form,
-    description_key,
-    form_payload,
-    form_sub_ids,
+    name="forms",
+    label="form",
+    path="/forms",
+    list_key="forms",
+    one_key="form",
+    identity="name",
+    spec_objects=lambda spec: spec.forms,
+    render=render_form,
+    normalise=normalise_form,
+    key_of=description_key,
+    payload=form_payload,
+    sub_ids=form_sub_ids,
+    parts=("fields", "actions"),
 )

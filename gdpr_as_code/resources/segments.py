@@ -90,15 +90,21 @@ def normalise_segment(raw: Mapping[str, Any], refs: RefIndex) -> Json:
 
 
 SEGMENTS = Kind(
-    "segments",
-    "segment",
-    "/segments",
-    "lists",
-    "list",
-    "alias",
-    render_segment,
-    normalise_segment,
-    description_key,
-    described_payload,
+    name="segments",
+    label="segment",
+    path="/segments",
+    list_key="lists",
+    one_key="list",
+    identity="alias",
+    spec_objects=lambda spec: spec.segments,
+    render=render_segment,
+    normalise=normalise_segment,
+    key_of=description_key,
+    payload=described_payload,
     lookalike=("name",),
+    verify_hints={
+        "isPublished": (
+            " (publishing needs the API user's :publish permission; a segment in use cannot be unpublished)"
+        )
+    },
 )

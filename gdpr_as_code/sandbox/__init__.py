@@ -17,7 +17,7 @@ Layout (one module per concept):
 - ``server``: the pipeline (faults, auth, rate limit, handler, headers, request log, persistence).
 - ``auth``, ``faults``, ``controls`` (``/_sandbox/``).
 - ``entities``: the standard-entity machinery (the eight routes, paging, search, batches) a resource declares
-  with a ``Kind``; ``aliases``: Mautic's alias derivation.
+  with an ``EntityKind``; aliases are derived by ``mautic.aliases``, as the spec checks them.
 - one module per Mautic resource: ``segments``, ``fields``, ``forms`` (+ ``formparts``, ``formhtml``),
   ``focus``, ``emails``; ``contacts`` (+ ``contact_list``, ``notes``, ``activity``), ``membership``,
   ``submit``, ``messages``.
@@ -51,7 +51,8 @@ RESOURCE_MODULES: tuple[str, ...] = (
     "forms",
     "focus",
     "emails",
-    "contacts",
+    "clock",
+    "contact_routes",
     "contact_list",
     "notes",
     "activity",

@@ -12,7 +12,8 @@ import math
 from datetime import datetime
 from typing import Any
 
-from gdpr_as_code.sandbox.contacts import as_list, get_contact, iso, now
+from gdpr_as_code.sandbox.clock import iso, now
+from gdpr_as_code.sandbox.contact_write import as_list, get_contact
 from gdpr_as_code.sandbox.http import Request, Response, kernel_error
 from gdpr_as_code.sandbox.routing import route
 from gdpr_as_code.sandbox.store import Store

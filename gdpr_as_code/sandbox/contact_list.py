@@ -12,8 +12,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from gdpr_as_code.sandbox.contacts import FieldSchema, as_list, lead_fields, like, paging, render, sort_key
+from gdpr_as_code.sandbox.contact_values import FieldSchema, lead_fields
+from gdpr_as_code.sandbox.contact_write import as_list
+from gdpr_as_code.sandbox.contacts import render
 from gdpr_as_code.sandbox.http import Request, Response, controller_error, kernel_error, truthy
+from gdpr_as_code.sandbox.query import like, paging, sort_key
 from gdpr_as_code.sandbox.routing import route
 from gdpr_as_code.sandbox.store import Store
 

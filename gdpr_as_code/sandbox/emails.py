@@ -16,7 +16,7 @@ from typing import Any
 
 from gdpr_as_code.sandbox.entities import (
     PUBLISH_KEYS,
-    Kind,
+    EntityKind,
     register,
     stamp_edit,
     stamp_new,
@@ -226,7 +226,7 @@ def on_delete(store: Store, email: dict[str, Any]) -> None:
     ]
 
 
-EMAILS = Kind(
+EMAILS = EntityKind(
     table="emails",
     one="email",
     multi="emails",

@@ -2,9 +2,9 @@
 focus and emails.
 
 ``register(kind)`` adds the eight standard routes: list, get, ``/new``, ``/{id}/edit`` (PATCH and PUT),
-``/{id}/delete``, ``/batch/new``, ``/batch/edit`` (PATCH and PUT), ``/batch/delete``. A ``Kind`` supplies only
-what differs: the table and envelope keys, ``write`` (validate a body and build the stored object), the list
-order and search columns. The quirks every entity shares live here once:
+``/{id}/delete``, ``/batch/new``, ``/batch/edit`` (PATCH and PUT), ``/batch/delete``. An ``EntityKind``
+supplies what differs: the table and envelope keys, ``write`` (validate a body and build the stored object),
+the list order and search columns. The quirks every entity shares live here once:
 
 - create answers 201 with a Location header; PUT on a missing id creates a new object under a new id (201);
 - DELETE answers the deleted object with ``"id": null``;
@@ -23,8 +23,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from gdpr_as_code.sandbox.contacts import batch_items, iso, like, now, paging, query_ids, sort_key, user_stamp
+from gdpr_as_code.sandbox.clock import iso, now
+from gdpr_as_code.sandbox.contact_write import user_stamp
 from gdpr_as_code.sandbox.http import ApiError, Request, Response, controller_error, kernel_error, not_found
+from gdpr_as_code.sandbox.query import batch_items, like, paging, query_ids, sort_key
 from gdpr_as_code.sandbox.routing import route
 from gdpr_as_code.sandbox.store import Store
 
@@ -44,7 +46,7 @@ MAX_COLUMN = 191  # VARCHAR(191): longer names/aliases make MariaDB fail, which 
 
 
 @dataclass(frozen=True)
-class Kind:
+class EntityKind:
     """What distinguishes one standard entity from another."""
 
     table: str
@@ -122,7 +124,7 @@ def body(req: Request) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def rendered(kind: Kind, store: Store, obj: dict[str, Any], minimal: bool = False) -> dict[str, Any]:
+def rendered(kind: EntityKind, store: Store, obj: dict[str, Any], minimal: bool = False) -> dict[str, Any]:
     out = kind.render(store, obj) if kind.render else {k: v for k, v in obj.items() if not k.startswith("_")}
     if minimal and kind.minimal is not None:
         out = {k: v for k, v in out.items() if k in kind.minimal}
@@ -132,7 +134,7 @@ def rendered(kind: Kind, store: Store, obj: dict[str, Any], minimal: bool = Fals
 # --- list --------------------------------------------------------------------------------------------------
 
 
-def _column(kind: Kind, name: str) -> str:
+def _column(kind: EntityKind, name: str) -> str:
     """``orderBy``/``where`` column: an entity property, with or without the table alias prefix."""
     column = name.split(".", 1)[1] if "." in name else name
     known = {
@@ -150,7 +152,7 @@ def _column(kind: Kind, name: str) -> str:
     return column
 
 
-def _matches(kind: Kind, obj: dict[str, Any], search: str) -> bool:
+def _matches(kind: EntityKind, obj: dict[str, Any], search: str) -> bool:
     """Mautic's search string: terms ANDed, ``!`` negates, ``command:value`` for supported commands only."""
     for term in re.findall(r'!?"[^"]*"|\S+', search):
         negate = term.startswith("!")
@@ -170,7 +172,7 @@ def _matches(kind: Kind, obj: dict[str, Any], search: str) -> bool:
     return True
 
 
-def _where(kind: Kind, obj: dict[str, Any], clauses: Any) -> bool:
+def _where(kind: EntityKind, obj: dict[str, Any], clauses: Any) -> bool:
     for clause in clauses.values() if isinstance(clauses, dict) else clauses or []:
         if not isinstance(clause, dict):
             continue
@@ -198,7 +200,7 @@ def _where(kind: Kind, obj: dict[str, Any], clauses: Any) -> bool:
     return True
 
 
-def _sorted(kind: Kind, rows: list[dict[str, Any]], query: dict[str, Any]) -> list[dict[str, Any]]:
+def _sorted(kind: EntityKind, rows: list[dict[str, Any]], query: dict[str, Any]) -> list[dict[str, Any]]:
     """``orderBy`` (comma-separated) or the kind's default order; ties by id, as MariaDB returns them."""
     requested = str(query.get("orderBy") or "")
     columns = [_column(kind, c.strip()) for c in requested.split(",") if c.strip()] or list(kind.order)
@@ -212,7 +214,7 @@ def _sorted(kind: Kind, rows: list[dict[str, Any]], query: dict[str, Any]) -> li
     return rows
 
 
-def list_answer(kind: Kind, req: Request, rows: list[dict[str, Any]] | None = None) -> Response:
+def list_answer(kind: EntityKind, req: Request, rows: list[dict[str, Any]] | None = None) -> Response:
     """The list endpoint: filter, order, page, render, envelope."""
     query = req.query
     start, limit = paging(query)
@@ -236,14 +238,14 @@ def list_answer(kind: Kind, req: Request, rows: list[dict[str, Any]] | None = No
 # --- the standard routes -----------------------------------------------------------------------------------
 
 
-def get_or_404(kind: Kind, req: Request, name: str = "id") -> dict[str, Any]:
+def get_or_404(kind: EntityKind, req: Request, name: str = "id") -> dict[str, Any]:
     obj = req.store.table(kind.table).get(req.int_arg(name))
     if obj is None:
         raise not_found()
     return obj
 
 
-def create(kind: Kind, req: Request, data: dict[str, Any], put: bool = False) -> dict[str, Any]:
+def create(kind: EntityKind, req: Request, data: dict[str, Any], put: bool = False) -> dict[str, Any]:
     """Validate and store a new object (it gets an id only once valid, as a failed INSERT would)."""
     obj = kind.write(req, None, data, put)
     req.store.insert(kind.table, obj)
@@ -253,7 +255,7 @@ def create(kind: Kind, req: Request, data: dict[str, Any], put: bool = False) ->
 
 
 def update(
-    kind: Kind, req: Request, current: dict[str, Any], data: dict[str, Any], put: bool
+    kind: EntityKind, req: Request, current: dict[str, Any], data: dict[str, Any], put: bool
 ) -> dict[str, Any]:
     obj = kind.write(req, current, data, put)
     obj["id"] = current["id"]
@@ -263,7 +265,7 @@ def update(
     return obj
 
 
-def delete(kind: Kind, store: Store, obj: dict[str, Any]) -> dict[str, Any]:
+def delete(kind: EntityKind, store: Store, obj: dict[str, Any]) -> dict[str, Any]:
     """Remove the object; the answer echoes it with ``id: null``."""
     del store.table(kind.table)[obj["id"]]
     if kind.on_delete is not None:
@@ -271,7 +273,7 @@ def delete(kind: Kind, store: Store, obj: dict[str, Any]) -> dict[str, Any]:
     return {**rendered(kind, store, obj), "id": None}
 
 
-def created(kind: Kind, req: Request, obj: dict[str, Any]) -> Response:
+def created(kind: EntityKind, req: Request, obj: dict[str, Any]) -> Response:
     return Response(201, {kind.one: rendered(kind, req.store, obj)}, {"Location": f"{kind.base}/{obj['id']}"})
 
 
@@ -283,7 +285,7 @@ def _sequential(items: dict[Any, Any]) -> Any:
 
 
 def batch_answer(
-    kind: Kind, req: Request, status: int, step: Callable[[dict[str, Any]], tuple[dict[str, Any], int]]
+    kind: EntityKind, req: Request, status: int, step: Callable[[dict[str, Any]], tuple[dict[str, Any], int]]
 ) -> Response:
     """Run ``step`` on each batch item; per-item status codes, and errors by item key (type null)."""
     results: dict[Any, Any] = {}
@@ -302,7 +304,7 @@ def batch_answer(
     return Response(status, answer)
 
 
-def register(kind: Kind) -> None:
+def register(kind: EntityKind) -> None:
     """Add the standard routes of ``kind``."""
     base = kind.base
 

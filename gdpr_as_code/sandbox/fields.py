@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from gdpr_as_code.sandbox.aliases import clean_alias
+from gdpr_as_code.mautic.aliases import clean_alias, random_letters
 from gdpr_as_code.sandbox.entities import (
     PUBLISH_KEYS,
-    Kind,
+    EntityKind,
     Writer,
     register,
     special_chars,
@@ -353,7 +353,8 @@ def writer(obj_type: str) -> Writer:
         elif current is None:
             check_properties(obj["type"], {})
         if current is None:
-            alias = clean_alias(obj["alias"] or obj["label"], "_", 25, prefix="f_")
+            name = obj["alias"] or obj["label"]
+            alias = clean_alias(name, max_length=25, prefix="f_", empty=random_letters())
             taken = {f["alias"] for f in table.values()}
             candidate, suffix = alias, 1
             while candidate in taken:
@@ -377,9 +378,9 @@ def drop_column(store: Store, field: dict[str, Any]) -> None:
             contact["values"].pop(field["alias"], None)
 
 
-def fields_kind(path: str, obj_type: str) -> Kind:
+def fields_kind(path: str, obj_type: str) -> EntityKind:
     """The fields of one object; lists are limited to it (``FieldApiController``'s forced filter)."""
-    return Kind(
+    return EntityKind(
         table="fields",
         one="field",
         multi="fields",

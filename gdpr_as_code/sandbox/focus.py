@@ -17,7 +17,7 @@ from typing import Any
 
 from gdpr_as_code.sandbox.entities import (
     PUBLISH_KEYS,
-    Kind,
+    EntityKind,
     get_or_404,
     register,
     stamp_edit,
@@ -159,7 +159,7 @@ def build_cache(store: Store, focus: dict[str, Any]) -> None:
     )
 
 
-FOCUS = Kind(
+FOCUS = EntityKind(
     table="focus",
     one="focus",
     multi="focus",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gdpr_as_code.sandbox.aliases import clean_alias
+from gdpr_as_code.mautic.aliases import clean_alias, random_letters
 from gdpr_as_code.sandbox.entities import text_or_none
 from gdpr_as_code.sandbox.http import Request, controller_error, truthy
 from gdpr_as_code.sandbox.store import Store
@@ -101,7 +101,8 @@ def write_fields(req: Request, form: dict[str, Any], sent: Any, put: bool, new_f
             )
         else:
             field = base = {**FIELD_DEFAULTS, "id": None, "type": item.get("type")}
-        alias = clean_alias(str(item["alias"]), "_", 25, prefix="f_") if item.get("alias") else ""
+        given = str(item.get("alias") or "")
+        alias = clean_alias(given, max_length=25, prefix="f_", empty=random_letters()) if given else ""
         if alias and alias not in aliases:
             base["alias"] = alias
         if not base.get("alias"):
@@ -151,9 +152,9 @@ def write_fields(req: Request, form: dict[str, Any], sent: Any, put: bool, new_f
 
 def generated_alias(aliases: list[str]) -> str:
     """``FieldModel::generateAlias`` of a new field: its label is still empty, so 5 random letters."""
-    alias = clean_alias("", "_", 25)
+    alias = clean_alias("", max_length=25, empty=random_letters())
     while alias in aliases:
-        alias = clean_alias("", "_", 25)
+        alias = clean_alias("", max_length=25, empty=random_letters())
     aliases.append(alias)
     return alias
 

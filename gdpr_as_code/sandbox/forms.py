@@ -25,10 +25,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from gdpr_as_code.sandbox.aliases import clean_alias
+from gdpr_as_code.mautic.aliases import clean_alias, random_letters
 from gdpr_as_code.sandbox.entities import (
     PUBLISH_KEYS,
-    Kind,
+    EntityKind,
     get_or_404,
     register,
     rendered,
@@ -196,7 +196,7 @@ def write(req: Request, current: dict[str, Any] | None, data: dict[str, Any], pu
         form["actions"].append(action)
     if current is None:
         taken = {f["alias"] for f in store.table("forms").values()}
-        alias = base = clean_alias(form["name"], "_", 10)
+        alias = base = clean_alias(form["name"], max_length=10, empty=random_letters())
         suffix = 1
         while alias in taken:
             alias, suffix = f"{base}{suffix}", suffix + 1
@@ -242,7 +242,7 @@ def forget(store: Store, form: dict[str, Any]) -> None:
         item["id"] = None
 
 
-FORMS = Kind(
+FORMS = EntityKind(
     table="forms",
     one="form",
     multi="forms",

@@ -19,9 +19,11 @@ import re
 from typing import Any
 
 from gdpr_as_code.sandbox.activity import log_event
+from gdpr_as_code.sandbox.clock import iso, now
 from gdpr_as_code.sandbox.contact_list import column_value
-from gdpr_as_code.sandbox.contacts import as_list, get_contact, iso, like, now
+from gdpr_as_code.sandbox.contact_write import as_list, get_contact
 from gdpr_as_code.sandbox.http import Request, Response, controller_error, not_found
+from gdpr_as_code.sandbox.query import like
 from gdpr_as_code.sandbox.routing import route
 from gdpr_as_code.sandbox.store import Store
 

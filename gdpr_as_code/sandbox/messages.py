@@ -16,7 +16,8 @@ import re
 import secrets
 from typing import Any
 
-from gdpr_as_code.sandbox.contacts import as_list, iso, now
+from gdpr_as_code.sandbox.clock import iso, now
+from gdpr_as_code.sandbox.contact_write import as_list
 from gdpr_as_code.sandbox.http import Request, Response, controller_error, not_found
 from gdpr_as_code.sandbox.routing import route
 from gdpr_as_code.sandbox.store import Store

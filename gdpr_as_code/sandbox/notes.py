@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from gdpr_as_code.sandbox.contacts import body_object, created_at, get_contact, iso, now, render_fields
+from gdpr_as_code.sandbox.clock import iso, now
+from gdpr_as_code.sandbox.contact_values import render_fields
+from gdpr_as_code.sandbox.contact_write import body_object, created_at, get_contact
 from gdpr_as_code.sandbox.http import Request, Response, controller_error, not_found, validation_error
 from gdpr_as_code.sandbox.routing import route
 from gdpr_as_code.sandbox.store import Store

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from gdpr_as_code.sandbox.aliases import clean_alias
-from gdpr_as_code.sandbox.contacts import as_list
+from gdpr_as_code.mautic.aliases import clean_alias, random_letters
+from gdpr_as_code.sandbox.contact_write import as_list
 from gdpr_as_code.sandbox.entities import (
     PUBLISH_KEYS,
-    Kind,
+    EntityKind,
     register,
     special_chars,
     stamp_edit,
@@ -282,7 +282,7 @@ def write(req: Request, current: dict[str, Any] | None, data: dict[str, Any], pu
         raise validation_error(errors)
     if current is not None and not obj["isPublished"]:
         check_not_in_use(store, current["id"])
-    alias = clean_alias(given or obj["name"], "-")
+    alias = clean_alias(given or obj["name"], separator="-", empty=random_letters())
     candidate, suffix = alias, 1
     while candidate in taken:
         candidate, suffix = f"{alias}{suffix}", suffix + 1
@@ -312,7 +312,7 @@ def forget_members(store: Store, segment: dict[str, Any]) -> None:
         del rows[key]
 
 
-SEGMENTS = Kind(
+SEGMENTS = EntityKind(
     table="segments",
     one="list",
     multi="lists",

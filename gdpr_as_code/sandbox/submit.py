@@ -21,20 +21,12 @@ from typing import Any
 from urllib.parse import quote
 
 from gdpr_as_code.sandbox.activity import log_event
-from gdpr_as_code.sandbox.contacts import (
-    clean_values,
-    contact_columns,
-    device_details,
-    ip_id,
-    iso,
-    merge_into,
-    new_row,
-    now,
-    paging,
-    touch,
-    write,
-)
+from gdpr_as_code.sandbox.clock import iso, now
+from gdpr_as_code.sandbox.contact_routes import device_details
+from gdpr_as_code.sandbox.contact_write import clean_values, ip_id, merge_into, new_row, touch, write
+from gdpr_as_code.sandbox.contacts import contact_columns
 from gdpr_as_code.sandbox.http import Request, Response, kernel_error, not_found, truthy
+from gdpr_as_code.sandbox.query import paging
 from gdpr_as_code.sandbox.routing import route
 from gdpr_as_code.sandbox.store import Store
 

@@ -1,0 +1,147 @@
+"""Configuration: ``plan``, ``apply``, ``import``, and saved plans and receipts (``show``, ``history``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gdpr_as_code.cli.app import EXIT_CHANGES, EXIT_OK, approve, cli, spec_and_client
+from gdpr_as_code.cli.rollout import PLAN_FORMATS, apply_rollout, inventory_options, plan_rollout
+
+
+def _output_options(command: Any) -> Any:
+    """``--format`` and ``--json``, shared by plan and show."""
+    command = click.option("--json", "as_json", is_flag=True, help="Same as --format json.")(command)
+    return click.option("--format", "output", type=click.Choice(PLAN_FORMATS), default="text",
+                        show_default=True, help="text, markdown (a pull-request comment) or json.")(command)
+
+
+@cli.command("plan")
+@click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when nothing would change, 2 when it would.")
+@click.option("--prune", is_flag=True, help="Plan to delete managed objects that are no longer in the spec.")
+@click.option("--out", "out_path", type=click.Path(),
+              help="Save the plan for apply PLANFILE (with --inventory: a directory, one plan per instance).")
+@_output_options
+@inventory_options(plan_rollout)
+def plan_command(spec_path: str, detailed_exitcode: bool, prune: bool, out_path: str | None, output: str,
+                 as_json: bool) -> int:
+    """Show what apply would change in Mautic (reads only)."""
+    from gdpr_as_code import converge
+    from gdpr_as_code.guard.apply import spec_redactor
+    from gdpr_as_code.guard.planfile import save_plan
+    from gdpr_as_code.render import render
+
+    spec, client = spec_and_client(spec_path)
+    with client:
+        result = converge.plan(spec, client, prune=prune)
+    redactor = spec_redactor(spec)
+    if out_path:
+        save_plan(result, Path(out_path), Path(spec_path), redactor)
+    click.echo(render(result, "json" if as_json else output, redactor, out_path))
+    return EXIT_CHANGES if detailed_exitcode and result.has_changes else EXIT_OK
+
+
+@cli.command("apply")
+@click.argument("spec_path", metavar="SPEC|PLANFILE", type=click.Path(exists=True))
+@click.option("--auto-approve", is_flag=True, help="Apply without asking (needed when not on a terminal).")
+@click.option("--prune", is_flag=True, help="Also delete managed objects that are no longer in the spec.")
+@click.option("--receipts", "receipts_dir", type=click.Path(file_okay=False),
+              help="Write the apply receipt here (default: receipts/ beside the spec).")
+@click.option("--lock-timeout", type=click.FloatRange(min=0), default=0, show_default=True,
+              help="Seconds to wait for another apply to the same instance to finish.")
+@click.option("--remote-lock", is_flag=True, help="Also lock in Mautic itself (runners on other machines).")
+@inventory_options(apply_rollout)
+def apply_command(spec_path: str, auto_approve: bool, prune: bool, receipts_dir: str | None,
+                  lock_timeout: float, remote_lock: bool) -> int:
+    """Make Mautic match the spec: show the plan, ask, apply, verify. A PLANFILE is applied as saved."""
+    from gdpr_as_code.guard.apply import ApplyOptions, apply_saved, plan_and_apply, spec_redactor
+    from gdpr_as_code.guard.planfile import is_plan_file
+    from gdpr_as_code.redact import Redactor
+    from gdpr_as_code.render import render
+    from gdpr_as_code.render.text import describe
+
+    if Path(spec_path).is_dir():
+        raise click.UsageError(
+            f"{spec_path} is a directory: the saved plans of a rollout are applied with --inventory FILE "
+            f"(apply {spec_path} --inventory inventory.yaml); otherwise give a spec or a plan file."
+        )
+    options = ApplyOptions(Path(receipts_dir) if receipts_dir else None, lock_timeout, remote_lock)
+    if is_plan_file(Path(spec_path)):
+        applied = apply_saved(Path(spec_path), options)
+        shown = render(applied.plan, "text", Redactor.from_environ())
+        click.echo(shown + "\n" + describe(applied.outcomes) + _receipt_line(applied.receipt))
+        return EXIT_OK
+    spec, client = spec_and_client(spec_path)
+
+    def review(planned: Any) -> None:
+        click.echo(render(planned, "text", spec_redactor(spec)))
+        if planned.has_changes:
+            approve(auto_approve)
+
+    with client:
+        applied = plan_and_apply(spec, client, options, prune=prune, review=review)
+    if applied.plan.has_changes:
+        click.echo(describe(applied.outcomes) + _receipt_line(applied.receipt))
+    return EXIT_OK
+
+
+@cli.command("import", short_help="Adopt an existing Mautic object as a spec object.")
+@click.argument("address", metavar="KEY")
+@click.argument("mautic_id", metavar="ID", type=int)
+@click.option("--spec", "spec_path", type=click.Path(exists=True, dir_okay=False),
+              help="Check KEY is in this spec and connect to its target.")
+def import_command(address: str, mautic_id: int, spec_path: str | None) -> int:
+    """Adopt an existing Mautic object as spec object KEY (e.g. segment.forget): writes its marker."""
+    from gdpr_as_code import converge
+    from gdpr_as_code.mautic.client import client_from_env
+    from gdpr_as_code.resources import BY_NAME
+
+    spec, client = spec_and_client(spec_path) if spec_path else (None, client_from_env())
+    with client:
+        outcome = converge.adopt(client, address, mautic_id, spec)
+    label = BY_NAME[outcome.kind].label
+    click.echo(
+        f"Imported Mautic {label} #{outcome.mautic_id} as {outcome.address} ({outcome.detail}). "
+        "Run plan to see what apply would change to match the spec."
+    )
+    return EXIT_OK
+
+
+def _receipt_line(receipt: Path | None) -> str:
+    return f"\nReceipt: {receipt}" if receipt else ""
+
+
+@cli.command("show")
+@click.argument("plan_path", metavar="PLANFILE", type=click.Path(exists=True, dir_okay=False))
+@_output_options
+def show_command(plan_path: str, output: str, as_json: bool) -> int:
+    """Show a plan saved by plan --out (reads no Mautic)."""
+    from gdpr_as_code.guard.planfile import read_plan
+    from gdpr_as_code.redact import Redactor
+    from gdpr_as_code.render import render
+
+    saved, _ = read_plan(Path(plan_path))
+    click.echo(render(saved, "json" if as_json else output, Redactor.from_environ(), plan_path))
+    return EXIT_OK
+
+
+@cli.command("history", short_help="List apply receipts: what was applied, when, from where.")
+@click.argument("where", metavar="[DIR|SPEC]", default="receipts", type=click.Path(exists=False))
+@click.option("--key", help="Only applies that changed this object (its spec key), with its new values.")
+@click.option("--json", "as_json", is_flag=True, help="The receipts themselves, as a JSON array.")
+def history_command(where: str, key: str | None, as_json: bool) -> int:
+    """List apply receipts, oldest first: what was applied where, when, from which commit."""
+    from gdpr_as_code.guard.receipts import read_receipts, touching
+    from gdpr_as_code.render.text import render_history
+
+    entries = read_receipts(Path(where))
+    entries = touching(entries, key) if key else entries
+    if as_json:
+        click.echo(json.dumps([e.receipt for e in entries], indent=2))
+    else:
+        click.echo(render_history(entries, key))
+    return EXIT_OK

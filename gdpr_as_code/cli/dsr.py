@@ -1,0 +1,106 @@
+"""``requests list|fulfil|retention``: GDPR requests from the command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gdpr_as_code.cli.app import cli, spec_and_client
+
+
+def _requests_setup(spec_path: str, state_dir: str | None, workers: int) -> Any:
+    """The spec, its Mautic, and the request state folder (``--state-dir`` or beside the spec)."""
+    from gdpr_as_code import dsr
+
+    spec, client = spec_and_client(spec_path)
+    state = Path(state_dir) if state_dir else None
+    return dsr.prepare(spec, client, state_dir=state, workers=workers)
+
+
+def _requests_options(command: Any) -> Any:
+    """Options every ``requests`` command shares."""
+    command = click.option("--workers", default=4, show_default=True, type=click.IntRange(1, 32),
+                           help="Contacts worked on at the same time.")(command)
+    command = click.option("--state-dir", type=click.Path(file_okay=False),
+                           help="Journal, audit log and receipts (default: gdpr-state/<instance> beside "
+                                "the spec, or $GDPR_AS_CODE_STATE_DIR).")(command)
+    command = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(command)
+    return click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))(command)
+
+
+def _ask_or_refuse() -> Any:
+    """On a terminal, ask before erasing; without one there is nobody to ask (None: erasures need --yes)."""
+    if not sys.stdin.isatty():
+        return None
+    return lambda question: click.confirm(question, default=False, err=True)
+
+
+def _progress(outcome: Any, done: int, total: int) -> None:
+    """A progress line on stderr: every request in a small run, about every 5% in a long one."""
+    if total <= 20 or done == total or done % max(1, total // 20) == 0:
+        click.echo(f"  [{done}/{total}] {outcome.status:7} {outcome.request_id}", err=True)
+
+
+@cli.group("requests", short_help="GDPR requests: list, fulfil, retention.")
+def requests_group() -> None:
+    """GDPR requests: list what is pending, fulfil access and erasure requests, enforce retention."""
+
+
+@requests_group.command("list", short_help="Pending requests; exit 2 when one is overdue.")
+@_requests_options
+def requests_list(spec_path: str, as_json: bool, state_dir: str | None, workers: int) -> int:
+    """Pending requests with masked email, age and deadline; exit 2 when any is overdue."""
+    from gdpr_as_code import dsr
+
+    setup = _requests_setup(spec_path, state_dir, workers)
+    with setup.client:
+        listing = dsr.listing(setup, dsr.pending(setup))
+    click.echo(listing.as_json() if as_json else listing.text())
+    return listing.exit_code
+
+
+@requests_group.command("fulfil", short_help="Answer access and erasure requests (resumable).")
+@_requests_options
+@click.option("--type", "kind", type=click.Choice(["access", "erasure"]), help="Only this type of request.")
+@click.option("--limit", type=click.IntRange(min=1), help="Work on at most this many requests.")
+@click.option("--dry-run", is_flag=True, help="Show what would be done; touch nothing.")
+@click.option("--yes", is_flag=True, help="Erase without asking (needed when not on a terminal).")
+def requests_fulfil(spec_path: str, as_json: bool, state_dir: str | None, workers: int, kind: str | None,
+                    limit: int | None, dry_run: bool, yes: bool) -> int:
+    """Export, deliver, notify and mark done (access); notify, delete and confirm (erasure). Resumable."""
+    from gdpr_as_code import dsr
+
+    options = dsr.Options((kind,) if kind else ("access", "erasure"), limit, dry_run, yes)
+    setup = _requests_setup(spec_path, state_dir, workers)
+    with setup.client:
+        summary = dsr.fulfil(setup, options, _ask_or_refuse(), None if as_json else _progress)
+    click.echo(json.dumps(summary.as_dict(), indent=2) if as_json else summary.text())
+    return summary.exit_code
+
+
+@requests_group.command("retention", short_help="Contacts past retention; exit 2 when there are any.")
+@_requests_options
+@click.option("--erase", is_flag=True, help="Erase them (receipt, delete, confirm), journaled like erasures.")
+@click.option("--limit", type=click.IntRange(min=1), help="Erase at most this many.")
+@click.option("--dry-run", is_flag=True, help="With --erase: show what would be done; touch nothing.")
+@click.option("--yes", is_flag=True, help="Erase without asking (needed when not on a terminal).")
+def requests_retention(spec_path: str, as_json: bool, state_dir: str | None, workers: int, erase: bool,
+                       limit: int | None, dry_run: bool, yes: bool) -> int:
+    """Contacts past the data inventory's retention (by last activity); exit 2 when there are any."""
+    from gdpr_as_code import dsr
+
+    setup = _requests_setup(spec_path, state_dir, workers)
+    with setup.client:
+        found = dsr.retention(setup)
+        if not erase:
+            listing = dsr.listing(setup, found, retention=True)
+            click.echo(listing.as_json() if as_json else listing.text())
+            return listing.exit_code
+        options = dsr.Options(("retention",), limit, dry_run, yes)
+        summary = dsr.erase(setup, found, options, _ask_or_refuse(), None if as_json else _progress)
+    click.echo(json.dumps(summary.as_dict(), indent=2) if as_json else summary.text())
+    return summary.exit_code

@@ -1,0 +1,126 @@
+"""``--inventory`` for plan and apply: the options, and the rollout each command runs with them."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gdpr_as_code.cli.app import EXIT_OK, approve
+
+
+def plan_rollout(selection: tuple[str, tuple[str, ...], str | None], options: Any, *, spec_path: str,
+                  detailed_exitcode: bool, prune: bool, out_path: str | None, output: str,
+                  as_json: bool) -> int:
+    """``plan SPEC --inventory FILE``: plan every selected instance concurrently; one combined result."""
+    from gdpr_as_code.rollout import report, steps
+    from gdpr_as_code.rollout import runner as rollout
+
+    inventory, instances, redactor = _rollout_selection(selection)
+    if not instances:
+        return EXIT_OK
+    progress = rollout.Progress(len(instances), report.describe_plan(redactor))
+    ready, results = steps.plan_inventory(Path(spec_path), instances, os.environ,
+                                            replace(options, prune=prune), progress)
+    if out_path:
+        results = steps.save_plans(results, Path(out_path), ready, redactor)
+    click.echo(report.render_plan(inventory, results, "json" if as_json else output, redactor))
+    _debug_tracebacks(results, redactor)
+    return report.exit_code([report.plan_status(r) for r in results], detailed_exitcode)
+
+
+def apply_rollout(selection: tuple[str, tuple[str, ...], str | None], options: Any, *, spec_path: str,
+                   auto_approve: bool, prune: bool, receipts_dir: str | None, lock_timeout: float,
+                   remote_lock: bool) -> int:
+    """``apply SPEC|PLANDIR --inventory FILE``: plan all, show, ask once, then apply wave by wave."""
+    from gdpr_as_code.rollout import report, steps
+    from gdpr_as_code.rollout import runner as rollout
+
+    inventory, instances, redactor = _rollout_selection(selection)
+    if not instances:
+        return EXIT_OK
+    from gdpr_as_code.guard.apply import ApplyOptions
+
+    receipts = Path(receipts_dir) if receipts_dir else None
+    options = replace(options, prune=prune, apply=ApplyOptions(receipts, lock_timeout, remote_lock))
+    progress = rollout.Progress(len(instances), report.describe_plan(redactor))
+    progress.note(f"Planning {len(instances)} instance(s) of {inventory.path}")
+    ready, plans = steps.plan_inventory(Path(spec_path), instances, os.environ, options, progress)
+    click.echo(report.render_plan_text(plans, redactor))
+    if not steps.any_changes(plans):
+        return report.exit_code([report.plan_status(r) for r in plans], False)
+    if not steps.blocked(plans, options):
+        approve(auto_approve, rollout=True)
+    progress = rollout.Progress(sum(r.value is not None for r in plans), report.describe_apply(redactor))
+    results = steps.apply_all(inventory, ready, plans, os.environ, options, progress,
+                              on_stop=lambda wave, after: progress.note(report.stop_note(wave, after)),
+                              on_wave=lambda wave: progress.note(report.wave_note(wave)))
+    click.echo(report.render_apply_text(results, redactor))
+    _debug_tracebacks([*plans, *results], redactor)
+    return report.exit_code([report.apply_status(r) for r in results], False)
+
+
+def _debug_tracebacks(results: Any, redactor: Any) -> None:
+    """With ``--debug``, tracebacks of instances that failed on a bug (hidden otherwise, as in ``main``)."""
+    from gdpr_as_code.rollout.report import tracebacks
+
+    shown = tracebacks(results, redactor) if click.get_current_context().find_root().obj.get("debug") else ""
+    if shown:
+        click.echo(shown, err=True)
+
+
+def _rollout_selection(selection: tuple[str, tuple[str, ...], str | None]) -> tuple[Any, Any, Any]:
+    """The inventory, its selected instances (telling when a shard is empty) and the rollout's redactor."""
+    from gdpr_as_code.rollout import report, steps
+
+    inventory, instances = steps.selection(*selection)
+    if not instances:
+        click.echo(f"No instance of {inventory.path} is in shard {selection[2]}: nothing to do.", err=True)
+    return inventory, instances, report.redactor_for(inventory)
+
+
+def inventory_options(runner: Callable[..., int]) -> Callable[[Callable[..., int]], Callable[..., int]]:
+    """Add ``--inventory`` and its options to plan/apply; without ``--inventory`` the single-instance
+    command runs exactly as before, with it ``runner`` does the rollout."""
+
+    def decorate(command: Callable[..., int]) -> Callable[..., int]:
+        @functools.wraps(command)
+        def wrapper(*, inventory: str | None, select: tuple[str, ...], shard: str | None, parallelism: int,
+                    continue_on_error: bool, **kwargs: Any) -> int:
+            if inventory is None:
+                if select or shard or continue_on_error:
+                    raise click.UsageError("--select, --shard and --continue-on-error need --inventory FILE.")
+                return command(**kwargs)
+            from gdpr_as_code.rollout.steps import RolloutOptions
+
+            options = RolloutOptions(parallelism=parallelism, continue_on_error=continue_on_error)
+            return runner((inventory, select, shard), options, **kwargs)
+
+        for option in reversed((
+            click.option("--inventory", type=click.Path(exists=True, dir_okay=False),
+                         help="Run on every instance of this inventory (see README, Rollout); apply then "
+                         "takes SPEC or the directory of plans that plan --inventory --out wrote."),
+            click.option("--select", multiple=True, metavar="LABEL=VALUE",
+                         help="With --inventory: only instances with this label; repeat to require several."),
+            click.option("--shard", metavar="I/N", help="With --inventory: only shard I of N (a stable split "
+                         "by a hash of the instance name, for CI; see examples/ci/README-sharding.md)."),
+            click.option("--parallelism", type=click.IntRange(1, 64), default=DEFAULT_PARALLELISM,
+                         show_default=True, help="With --inventory: instances worked on at the same time."),
+            click.option("--continue-on-error", is_flag=True, help="With --inventory: go on with the next "
+                         "wave (apply) even when an instance failed."),
+        )):
+            wrapper = option(wrapper)
+        return wrapper
+
+    return decorate
+
+
+# Equal to rollout.runner.DEFAULT_PARALLELISM and render.FORMATS (tests keep them so); importing those modules
+# here would slow every command.
+DEFAULT_PARALLELISM = 8
+PLAN_FORMATS = ("text", "markdown", "json")

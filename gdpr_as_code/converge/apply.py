@@ -1,0 +1,245 @@
+"""Apply: the only place that writes configuration to Mautic, then verifies what Mautic kept.
+
+Creates and updates run in dependency order (``resources.KINDS``), deletes in reverse; contact fields are
+listed in the field registry before they are created, so a lost answer still leaves a managed field."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from gdpr_as_code.converge.changes import Change, Plan
+from gdpr_as_code.converge.diff import field_changes
+from gdpr_as_code.converge.state import read_live
+from gdpr_as_code.errors import ApplyError, ApplyInterrupted, MauticError
+from gdpr_as_code.render.text import cut
+from gdpr_as_code.resources import (
+    BY_NAME,
+    KINDS,
+    SEGMENTS,
+    Kind,
+    parse_ref,
+    read_registry,
+    ref,
+    registry_body,
+)
+
+if TYPE_CHECKING:
+    from gdpr_as_code.mautic.client import MauticClient
+
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What apply did to one object."""
+
+    action: str
+    kind: str
+    key: str
+    mautic_id: int | None
+    detail: str = ""
+
+    @property
+    def address(self) -> str:
+        return BY_NAME[self.kind].address(self.key)
+
+
+# --- apply ----------------------------------------------------------------------------------------
+
+
+class _Run:
+    """One apply: the ids known so far (from the plan, plus objects created in this run) and what was done."""
+
+    def __init__(self, plan: Plan, client: MauticClient) -> None:
+        self.client = client
+        self.ids = dict(plan.ids)
+        self.outcomes: list[Outcome] = []
+
+    def resolve(self, reference: str) -> int:
+        if reference not in self.ids:
+            kind, key = parse_ref(reference) or ("?", reference)
+            raise ApplyError(
+                f"{BY_NAME[kind].address(key) if kind in BY_NAME else reference} is referenced but exists "
+                "neither in Mautic nor in this plan; it may have been deleted since the plan was made. "
+                "Plan again."
+            )
+        return self.ids[reference]
+
+    def create(self, change: Change) -> None:
+        kind = BY_NAME[change.kind]
+        desired = dict(change.desired or {})
+        body = kind.payload(desired, change.key, None, self.resolve)
+
+        def find_existing() -> dict[str, Any] | None:
+            """A create whose answer was lost: adopt the object it made (it carries our marker; an object
+            owned through the registry has none, but its identity was free when planned, so an object with
+            it now is the lost one)."""
+            for raw in self.client.list_all(kind.path, kind.list_key):
+                listed = kind.ownership == "registry" and raw.get(kind.identity) == desired[kind.identity]
+                if listed or kind.key_of(raw) == change.key:
+                    return raw
+            return None
+
+        made = self.client.create(f"{kind.path}/new", body, find_existing=find_existing)
+        self.ids[ref(kind.name, change.key)] = int(made["id"])
+        self.outcomes.append(Outcome("create", kind.name, change.key, int(made["id"])))
+
+    def update(self, change: Change) -> None:
+        kind = BY_NAME[change.kind]
+        desired = dict(change.desired or {})
+        sub_ids = {part: dict(ids) for part, ids in change.sub_ids.items()}
+        for part in kind.parts:
+            if part in change.changed:
+                self._delete_parts(kind, change, part, sub_ids)
+        body = kind.payload(desired, change.key, change.changed, self.resolve, sub_ids)
+        adds_parts = any(
+            slot not in sub_ids.get(part, {})
+            for part in kind.parts
+            if part in body
+            for slot in desired[part]
+        )
+        self.client.patch(f"{kind.path}/{change.mautic_id}/edit", body, idempotent=not adds_parts)
+        self.outcomes.append(
+            Outcome(
+                "update", kind.name, change.key, change.mautic_id, ", ".join(f.path for f in change.fields)
+            )
+        )
+
+    def _delete_parts(self, kind: Kind, change: Change, part: str, sub_ids: dict[str, dict[str, int]]
+                      ) -> None:
+        """Parts gone from the spec (a form's fields and actions) go through their delete endpoint (a PATCH
+        never deletes)."""
+        wanted = (change.desired or {}).get(part, {})
+        doomed = {slot: part_id for slot, part_id in sub_ids.get(part, {}).items() if slot not in wanted}
+        if doomed:
+            self.client.delete(
+                f"{kind.path}/{change.mautic_id}/{part}/delete", params={f"{part}[]": sorted(doomed.values())}
+            )
+            for slot in doomed:
+                sub_ids[part].pop(slot)
+
+    def delete(self, change: Change) -> None:
+        kind = BY_NAME[change.kind]
+        self.client.delete(f"{kind.path}/{change.mautic_id}/delete")
+        if kind.ownership == "registry":
+            save_registry(self.client, {change.key: None})
+        self.outcomes.append(Outcome("delete", kind.name, change.key, change.mautic_id))
+
+
+def save_registry(client: MauticClient, edits: Mapping[str, str | None]) -> None:
+    """Write contact field ownership (key -> alias, or None to forget a key) into the registry segment,
+    creating it on first use; reread first so concurrent edits of other keys are kept."""
+    current = read_registry(client.list_all(SEGMENTS.path, SEGMENTS.list_key))
+    owners = dict(current.owners)
+    for key, alias in edits.items():
+        if alias is None:
+            owners.pop(key, None)
+        else:
+            owners[key] = alias
+    body = registry_body(owners)
+    if current.segment_id is None:
+
+        def find_existing() -> dict[str, Any] | None:
+            found = read_registry(client.list_all(SEGMENTS.path, SEGMENTS.list_key)).segment_id
+            return None if found is None else {"id": found}
+
+        client.create(f"{SEGMENTS.path}/new", body, find_existing=find_existing)
+    elif owners != current.owners:
+        client.patch(f"{SEGMENTS.path}/{current.segment_id}/edit", {"description": body["description"]})
+
+
+def apply(plan: Plan, client: MauticClient) -> tuple[Outcome, ...]:
+    """Make the plan's changes: creates and updates in dependency order (fields, segments, emails, forms,
+    focus), then deletes in reverse order; then re-read and verify. The only function that writes.
+
+    Raises ``ApplyError`` naming the object when a write fails (``.outcomes`` says what was done before) or
+    when Mautic did not keep a change.
+    """
+    run = _Run(plan, client)
+    acting = plan.actionable
+    order = {kind.name: n for n, kind in enumerate(KINDS)}
+    forward = sorted((c for c in acting if c.action != "delete"), key=lambda c: order[c.kind])
+    backward = sorted((c for c in acting if c.action == "delete"), key=lambda c: -order[c.kind])
+    _register_fields(plan, client)
+    doing = "before the first change"
+    try:
+        for change in (*forward, *backward):
+            doing = f"at {change.address}, which may or may not have been made"
+            try:
+                getattr(run, change.action)(change)
+            except (MauticError, ApplyError) as err:
+                raise ApplyError(
+                    f"Could not {change.action} {change.address} on {plan.instance}: {err} "
+                    f"{len(run.outcomes)} change(s) were made before this one; fix the cause and run apply "
+                    "again (it continues from what Mautic now holds).",
+                    outcomes=tuple(run.outcomes),
+                ) from err
+        doing = "while verifying what Mautic kept"
+        if acting:
+            verify(plan, client, run.outcomes, run.ids)
+    except KeyboardInterrupt:  # Ctrl-C: say what was made, so the receipt records it
+        raise ApplyInterrupted(
+            f"Interrupted (Ctrl-C) on {plan.instance} after {len(run.outcomes)} change(s), {doing}. Run "
+            "apply again: it continues from what Mautic now holds.",
+            outcomes=tuple(run.outcomes),
+        ) from None
+    return tuple(run.outcomes)
+
+
+def _register_fields(plan: Plan, client: MauticClient) -> None:
+    """List the contact fields this apply creates in the registry *before* creating them (one write): a
+    create whose answer is lost, or a run killed right after it, then still leaves a field the next plan
+    recognises as managed. Their aliases were free when planned (a field in the way stops the plan)."""
+    creates = {
+        c.key: str((c.desired or {})[BY_NAME[c.kind].identity])
+        for c in plan.actionable
+        if BY_NAME[c.kind].ownership == "registry" and c.action == "create"
+    }
+    if not creates:
+        return
+    try:
+        save_registry(client, creates)
+    except MauticError as err:
+        raise ApplyError(
+            f"Could not list the new contact fields in the field registry segment on {plan.instance}: {err} "
+            "Nothing was changed; fix the cause and run apply again.",
+        ) from err
+
+
+def verify(plan: Plan, client: MauticClient, outcomes: Iterable[Outcome], known: Mapping[str, int]) -> None:
+    """Re-read the kinds apply wrote and check Mautic kept every change; raise ``ApplyError`` otherwise.
+    ``known`` are the ids of every managed object (from the plan and created in this run)."""
+    touched = [c for c in plan.actionable if c.action != "delete"]
+    if not touched:
+        return
+    kinds = [kind for kind in KINDS if any(c.kind == kind.name for c in touched)]
+    live = read_live(client, kinds, known)
+    problems = []
+    for change in touched:
+        claims = live.managed(change.kind).get(change.key, [])
+        if len(claims) != 1:
+            problems.append(
+                f"{change.address}: Mautic holds {len(claims)} objects with its marker after apply"
+            )
+            continue
+        kind = BY_NAME[change.kind]
+        for item in field_changes(
+            kind.comparable(claims[0].data), kind.comparable(dict(change.desired or {}))
+        ):
+            problems.append(
+                f"{change.address} (id {claims[0].id}): {item.path} is {_short(item.before)} in Mautic, "
+                f"wanted {_short(item.after)}" + kind.verify_hints.get(item.path, "")
+            )
+    if problems:
+        raise ApplyError(
+            f"Mautic did not keep every change on {plan.instance}:\n"
+            + "\n".join(f"- {p}" for p in problems)
+            + "\nCheck the values Mautic accepts for these attributes (or a plugin rewriting them), fix the "
+            "spec, and apply again.",
+            outcomes=tuple(outcomes),
+        )
+
+
+def _short(value: Any) -> str:
+    return cut(repr(value), 80)

@@ -1,0 +1,231 @@
+"""GDPR requests: list what is pending, fulfil access and erasure requests, enforce retention.
+
+    prepare(spec, client, ...)          -> Setup         reads the managed segments and emails (engine lookup)
+    pending(setup)                      -> [PendingRequest]     members of the request segments, oldest first
+    listing(requests, deadline, at)     -> Listing       rows with masked emails, age, overdue; exit code 2
+    fulfil(setup, options, confirm, ..) -> Summary       journaled steps per request (``fulfil``, ``steps``)
+    retention(setup, at)                -> [PendingRequest]     contacts past the data inventory's retention
+    erase(setup, requests, options, ..) -> Summary       retention requests through the erasure path
+
+State per instance (``state_dir``): ``journal.jsonl`` (what each request has done: the crash-safety),
+``audit.jsonl`` (every step with time and outcome: the evidence), ``receipts.jsonl`` (erasures, with only a
+keyed hash of the address). None of them holds an email address or a name. Access exports go to the spec's
+delivery folder, one 0700 folder per request.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gdpr_as_code import converge
+from gdpr_as_code.dsr.fulfil import Confirm, Options, Progress, Summary, run
+from gdpr_as_code.dsr.journal import Journal, now
+from gdpr_as_code.dsr.pending import PendingRequest, mask_email, pending_requests
+from gdpr_as_code.dsr.retention import past_retention
+from gdpr_as_code.dsr.steps import RequestOutcome, Setup
+from gdpr_as_code.errors import GdprAsCodeError
+from gdpr_as_code.mautic.client import instance_key, instance_slug
+from gdpr_as_code.resources import EMAILS, SEGMENTS
+from gdpr_as_code.spec.model import Spec
+
+if TYPE_CHECKING:
+    from gdpr_as_code.mautic.client import MauticClient
+
+__all__ = [
+    "Listing",
+    "Options",
+    "PendingRequest",
+    "RequestOutcome",
+    "Setup",
+    "Summary",
+    "erase",
+    "fulfil",
+    "listing",
+    "mask_email",
+    "pending",
+    "prepare",
+    "retention",
+]
+
+STATE_DIR_ENV = "GDPR_AS_CODE_STATE_DIR"
+
+
+def prepare(
+    spec: Spec,
+    client: MauticClient,
+    *,
+    state_dir: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    workers: int = 4,
+) -> Setup:
+    """Everything a run needs: the live ids of the request segments and notification emails (read with the
+    engine's ownership lookup, one list call each), and where the journal and the exports live."""
+    gdpr = spec.gdpr
+    where = str(spec.source)
+    if gdpr is None or not gdpr.request_types:
+        raise GdprAsCodeError(
+            f"{where} has no gdpr.requests, so there are no GDPR requests to handle. Add "
+            "gdpr.requests.access and gdpr.requests.erasure (each with its value, segment and email, as in "
+            "configs/gdpr.yaml) and apply the spec first."
+        )
+    live = converge.read_live(client, (SEGMENTS, EMAILS))
+    segments, emails = live.managed("segments"), live.managed("emails")
+    aliases: dict[str, str] = {}
+    email_ids: dict[str, int] = {}
+    clear_values: dict[str, tuple[str, str]] = {}
+    for request_type in gdpr.request_types:
+        if request_type.segment not in segments or request_type.email not in emails:
+            missing = request_type.segment if request_type.segment not in segments else request_type.email
+            raise GdprAsCodeError(
+                f"The {request_type.kind} requests of {where} use '{missing}', which is not in Mautic at "
+                f"{client.name} (no object carries its ownership marker). Run "
+                "`gdpr-as-code apply` with this spec first."
+            )
+        aliases[request_type.kind] = str(
+            min(segments[request_type.segment], key=lambda o: o.id).data["alias"]
+        )
+        email_ids[request_type.kind] = min(emails[request_type.email], key=lambda o: o.id).id
+        if not spec.segment(request_type.segment).static:
+            clear_values[request_type.kind] = (spec.field(gdpr.request_field).alias, request_type.value)
+    environ = dict(os.environ if env is None else env)
+    instance = instance_key(client.base_url)
+    base = spec.source.resolve().parent
+    state = state_dir or (Path(environ[STATE_DIR_ENV]) if environ.get(STATE_DIR_ENV) else base / "gdpr-state")
+    return Setup(
+        client=client,
+        instance=instance,
+        gdpr=gdpr,
+        segments=aliases,
+        clear_values=clear_values,
+        state_dir=(state if state_dir else state / instance_slug(instance)),
+        export_dir=base / gdpr.delivery.folder / instance_slug(instance),
+        email_ids=email_ids,
+        env=environ,
+        workers=workers,
+    )
+
+
+def pending(setup: Setup, kinds: Sequence[str] | None = None) -> list[PendingRequest]:
+    """Pending requests of ``kinds`` (default: every type the spec handles). Erasures bring access along: an
+    erasure must see whether its contact still waits for an export."""
+    wanted = set(setup.segments if kinds is None else kinds)
+    if wanted & {"erasure", "retention"}:
+        wanted.add("access")
+    segments = [(kind, alias) for kind, alias in setup.segments.items() if kind in wanted]
+    return pending_requests(setup.client, segments, setup.workers)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """``requests list``: one row per pending request, printable as a table or JSON, no address unmasked."""
+
+    instance: str
+    deadline_days: int
+    rows: tuple[dict[str, Any], ...]
+    retention: bool = False  # rows are contacts past retention; "received" is when it ran out
+
+    @property
+    def overdue(self) -> int:
+        return sum(1 for row in self.rows if row["overdue"])
+
+    @property
+    def exit_code(self) -> int:
+        """2 when any request is past the deadline, so a scheduled job can alert."""
+        return 2 if self.overdue else 0
+
+    def as_json(self) -> str:
+        body = {"instance": self.instance, "deadline_days": self.deadline_days, "overdue": self.overdue}
+        return json.dumps({**body, "requests": list(self.rows)}, indent=2)
+
+    def text(self) -> str:
+        if self.retention:
+            return self._retention_text()
+        if not self.rows:
+            return f"No pending GDPR requests on {self.instance}."
+        header = f"{'TYPE':9} {'CONTACT':>8}  {'EMAIL':28} {'RECEIVED':20} {'AGE':>4}  STATUS"
+        lines = [
+            f"{row['type']:9} {row['contact']:>8}  {row['email']:28} {row['received'][:19]:20} "
+            f"{row['age_days']:>3}d  "
+            + ("OVERDUE" if row["overdue"] else f"due in {row['days_left']}d")
+            + (" (in progress)" if row["in_progress"] else "")
+            for row in self.rows
+        ]
+        tail = (
+            f"{len(self.rows)} pending, {self.overdue} overdue (deadline {self.deadline_days} days) on "
+            f"{self.instance}."
+        )
+        return "\n".join([header, *lines, tail])
+
+    def _retention_text(self) -> str:
+        if not self.rows:
+            return f"No contacts past their retention period on {self.instance}."
+        header = f"{'CONTACT':>8}  {'EMAIL':28} {'RETENTION ENDED':20} {'DAYS PAST':>9}"
+        lines = [
+            f"{row['contact']:>8}  {row['email']:28} {row['received'][:19]:20} {row['age_days']:>9}"
+            for row in self.rows
+        ]
+        tail = (
+            f"{len(self.rows)} contact(s) past their retention period on {self.instance}; "
+            "`requests retention --erase` erases them."
+        )
+        return "\n".join([header, *lines, tail])
+
+
+def listing(
+    setup: Setup, requests: Sequence[PendingRequest], at: datetime | None = None, *, retention: bool = False
+) -> Listing:
+    """The rows of ``requests list``: masked email, received date, age and whether the deadline has passed.
+    For ``retention`` the "received" date is the day the retention period ran out, and the deadline 0."""
+    at = at or now()
+    deadline = 0 if retention else setup.gdpr.deadline_days
+    with Journal(setup.journal_path, read_only=True) as journal:
+        # Finished here but still in Mautic's segment until its next cron rebuild: not pending any more.
+        requests = [r for r in requests if not journal.finished(r.request_id)]
+        begun = {r.request_id for r in requests if journal.state(r.request_id) is not None}
+    rows = tuple(
+        {
+            "request": r.request_id,
+            "type": r.kind,
+            "contact": r.contact_id,
+            "email": r.masked_email,
+            "received": r.received.isoformat(),
+            "age_days": r.age_days(at),
+            "days_left": deadline - r.age_days(at),
+            "overdue": r.overdue(at, deadline),
+            "in_progress": r.request_id in begun,
+        }
+        for r in requests
+    )
+    return Listing(setup.instance, deadline, rows, retention=retention)
+
+
+def fulfil(
+    setup: Setup, options: Options, confirm: Confirm | None = None, progress: Progress | None = None
+) -> Summary:
+    """Find the pending requests and fulfil them (plus any the journal left unfinished)."""
+    return run(setup, pending(setup, options.kinds), options, confirm, progress)
+
+
+def retention(setup: Setup, at: datetime | None = None) -> list[PendingRequest]:
+    """Contacts past the retention period of the spec's data inventory."""
+    return past_retention(setup.client, setup.gdpr, at or now())
+
+
+def erase(
+    setup: Setup,
+    requests: Sequence[PendingRequest],
+    options: Options,
+    confirm: Confirm | None = None,
+    progress: Progress | None = None,
+) -> Summary:
+    """Erase retention requests through the journaled erasure path (receipt, delete, confirm). Pending access
+    requests are read too: a contact whose export is still owed is not erased before it is delivered."""
+    owed = pending(setup, ("access",))
+    only = Options(("retention",), options.limit, options.dry_run, options.yes)
+    return run(setup, [*requests, *owed], only, confirm, progress)

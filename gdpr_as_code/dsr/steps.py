@@ -1,0 +1,360 @@
+"""One request's steps: each a journaled action that a rerun resumes where it stopped.
+
+    access:    begin → export → deliver → notify → mark_done → finish
+    erasure:   begin → receipt → notify → delete → confirm → finish
+    retention: begin → receipt → delete → confirm → finish      (nobody asked: no notification)
+
+A step is recorded ``start`` before it runs and ``done`` after (see ``journal``). On a rerun a step left at
+``start`` or ``failed`` is resolved first: an export is written again (it is read fresh from Mautic and
+replaces the old folder), a notification is looked up in the contact's timeline and sent only if Mautic has no
+record of it, a delete is repeated (Mautic skips ids already gone), marking done is repeated (it is
+idempotent). In which order and how many at a time the requests go through their steps is ``fulfil``'s part.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+from gdpr_as_code.dsr import delivery, erasure, export, notify
+from gdpr_as_code.dsr.audit import AuditLog
+from gdpr_as_code.dsr.journal import Journal, now
+from gdpr_as_code.dsr.journal import Status as JournalStatus
+from gdpr_as_code.dsr.pending import PendingRequest, contact_email, field_values, parse_time
+from gdpr_as_code.errors import GdprAsCodeError
+from gdpr_as_code.spec.model import Gdpr
+
+if TYPE_CHECKING:
+    from gdpr_as_code.mautic.client import MauticClient
+
+Status = Literal["done", "failed", "skipped", "refused", "planned"]
+STEPS: Mapping[str, tuple[str, ...]] = {
+    "access": ("export", "deliver", "notify", "mark_done"),
+    "erasure": ("receipt", "notify", "delete", "confirm"),
+    "retention": ("receipt", "delete", "confirm"),
+}
+"""Each kind's steps between ``begin`` and ``finish``, in order: the one declaration of the sequence. Resume
+and dry run read it (``fulfil``), and the runner walks it (``Runner.per_request``, then ``delete`` and
+``confirm`` for a batch of requests at once)."""
+BATCHED = ("delete", "confirm")
+"""The steps run for up to 200 requests at once, in this order, after each request's own steps."""
+DESTRUCTIVE = frozenset({"erasure", "retention"})
+# Steps whose ``start`` is fsynced: repeating them blindly would send twice. The rest are safe to repeat, so
+# their records are only flushed (a killed process keeps them; a power cut may cost a repeat).
+UNREPEATABLE = frozenset({"notify", "deliver"})
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What a run against one instance needs; the CLI builds it from the spec and the environment."""
+
+    client: MauticClient
+    instance: str
+    gdpr: Gdpr
+    segments: Mapping[str, str]  # request kind -> alias of its segment in Mautic
+    clear_values: Mapping[str, tuple[str, str]]  # kind -> (field alias, value) when its segment has filters
+    state_dir: Path  # journal.jsonl, audit.jsonl, receipts.jsonl
+    export_dir: Path
+    email_ids: Mapping[str, int]  # request kind -> Mautic id of its notification email
+    env: Mapping[str, str]
+    workers: int = 4
+
+    @property
+    def journal_path(self) -> Path:
+        return self.state_dir / "journal.jsonl"
+
+    @property
+    def audit_path(self) -> Path:
+        return self.state_dir / "audit.jsonl"
+
+    @property
+    def receipts_path(self) -> Path:
+        return self.state_dir / "receipts.jsonl"
+
+
+@dataclass(frozen=True)
+class RequestOutcome:
+    """What happened to one request in this run; ``detail`` holds ids and step names only."""
+
+    request_id: str
+    kind: str
+    contact_id: int
+    status: Status
+    detail: str = ""
+    warning: str = ""  # done, but the operator has something left to do
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "request": self.request_id,
+            "type": self.kind,
+            "contact": self.contact_id,
+            "status": self.status,
+            "detail": self.detail,
+            "warning": self.warning,
+        }
+
+
+class Runner:
+    """One run: the journal and audit log open, the requests worked through their steps."""
+
+    def __init__(self, setup: Setup, journal: Journal, audit: AuditLog, key: bytes | None) -> None:
+        self.setup = setup
+        self.journal = journal
+        self.audit = audit
+        self.key = key
+        self._contacts: dict[int, Mapping[str, Any]] = {}
+        self._receipts: set[str] | None = None
+        self._lock = threading.Lock()
+
+    # --- one journaled step ---
+
+    def log(
+        self, request: PendingRequest, step: str, status: JournalStatus, reason: str = "", **data: Any
+    ) -> None:
+        """Journal a step's outcome (what a rerun resumes from), then append it to the audit log."""
+        rid, kind, cid = request.request_id, request.kind, request.contact_id
+        self.journal.record(rid, kind, cid, step, status, durable=False, **data)
+        self.audit.write(rid, kind, cid, step, status, self.masked(request, reason))
+
+    def masked(self, request: PendingRequest, text: str) -> str:
+        """``text`` about ``request`` with the person's names masked too, should a message have echoed them
+        (addresses and secrets are masked by pattern and value already; names can only be masked by value)."""
+        values = field_values(request.contact)
+        names = (str(values.get(alias) or "") for alias in ("firstname", "lastname"))
+        return self.audit.redactor.with_personal(*names).text(text)
+
+    def is_done(self, request: PendingRequest, step: str) -> bool:
+        state = self.journal.state(request.request_id)
+        return state is not None and state.is_done(step)
+
+    def step(
+        self,
+        request: PendingRequest,
+        step: str,
+        action: Callable[[], Mapping[str, Any] | None],
+        already: Callable[[datetime], bool] | None = None,
+    ) -> None:
+        """Run ``action`` as ``step`` of ``request`` unless the journal says it is done; resolve a step an
+        earlier run left unfinished with ``already(started)`` before repeating it."""
+        state = self.journal.state(request.request_id)
+        previous = state.status(step) if state else None
+        if previous == "done":
+            return
+        unsure = previous in ("start", "failed") and already is not None and state is not None
+        if unsure and already(parse_time(state.started[step])):  # type: ignore[misc,union-attr]
+            confirmed = "an earlier run did it; Mautic confirms"
+            self.log(request, step, "done", confirmed, resolved="found in Mautic")
+            return
+        self.journal.record(
+            request.request_id, request.kind, request.contact_id, step, "start", durable=step in UNREPEATABLE
+        )
+        try:
+            data = dict(action() or {})
+        except GdprAsCodeError as err:
+            self.log(request, step, "failed", str(err))
+            raise
+        self.log(request, step, "done", str(data.pop("note", "")), **data)
+
+    def begin(self, request: PendingRequest) -> None:
+        if self.journal.state(request.request_id) is None:
+            self.log(
+                request, "begin", "done", received=request.received.isoformat(), segment_id=request.segment_id
+            )
+
+    def finish(self, request: PendingRequest) -> RequestOutcome:
+        """Mark the request complete; an erasure first appends its receipt (once, even across a crash)."""
+        rid, kind, cid = request.request_id, request.kind, request.contact_id
+        self.step(request, "finish", lambda: None)
+        if kind in DESTRUCTIVE:  # its receipt is written (``write_receipts``) before it finishes
+            state = self.journal.state(rid)
+            leftovers = erasure.leftover_note(state.data.get("form_results") or [] if state else [])
+            return RequestOutcome(rid, kind, cid, "done", "; ".join(STEPS[kind]), leftovers)
+        return RequestOutcome(rid, kind, cid, "done", "; ".join(STEPS[kind]))
+
+    def write_receipts(self, requests: Sequence[PendingRequest]) -> None:
+        """Append the erasure receipts in one fsynced write, skipping any an interrupted run already wrote."""
+        if self._receipts is None:
+            self._receipts = erasure.receipt_ids(self.setup.receipts_path)
+        receipts = []
+        for request in requests:
+            state = self.journal.state(request.request_id)
+            if request.request_id in self._receipts or state is None:
+                continue
+            receipts.append(
+                {
+                    "request": request.request_id,
+                    "type": request.kind,
+                    "instance": self.setup.instance,
+                    "contact": request.contact_id,
+                    "email_hmac": state.data.get("email_hmac"),
+                    "form_results": state.data.get("form_results") or [],
+                    "received": request.received.isoformat(),
+                    "completed": now().isoformat(timespec="seconds"),
+                }
+            )
+        erasure.append_receipts(self.setup.receipts_path, receipts)
+        self._receipts |= {receipt["request"] for receipt in receipts}
+
+    # --- what the steps do ---
+
+    def contact(self, request: PendingRequest) -> Mapping[str, Any]:
+        """The contact's representation: from the segment list, else read once (a resumed request)."""
+        if request.contact:
+            return request.contact
+        with self._lock:
+            cached = self._contacts.get(request.contact_id)
+        if cached is None:
+            cached = self.setup.client.get(f"/contacts/{request.contact_id}")["contact"]
+            with self._lock:
+                self._contacts[request.contact_id] = cached
+        return cached
+
+    def folder(self, request: PendingRequest) -> Path:
+        return self.setup.export_dir / request.request_id
+
+    def do_export(self, request: PendingRequest) -> dict[str, Any]:
+        full = replace(request, contact=self.contact(request))  # a resumed request has no contact yet
+        document = export.gather(self.setup.client, full, self.setup.gdpr.data_inventory)
+        files = export.render(document, self.setup.gdpr.export_formats)
+        path = export.write(self.setup.export_dir, request.request_id, files)
+        return {"folder": str(path), "files": sorted(files)}
+
+    def do_deliver(self, request: PendingRequest) -> dict[str, Any]:
+        method = self.setup.gdpr.delivery
+        if method.method == "folder":
+            return {"method": "folder", "note": "export left in the delivery folder for the operator"}
+        address = contact_email(self.contact(request))
+        delivery.send_smtp(method, address, request.request_id, self.folder(request), self.setup.env)
+        return {"method": "smtp"}
+
+    def do_notify(self, request: PendingRequest) -> dict[str, Any]:
+        email_id = self.setup.email_ids[request.kind]
+        if request.contact and not contact_email(request.contact):
+            raise GdprAsCodeError(
+                f"Contact {request.contact_id} has no email address in Mautic, so request "
+                f"{request.request_id} cannot be answered by email. Add the address they gave in Mautic "
+                "and rerun; the request resumes at the notification."
+            )
+        notify.send(self.setup.client, email_id, request.contact_id)
+        dnc = request.email_dnc_reason if request.contact else None
+        return {"email_id": email_id, "note": notify.dnc_note(dnc)}
+
+    def was_notified(self, request: PendingRequest) -> Callable[[datetime], bool]:
+        email_id = self.setup.email_ids[request.kind]
+        return lambda since: notify.sent_since(self.setup.client, email_id, request.contact_id, since)
+
+    def do_mark_done(self, request: PendingRequest) -> dict[str, Any]:
+        """Take the request out of its segment, the way that lets the same person ask again later.
+
+        A static segment: remove the contact (Mautic deletes a manually added membership). A filter-based one:
+        take the request's value off the request field instead; the next cron rebuild drops the contact. (An
+        API removal would mark the membership "manually removed", and Mautic would never add the person
+        again, so a second request a year later would go unseen.)
+        """
+        clear = self.setup.clear_values.get(request.kind)
+        if clear is None:
+            if request.segment_id is None:
+                raise GdprAsCodeError(
+                    f"Request {request.request_id} has no segment id in the journal; remove contact "
+                    f"{request.contact_id} from the request segment in Mautic by hand."
+                )
+            self.setup.client.post(f"/segments/{request.segment_id}/contact/{request.contact_id}/remove")
+            return {"segment_id": request.segment_id}
+        alias, value = clear
+        current = field_values(self.contact(request)).get(alias)
+        remaining = [v for v in str(current or "").split("|") if v and v != value]
+        body: dict[str, Any] = {alias: remaining} if remaining else {alias: "", "overwriteWithBlank": True}
+        self.setup.client.patch(f"/contacts/{request.contact_id}/edit", body)
+        return {"cleared": value}
+
+    def do_receipt(self, request: PendingRequest) -> dict[str, Any]:
+        assert self.key is not None
+        address = contact_email(self.contact(request))
+        return {
+            "email_hmac": erasure.email_hash(self.key, address) if address else None,
+            "form_results": erasure.form_results(self.setup.client, request.contact_id),
+        }
+
+    # --- the sequences ---
+
+    def guarded(self, request: PendingRequest, work: Callable[[], T]) -> T | RequestOutcome:
+        """Run ``work`` for one request; an expected error fails this request only, with its message."""
+        try:
+            return work()
+        except GdprAsCodeError as err:
+            reason = self.masked(request, str(err))
+            return RequestOutcome(request.request_id, request.kind, request.contact_id, "failed", reason)
+
+    def per_request(self, request: PendingRequest) -> None:
+        """``begin``, then each of the request's steps in ``STEPS`` up to the batched ones, each journaled;
+        a step an earlier run may have done is first looked up in Mautic (a notification)."""
+        self.begin(request)
+        actions = self.actions()
+        for name in STEPS[request.kind]:
+            if name in BATCHED:
+                return
+            already = self.was_notified(request) if name == "notify" else None
+            self.step(request, name, functools.partial(actions[name], request), already)
+
+    def actions(self) -> Mapping[str, Callable[[PendingRequest], Mapping[str, Any]]]:
+        """What each per-request step of ``STEPS`` does."""
+        return {
+            "export": self.do_export,
+            "deliver": self.do_deliver,
+            "notify": self.do_notify,
+            "mark_done": self.do_mark_done,
+            "receipt": self.do_receipt,
+        }
+
+    def access(self, request: PendingRequest) -> RequestOutcome:
+        self.per_request(request)
+        return self.finish(request)
+
+    def prepare_erasure(self, request: PendingRequest) -> PendingRequest:
+        """Everything that must be done before the delete (the receipt; the notification of an erasure)."""
+        self.per_request(request)
+        return request
+
+    def delete(self, batch: Sequence[PendingRequest]) -> None:
+        """Delete up to 200 contacts in one call; each is journaled ``start`` before and ``done`` after.
+
+        A delete left at ``start`` by a killed run is simply repeated: Mautic skips ids that are already gone.
+        """
+        todo = [r for r in batch if not self.is_done(r, "delete")]
+        for r in todo:
+            self.journal.record(r.request_id, r.kind, r.contact_id, "delete", "start", durable=False)
+        self.journal.sync()  # one fsync makes the whole batch's "about to delete" durable
+        try:
+            if todo:
+                erasure.delete_batch(self.setup.client, [r.contact_id for r in todo])
+        except GdprAsCodeError as err:
+            for r in todo:
+                self.log(r, "delete", "failed", str(err))
+            raise
+        for r in todo:
+            self.log(r, "delete", "done")
+
+    def confirm(self, batch: Sequence[PendingRequest]) -> list[RequestOutcome]:
+        """Check Mautic no longer has the deleted contacts, then write their receipts and finish them."""
+        todo = [r for r in batch if not self.is_done(r, "confirm")]
+        present = erasure.still_present(self.setup.client, [r.contact_id for r in todo])
+        outcomes: list[RequestOutcome] = []
+        for r in todo:
+            if r.contact_id in present:
+                reason = (
+                    f"Contact {r.contact_id} still exists in Mautic at {self.setup.instance} after the "
+                    "delete. Check that the API user may delete contacts, then rerun."
+                )
+                self.log(r, "confirm", "failed", reason)
+                outcomes.append(RequestOutcome(r.request_id, r.kind, r.contact_id, "failed", reason))
+            else:
+                self.log(r, "confirm", "done", "Mautic no longer has it")
+        gone = [r for r in batch if self.is_done(r, "confirm")]
+        self.write_receipts(gone)
+        return outcomes + [self.finish(r) for r in gone]

@@ -1,0 +1,462 @@
+"""HTTP to one Mautic instance: sending with auth, retries, paging and request counting.
+
+Every request to Mautic's API goes through ``MauticClient``, so this is the one place that knows how a
+real Mautic 5 behaves on the wire (``shared/mautic-api``): list answers keyed by id or as arrays, ``total``
+as int or string, no maximum page size, 429s that carry only ``X-RateLimit-Reset``, OAuth2 tokens that
+expire, 403 bodies that say which setting is off. httpx and HTTP failures are translated into
+``errors.MauticError`` here, once (the wording is in ``answers``, the auth methods in ``auth``); the rest
+of the code never sees an httpx exception or a status code.
+
+Safety of retries: GET, PUT, DELETE and PATCH with absolute values are repeated after a lost answer; a POST is
+repeated only when it certainly never reached Mautic (connection refused, 429, 401 before a token renewal).
+``create`` handles a lost answer to a POST by re-reading and adopting what the lost request made.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import httpx
+
+from gdpr_as_code.errors import (
+    MauticError,
+    MauticUnreachable,
+    MissingCredentials,
+)
+from gdpr_as_code.mautic.answers import (
+    GATEWAY_STATUSES,
+    NOT_SENT,
+    http_error,
+    lasting,
+    parse_list_page,
+    protocol_error,
+    rate_limit_wait,
+    transport_error,
+)
+from gdpr_as_code.mautic.auth import TOKEN_PATH, Auth, BasicAuth, OAuth2ClientCredentials
+from gdpr_as_code.spec.model import Target
+
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "EnvTarget",
+    "MauticClient",
+    "RequestStats",
+    "RetryPolicy",
+    "client_from_env",
+    "instance_key",
+    "instance_slug",
+]
+
+def instance_key(url: str) -> str:
+    """An instance's identity (for locks, saved plans, inventories): scheme, host, port and path; no
+    credentials, no final slash."""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower()
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme.lower()}://{host}{port}{parts.path.rstrip('/')}"
+
+
+def instance_slug(url: str) -> str:
+    """An instance as part of a file or folder name: ``https://mautic.example.com:8443`` →
+    ``mautic.example.com_8443`` (the request state and export folders, and receipt names)."""
+    return re.sub(r"[^A-Za-z0-9.-]+", "_", instance_key(url).split("://", 1)[-1]).strip("_") or "mautic"
+
+
+API_PREFIX = "/api"
+# Mautic has no maximum page size (recorded flows 150, 189): a large page reads a whole kind in one request
+# while keeping each answer bounded; list_all continues while ``total`` says more.
+DEFAULT_PAGE_SIZE = 5000
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to retry; injectable so tests retry with tiny waits and a seeded jitter."""
+
+    attempts: int = 4  # tries per request in total, the first included
+    base_delay: float = 0.5  # seconds before the first retry; doubles each time, with jitter
+    max_delay: float = 20.0
+    max_rate_limit_wait: float = 60.0  # a 429 that resets later than this fails at once rather than hang
+    sleep: Callable[[float], None] = time.sleep
+    rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
+
+    def backoff(self, retry: int) -> float:
+        """Seconds to wait before retry number ``retry`` (0-based): exponential, with equal jitter."""
+        ceiling = min(self.max_delay, self.base_delay * 2**retry)
+        return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
+
+
+class RequestStats:
+    """Requests this client sent, by method; lets callers assert e.g. "a second apply makes zero writes"."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.by_method: Counter[str] = Counter()
+        self.token_requests = 0  # OAuth2 token fetches; not API calls, so not in by_method
+        self.retries = 0
+        self.adopted = 0  # creates whose answer was lost and whose object was found and adopted
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_method.values())
+
+    @property
+    def writes(self) -> int:
+        return sum(n for method, n in self.by_method.items() if method in WRITE_METHODS)
+
+    def as_dict(self) -> dict[str, Any]:
+        """A plain snapshot, for JSON output and benchmarks."""
+        with self._lock:
+            return {
+                "total": self.total,
+                "writes": self.writes,
+                "by_method": dict(sorted(self.by_method.items())),
+                "token_requests": self.token_requests,
+                "retries": self.retries,
+                "adopted": self.adopted,
+            }
+
+    def reset(self) -> None:
+        with self._lock:
+            self.by_method.clear()
+            self.token_requests = self.retries = self.adopted = 0
+
+    def count_request(self, method: str) -> None:
+        with self._lock:
+            self.by_method[method] += 1
+
+    def count(self, what: Literal["token_requests", "retries", "adopted"]) -> None:
+        with self._lock:
+            setattr(self, what, getattr(self, what) + 1)
+
+
+class _AnswerLost(Exception):
+    """A request that is not safe to repeat may have reached Mautic, but its answer was lost."""
+
+    def __init__(self, error: MauticError, *, retry_worthwhile: bool) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.retry_worthwhile = retry_worthwhile
+
+
+class MauticClient:
+    """A client for one Mautic instance; paths are relative to ``/api`` (``client.get("/segments/3")``)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        auth: Auth,
+        *,
+        name: str | None = None,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        url_source: str = "the Mautic URL",
+    ) -> None:
+        url = httpx.URL(base_url.strip())
+        if url.scheme not in ("http", "https") or not url.host:
+            raise MauticUnreachable(
+                f"{url_source} is not an http(s) URL with a host, so Mautic cannot be reached; set it to the "
+                "base URL of your Mautic, e.g. https://mautic.example.com."
+            )
+        path = url.path.rstrip("/")
+        path = path.removesuffix(API_PREFIX) if path.endswith(API_PREFIX) else path
+        self.base_url = str(
+            url.copy_with(username=None, password=None, path=path or "/", query=None, fragment=None)
+        )
+        self.base_url = self.base_url.rstrip("/")
+        self.name = name or self.base_url
+        self.auth = auth
+        self.retry = retry or RetryPolicy()
+        self.page_size = page_size
+        self.url_source = url_source
+        self.stats = RequestStats()
+        self.timeout = timeout
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            timeout=timeout,
+            transport=transport,
+            follow_redirects=False,
+            headers={"Accept": "application/json", "User-Agent": "gdpr-as-code"},
+        )
+
+    def __repr__(self) -> str:
+        return f"MauticClient({self.name!r})"
+
+    def __enter__(self) -> MauticClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # --- the API ---
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        return self._call("GET", path, params=params)
+
+    def put(self, path: str, body: Any) -> Any:
+        return self._call("PUT", path, json=body)
+
+    def patch(self, path: str, body: Any, *, idempotent: bool = True) -> Any:
+        """PATCH ``body``. Pass ``idempotent=False`` when it adds sub-objects without ``id`` (form fields
+        or actions): Mautic appends those, so a repeat would duplicate them; a lost answer is an error."""
+        if idempotent:
+            return self._call("PATCH", path, json=body)
+        return self._call_once("PATCH", path, body)
+
+    def post(self, path: str, body: Any = None) -> Any:
+        """POST ``body``; repeated only when it certainly never reached Mautic. Use ``create`` for creates."""
+        return self._call_once("POST", path, body)
+
+    def delete(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        """DELETE; a retry that finds the object already gone (404) counts as done and answers ``{}``."""
+        return self._call("DELETE", path, params=params)
+
+    def create(
+        self, path: str, body: Any, *, find_existing: Callable[[], dict[str, Any] | None]
+    ) -> dict[str, Any]:
+        """POST a create and return the new object, unwrapped from Mautic's ``{"list": {...}}`` envelope.
+
+        When the answer is lost (connection dropped, timeout, 5xx after sending) the POST may have created the
+        object anyway, so ``find_existing`` (a re-read, e.g. a list filtered by alias) is asked first; what it
+        finds is adopted, and only if it finds nothing is the POST sent again.
+        """
+        for round_ in range(self.retry.attempts):
+            try:
+                return _unwrap(self._call("POST", path, json=body, repeatable=False))
+            except _AnswerLost as lost:
+                existing = find_existing()
+                if existing is not None:
+                    self.stats.count("adopted")
+                    return existing
+                if not lost.retry_worthwhile or round_ + 1 >= self.retry.attempts:
+                    raise lost.error from None
+                self.stats.count("retries")
+                self.retry.sleep(self.retry.backoff(round_))
+        raise AssertionError("unreachable: the loop returns or raises")
+
+    def list_all(
+        self,
+        path: str,
+        list_key: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        page_size: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Every object of a list endpoint, in id order, with the fewest requests: pages of ``page_size``
+        (default ``DEFAULT_PAGE_SIZE``), continuing while ``total`` says more remain (a server or proxy that
+        caps pages is still read whole) or a page came back full (contacts' ``total`` is cached for 5 s and
+        may lag behind), until a page comes back empty or short. A page that repeats earlier objects (a
+        server ignoring ``start``) is an error: a partial list would make the plan create duplicates.
+
+        Top-level collections (``/segments``, ``/fields/contact``) are ordered by id so offsets stay stable
+        between pages: Mautic's generic list prefixes ``id`` with the table alias. Nested lists such as
+        ``/contacts/7/notes`` pass ``orderBy`` through raw (a bare ``id`` fails there), so they keep the
+        endpoint's own order unless ``params`` names one.
+
+        Checked (real-Mautic audit): contacts answer ``total`` as a string (flows/147, read by ``_as_int``)
+        counted once per ``contact_api_count_cache_ttl`` = 5 s (Mautic 5.1 LeadBundle/Controller/Api/
+        LeadApiController.php L116), which the full-page rule covers; no server maximum on ``limit``
+        (flows/150, 189); ``orderBy=id`` on ``/contacts`` is recorded (flows/088)."""
+        size = page_size or self.page_size
+        top_level = not any(part.isdigit() for part in path.split("/"))
+        order = {"orderBy": "id", "orderByDir": "ASC"} if top_level else {}
+        query = {**order, **(params or {}), "limit": size}
+        found: dict[int, dict[str, Any]] = {}
+        start = 0
+        while True:
+            body = self.get(path, params={**query, "start": start})
+            try:
+                page = parse_list_page(body, list_key)
+            except ValueError as err:
+                raise protocol_error(self, "GET", path, f"it is not a Mautic list: {err}") from None
+            new = 0
+            for item in page.items:
+                new += int(item["id"]) not in found
+                found[int(item["id"])] = item
+            start += len(page.items)
+            if page.items and not new:
+                what = f"asked for the objects from {start - len(page.items)} on, it repeated earlier ones"
+                raise protocol_error(self, "GET", path, what)
+            more = len(page.items) >= size or (page.total is not None and start < page.total)
+            if not page.items or not more:
+                return [found[key] for key in sorted(found)]
+
+    # --- the machinery ---
+
+    def _call_once(self, method: str, path: str, body: Any) -> Any:
+        try:
+            return self._call(method, path, json=body, repeatable=False)
+        except _AnswerLost as lost:
+            raise lost.error from None
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        repeatable: bool = True,
+    ) -> Any:
+        """One API call with auth, retries and translation; answers the decoded JSON body."""
+        if not path.startswith("/"):
+            path = "/" + path
+        response = self._exchange(
+            method, API_PREFIX + path, path, params=params, json=json, repeatable=repeatable
+        )
+        if response is None:  # a retried DELETE found the object already gone
+            return {}
+        return self._decode(response, method, path)
+
+    def _exchange(
+        self,
+        method: str,
+        url: str,
+        shown: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Mapping[str, str] | None = None,
+        repeatable: bool = True,
+    ) -> httpx.Response | None:
+        """Send with retries: the only place that talks to httpx. ``shown`` is the path used in messages."""
+        api = data is None
+        renewed = False
+        retry = 0
+        while True:
+            headers = {"Authorization": self.auth.authorization(self._fetch_token)} if api else {}
+            try:
+                response = self._http.request(
+                    method, url, params=params, json=json, data=data, headers=headers
+                )
+            except httpx.TransportError as exc:
+                self._count(api, method, retried=retry > 0)
+                safe = repeatable or isinstance(exc, NOT_SENT)
+                if safe and retry + 1 < self.retry.attempts and not lasting(exc):
+                    self._wait(retry)
+                    retry += 1
+                    continue
+                error = transport_error(self, exc, method, shown, retry + 1)
+                if safe:
+                    raise error from None
+                raise _AnswerLost(error, retry_worthwhile=True) from None
+            self._count(api, method, retried=retry > 0)
+            status = response.status_code
+            if status == 401 and api and not renewed and self.auth.invalidate():
+                renewed = True  # a 401 is refused before anything runs: safe to repeat, even a POST
+                continue
+            if status == 429 and retry + 1 < self.retry.attempts:
+                wait = rate_limit_wait(response)
+                if wait is None or wait <= self.retry.max_rate_limit_wait:
+                    self.retry.sleep(wait if wait is not None else self.retry.backoff(retry))
+                    retry += 1
+                    continue
+            if status in GATEWAY_STATUSES and repeatable and retry + 1 < self.retry.attempts:
+                self._wait(retry)
+                retry += 1
+                continue
+            if status == 404 and method == "DELETE" and retry > 0:
+                return None
+            if status < 300:
+                return response
+            error = http_error(self, response, method, shown, retry + 1)
+            if not repeatable and status >= 500:
+                raise _AnswerLost(error, retry_worthwhile=status in GATEWAY_STATUSES)
+            raise error
+
+    def _count(self, api: bool, method: str, *, retried: bool) -> None:
+        if api:
+            self.stats.count_request(method)
+        else:
+            self.stats.count("token_requests")
+        if retried:
+            self.stats.count("retries")
+
+    def _wait(self, retry: int) -> None:
+        self.retry.sleep(self.retry.backoff(retry))
+
+    def _fetch_token(self, form: dict[str, str]) -> Any:
+        response = self._exchange("POST", TOKEN_PATH, TOKEN_PATH, data=form)
+        assert response is not None  # only a retried DELETE answers None
+        return self._decode(response, "POST", TOKEN_PATH)
+
+    def _decode(self, response: httpx.Response, method: str, path: str) -> Any:
+        if not response.content:
+            return {}
+        try:
+            return response.json()
+        except ValueError:
+            kind = response.headers.get("content-type", "no content type").split(";")[0]
+            raise protocol_error(self, method, path, f"it answered {kind}, not JSON") from None
+
+
+def _unwrap(body: Any) -> dict[str, Any]:
+    """The object inside Mautic's single-object envelope (``{"list": {...}}``, ``{"form": {...}}``)."""
+    if isinstance(body, dict) and len(body) == 1:
+        (inner,) = body.values()
+        if isinstance(inner, dict):
+            return inner
+    return body if isinstance(body, dict) else {}
+
+
+# --- building a client from the environment ---
+
+# The spec's target section is what client_from_env takes; named here for scripts that build one by hand.
+EnvTarget = Target
+
+
+def client_from_env(
+    target: Target | None = None,
+    env: Mapping[str, str] = os.environ,
+    name: str | None = None,
+    **options: Any,
+) -> MauticClient:
+    """A client for the instance named by ``target`` (a spec's target section) or the ``MAUTIC_*`` variables;
+    without a target, OAuth2 is used when ``MAUTIC_CLIENT_ID`` is set, Basic auth otherwise.
+
+    A missing variable is a ``MissingCredentials`` naming the variable, never showing any value. ``options``
+    go to ``MauticClient`` (timeout, retry, transport, page_size, and ``url_source`` when the URL comes from
+    elsewhere, such as an inventory).
+    """
+    t = target or Target(auth="oauth2" if env.get(Target.client_id_env) else "basic")
+
+    def need(var: str, why: str) -> str:
+        value = env.get(var, "").strip()
+        if not value:
+            raise MissingCredentials(f"The environment variable {var} is not set or empty; set it to {why}.")
+        return value
+
+    url = t.url or need(t.url_env, "the base URL of your Mautic, e.g. https://mautic.example.com")
+    auth: Auth
+    if t.auth == "oauth2":
+        auth = OAuth2ClientCredentials(
+            need(t.client_id_env, "the public id of a Mautic API credential (OAuth 2)"),
+            need(t.client_secret_env, "the secret of that API credential"),
+            source=f"{t.client_id_env} and {t.client_secret_env}",
+        )
+    else:
+        alternative = (
+            f" (or set {t.client_id_env} and {t.client_secret_env} to use OAuth2)" if target is None else ""
+        )
+        auth = BasicAuth(
+            need(t.username_env, f"the name of a Mautic user{alternative}"),
+            need(t.password_env, "that user's password"),
+            source=f"{t.username_env} and {t.password_env}",
+        )
+    options.setdefault("url_source", "the target url in the spec" if t.url else t.url_env)
+    return MauticClient(url, auth, name=name, **options)

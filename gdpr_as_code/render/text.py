@@ -1,0 +1,149 @@
+"""Plain text for people at a terminal: the plan (``render_text``), what apply did (``describe``), the
+receipts ``history`` lists (``render_history``). Every long value is cut the same way (``cut``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from gdpr_as_code.converge.changes import Change, Plan
+from gdpr_as_code.converge.diff import COLLECTIONS
+from gdpr_as_code.resources import BY_NAME
+
+if TYPE_CHECKING:
+    from gdpr_as_code.converge import Outcome
+    from gdpr_as_code.guard.receipts import ReceiptEntry
+
+SYMBOLS: Mapping[str, str] = {"create": "+", "update": "~", "delete": "-"}
+_VALUE_WIDTH = 70
+
+
+def cut(text: str, width: int) -> str:
+    """``text`` on at most ``width`` characters, an ellipsis marking the cut."""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _show(value: Any) -> str:
+    """A value on one line, cut to a readable width (a consent text can be long)."""
+    text = json.dumps(value, ensure_ascii=False, default=str) if value is not None else "(none)"
+    return cut(text, _VALUE_WIDTH)
+
+
+def around_difference(before: Any, after: Any) -> tuple[Any, Any]:
+    """Two long texts cut to where they start to differ, so an edit at the end of a consent text shows (the
+    text plan and the Markdown report share this rule)."""
+    if (
+        not (isinstance(before, str) and isinstance(after, str))
+        or max(len(before), len(after)) <= _VALUE_WIDTH - 2
+    ):
+        return before, after
+    same = next(
+        (i for i, (a, b) in enumerate(zip(before, after, strict=False)) if a != b),
+        min(len(before), len(after)),
+    )
+    start = max(0, same - 20)
+    prefix = "…" if start else ""
+    return prefix + before[start:], prefix + after[start:]
+
+
+def _leaves(path: str, value: Any) -> list[tuple[str, Any]]:
+    """What a create sets, one line per set value: nested settings flattened to dotted paths, form fields and
+    actions listed by key, unset values left out."""
+    if path in COLLECTIONS and isinstance(value, Mapping):
+        return [(path, ", ".join(value))] if value else []
+    if isinstance(value, Mapping):
+        return [leaf for key, inner in value.items() for leaf in _leaves(f"{path}.{key}", inner)]
+    return [] if value is None else [(path, value)]
+
+
+def _change_lines(change: Change) -> list[str]:
+    where = f" (id {change.mautic_id})" if change.mautic_id is not None else ""
+    head = f"  {SYMBOLS[change.action]} {change.address}{where}  {_show(change.name)}"
+    if change.suppressed:
+        return [f"{head}  — kept: removed from the spec, deleted only with --prune"]
+    lines = [head]
+    if change.action == "delete":
+        if warning := BY_NAME[change.kind].delete_warning:
+            lines.append(f"      ({warning})")
+        return lines
+    for item in change.fields:
+        if change.action == "create":
+            lines.extend(f"      {path}: {_show(value)}" for path, value in _leaves(item.path, item.after))
+        elif item.before is None and isinstance(item.after, Mapping):
+            lines.append(f"      + {item.path}")
+        elif item.after is None and isinstance(item.before, Mapping):
+            lines.append(f"      - {item.path}")
+        else:
+            before, after = around_difference(item.before, item.after)
+            lines.append(f"      {item.path}: {_show(before)} → {_show(after)}")
+    return lines
+
+
+def render_text(plan: Plan) -> str:
+    """The plan as a person reads it: one block per object, then Terraform's summary line."""
+    if not plan.changes:
+        return "No changes. Mautic matches the spec."
+    lines = [f"Plan for {plan.instance}:", ""]
+    for change in plan.changes:
+        lines.extend(_change_lines(change))
+    counts = plan.counts()
+    lines.append("")
+    if plan.has_changes:
+        lines.append(
+            f"Plan: {counts['add']} to add, {counts['change']} to change, {counts['destroy']} to destroy."
+        )
+    else:
+        lines.append("No changes. Mautic matches the spec.")
+    if counts["suppressed"]:
+        lines.append(
+            f"{counts['suppressed']} managed object(s) no longer in the spec are kept; "
+            "rerun with --prune to delete them."
+        )
+    return "\n".join(lines)
+
+
+def describe(outcomes: Iterable[Outcome]) -> str:
+    """What apply did, one line per object and Terraform's closing line."""
+    done = list(outcomes)
+    lines = [
+        f"  {SYMBOLS[o.action]} {o.address} (id {o.mautic_id})" + (f": {o.detail}" if o.detail else "")
+        for o in done
+    ]
+    counts = {action: sum(o.action == action for o in done) for action in SYMBOLS}
+    lines.append(
+        f"Apply complete! Resources: {counts['create']} added, {counts['update']} changed, "
+        f"{counts['delete']} destroyed."
+    )
+    return "\n".join(lines)
+
+
+def render_history(entries: Sequence[ReceiptEntry], key: str | None = None) -> str:
+    """A table of receipts, oldest first; with ``key``, each row also shows that object's new values."""
+    if not entries:
+        return "No apply receipts." if key is None else f"No apply receipt changed {key}."
+    lines = [f"{'finished (UTC)':<20} {'status':<8} {'+/~/-':<9} {'commit':<8} {'plan':<8} instance"]
+    for entry in entries:
+        r = entry.receipt
+        counts = r.get("summary", {})
+        tally = f"{counts.get('create', 0)}/{counts.get('update', 0)}/{counts.get('delete', 0)}"
+        commit = ((r.get("spec") or {}).get("git_commit") or "-")[:7]
+        if (r.get("spec") or {}).get("git_modified"):
+            commit += "*"
+        when = datetime.fromisoformat(r["finished_at"]).strftime("%Y-%m-%d %H:%M:%S")
+        lines.append(
+            f"{when:<20} {r.get('status', '?'):<8} {tally:<9} {commit:<8} {r['plan_sha256'][:8]:<8} "
+            f"{r['instance']}  ({entry.path.name})"
+        )
+        if key is not None:
+            for change in r.get("changes", []):
+                if change.get("key") == key:
+                    lines.append(f"    {change.get('action')} {change.get('address', key)}")
+                    lines.extend(
+                        f"      {item['path']}: {json.dumps(item['after'], ensure_ascii=False)}"
+                        for item in change.get("fields", [])
+                    )
+    if any((e.receipt.get("spec") or {}).get("git_modified") for e in entries):
+        lines.append("* the spec had uncommitted changes when it was applied")
+    return "\n".join(lines)
