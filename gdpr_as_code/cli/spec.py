@@ -1,6 +1,9 @@
-"""``validate``, ``schema`` and ``sandbox``: the commands that need no Mautic."""
+"""``init``, ``validate``, ``schema`` and ``sandbox``: the commands that need no Mautic."""
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 import click
 
@@ -28,6 +31,45 @@ def validate_command(spec_paths: tuple[str, ...], variables: dict[str, str]) -> 
     inventory_lines, inventory_count = validate_inventories(inventories)
     click.echo("\n".join(inventory_lines + lines))
     return EXIT_ERROR if count or inventory_count else EXIT_OK
+
+
+INIT_DEFAULTS = {"company": "Example Ltd", "privacy_url": "https://www.example.com/privacy",
+                 "dpo_address": "privacy@example.com"}
+
+
+@cli.command("init", short_help="Start a project: a spec, its email bodies and a CI workflow.")
+@click.argument("directory", metavar="[DIR]", default=".", type=click.Path(file_okay=False))
+@click.option("--company", help=f"Your company's name (default on no terminal: {INIT_DEFAULTS['company']}).")
+@click.option("--privacy-url", help="Your privacy notice's address.")
+@click.option("--dpo-address", help="The privacy team's email address, the sender of the GDPR emails.")
+@click.option("--language", type=click.Choice(["en", "de", "fr"]), default="en", show_default=True,
+              help="Language of the texts people see (banner, form, emails).")
+@click.option("--force", is_flag=True, help="Overwrite files that are already there.")
+def init_command(directory: str, company: str | None, privacy_url: str | None, dpo_address: str | None,
+                 language: str, force: bool) -> int:
+    """Write a working spec, its email bodies, the schema for editors and a GitHub workflow into DIR; on a
+    terminal, ask for what the options did not say (on none, take the defaults)."""
+    from gdpr_as_code.spec import validate
+    from gdpr_as_code.spec.scaffold import SPEC_NAME, Answers, write_project
+
+    given = {"company": company, "privacy_url": privacy_url, "dpo_address": dpo_address}
+    asked = sys.stdin.isatty()
+    values = {
+        name: value or (click.prompt(name.replace("_", " ").capitalize(), default=INIT_DEFAULTS[name])
+                        if asked else INIT_DEFAULTS[name])
+        for name, value in given.items()
+    }
+    written = write_project(Path(directory), Answers(**values, language=language), force=force)
+    spec = Path(directory) / SPEC_NAME
+    click.echo("Wrote " + ", ".join(str(path) for path in written) + ".")
+    lines, count = validate([str(spec)])
+    click.echo("\n".join(lines))
+    if count:
+        return EXIT_ERROR
+    click.echo(f"Next: gdpr-as-code demo --spec {spec}   (plan → apply → plan on a throw-away sandbox),\n"
+               "then set MAUTIC_URL and the credentials its target names (README, Connecting to Mautic) and "
+               f"run gdpr-as-code plan {spec}.")
+    return EXIT_OK
 
 
 @cli.command("schema", short_help="Print the spec's JSON Schema (for editors).")

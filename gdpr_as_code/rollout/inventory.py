@@ -19,7 +19,6 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
@@ -29,7 +28,6 @@ from gdpr_as_code.spec import Target
 from gdpr_as_code.spec.interpolate import Origin
 from gdpr_as_code.spec.yaml_loader import Locator, load_yaml_document
 
-SCHEMA_FILE = "inventory.schema.json"
 SELECTOR = re.compile(r"^(?P<key>[A-Za-z0-9][A-Za-z0-9._-]*)=(?P<value>.*)$")
 SHARD = re.compile(r"^(?P<index>\d+)/(?P<total>\d+)$")
 
@@ -72,8 +70,9 @@ class Inventory:
 @cache
 def inventory_schema() -> Mapping[str, Any]:
     """The inventory JSON Schema, shipped in the package (``schemas/`` in the repository links to it)."""
-    text = resources.files("gdpr_as_code").joinpath("data", SCHEMA_FILE).read_text(encoding="utf-8")
-    return json.loads(text)
+    from gdpr_as_code.spec.shipped import schema_text
+
+    return json.loads(schema_text("inventory"))
 
 
 def load_inventory(path: str | os.PathLike[str]) -> Inventory:

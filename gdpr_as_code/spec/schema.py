@@ -1,9 +1,9 @@
 """The spec's JSON Schema (the first validation pass) and the translation of schema errors into located
 problems.
 
-The schema ships inside the package (``gdpr_as_code/data/gdpr-spec.schema.json``) so ``gdpr-as-code schema``
-and validation work after any kind of install; ``schemas/gdpr-spec.schema.json`` in the repository is a
-symlink to it, for editors (``# yaml-language-server: $schema=../schemas/gdpr-spec.schema.json``).
+The schema ships inside the package (``gdpr_as_code/data/schemas/``) so ``gdpr-as-code schema`` and
+validation work after any kind of install; ``schemas/`` in the repository is a symlink to that folder, for
+editors (``# yaml-language-server: $schema=../schemas/gdpr-spec.schema.json``).
 """
 
 from __future__ import annotations
@@ -13,21 +13,19 @@ import json
 import re
 from collections.abc import Mapping
 from functools import cache
-from importlib import resources
 from typing import Any
 
 import jsonschema
 from jsonschema.exceptions import ValidationError
 
 from gdpr_as_code.errors import Problem
+from gdpr_as_code.spec.shipped import schema_text
 from gdpr_as_code.spec.yaml_loader import Locator, display_path
-
-SCHEMA_RESOURCE = "gdpr-spec.schema.json"
 
 
 def spec_schema_text() -> str:
     """The schema exactly as shipped (what ``gdpr-as-code schema`` prints)."""
-    return resources.files("gdpr_as_code").joinpath("data", SCHEMA_RESOURCE).read_text(encoding="utf-8")
+    return schema_text("gdpr-spec")
 
 
 @cache
