@@ -51,7 +51,8 @@ def test_the_workflow_goes_to_the_repository_root_and_names_the_spec(tmp_path: P
     (tmp_path / ".git").mkdir()
     assert main(["init", str(tmp_path / "gdpr"), "--language", "de"]) == 0
     workflow = yaml.safe_load((tmp_path / ".github" / "workflows" / "gdpr-as-code.yml").read_text())
-    assert workflow["env"]["SPEC"] == "gdpr/gdpr.yaml"
+    used = [step["with"] for step in workflow["jobs"]["plan"]["steps"] if "spec" in step.get("with", {})]
+    assert used == [{"spec": "gdpr/gdpr.yaml", "command": "plan"}]
     assert workflow[True]["pull_request"]["paths"] == ["gdpr/**"]  # YAML 1.1 reads the key "on" as true
     assert (tmp_path / "gdpr" / "gdpr-spec.schema.json").exists()
     assert "$schema=gdpr-spec.schema.json" in (tmp_path / "gdpr" / "gdpr.yaml").read_text()

@@ -20,17 +20,40 @@ def _assignments(_ctx: click.Context, _param: click.Parameter, items: tuple[str,
 @cli.command("validate", short_help="Check specs and inventories; every problem at once.")
 @click.argument("spec_paths", metavar="SPEC|INVENTORY...", nargs=-1, required=True)
 @click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", callback=_assignments,
-              help="Override a spec variable (as an inventory would); repeatable.")
-def validate_command(spec_paths: tuple[str, ...], variables: dict[str, str]) -> int:
-    """Check specs and inventories: schema, then meaning; every problem as FILE:LINE:COL: what — fix."""
-    from gdpr_as_code.rollout.inventory import is_inventory, validate_inventories
+              help="Override a spec variable (as an inventory would); repeatable, wins over --var-file.")
+@click.option("--var-file", "var_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Spec variables from a YAML file (NAME: value per line); repeatable, a later file wins.")
+def validate_command(spec_paths: tuple[str, ...], variables: dict[str, str],
+                     var_files: tuple[str, ...]) -> int:
+    """Check specs and inventories: schema, then meaning; every problem as FILE:LINE:COL: what — fix. With
+    one spec and its inventories, the spec is also checked with each instance's variables."""
+    from gdpr_as_code.errors import SpecError
+    from gdpr_as_code.rollout.inventory import is_inventory, validate_inventories, validate_overrides
     from gdpr_as_code.spec import validate
+    from gdpr_as_code.spec.var_file import load_var_files
 
+    try:
+        from_files, origins = load_var_files(var_files)
+    except SpecError as err:
+        click.echo("\n".join(str(problem) for problem in err.problems))
+        return EXIT_ERROR
+    for name in variables:
+        origins.pop(name, None)  # --var wins, and is named as such
     inventories = [path for path in spec_paths if is_inventory(path)]
-    lines, count = validate([p for p in spec_paths if p not in inventories], variables=variables)
+    specs = [p for p in spec_paths if p not in inventories]
+    lines, count = validate(specs, variables={**from_files, **variables}, origins=origins)
     inventory_lines, inventory_count = validate_inventories(inventories)
-    click.echo("\n".join(inventory_lines + lines))
-    return EXIT_ERROR if count or inventory_count else EXIT_OK
+    override_lines, override_count = [], 0
+    if len(specs) == 1:  # with several specs, which inventory goes with which is not said
+        override_lines, override_count = validate_overrides(specs, inventories)
+    elif specs and inventories:
+        override_lines = ["(inventories not checked against the specs: give one spec with its inventories, "
+                          "validate SPEC INVENTORY, to check the variables they override)"]
+    click.echo("\n".join(inventory_lines + lines + override_lines))
+    return EXIT_ERROR if count or inventory_count or override_count else EXIT_OK
+
+
+SANDBOX_PORT = 8765  # off 8080, where a local real Mautic (and many web servers) listen
 
 
 INIT_DEFAULTS = {"company": "Example Ltd", "privacy_url": "https://www.example.com/privacy",
@@ -83,7 +106,7 @@ def schema_command() -> int:
 
 @cli.command("sandbox", short_help="Serve a Mautic-5.1-compatible API locally.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback by default).")
-@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535),
+@click.option("--port", default=SANDBOX_PORT, show_default=True, type=click.IntRange(0, 65535),
               help="Port (0 picks a free one).")
 @click.option("--state", "state_file", type=click.Path(dir_okay=False), help="Keep the state in this file.")
 @click.option("--allow-remote", is_flag=True, help="Allow a non-loopback --host (others could reach it).")

@@ -154,6 +154,41 @@ def validate_inventories(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[
     return lines, count
 
 
+def validate_overrides(spec_paths: Sequence[str], inventory_paths: Sequence[str]) -> tuple[list[str], int]:
+    """``validate SPEC INVENTORY``: each valid spec loaded with each instance's variables, as ``plan
+    --inventory`` will, so a variable typo (``compny``) is caught at the inventory's line before any run."""
+    from gdpr_as_code.spec import load_spec
+
+    inventories, specs = [], []
+    for path in inventory_paths:
+        try:
+            inventories.append(load_inventory(path))
+        except SpecError:
+            continue  # reported by validate_inventories
+    for path in spec_paths:
+        try:
+            load_spec(path)
+        except SpecError:
+            continue  # reported by validate
+        specs.append(path)
+    lines: list[str] = []
+    problems: set[Problem] = set()
+    for spec in specs:
+        for inventory in inventories:
+            found: set[Problem] = set()
+            for instance in inventory.instances:
+                try:
+                    load_spec(spec, variables=instance.variables, origins=instance.variable_origins)
+                except SpecError as err:
+                    found.update(err.problems)
+            problems |= found
+            if not found:
+                lines.append(f"{spec} with {inventory.path}: valid for its {len(inventory.instances)} "
+                             "instance(s)")
+    ordered = sorted(problems, key=lambda p: (p.file, p.line, p.column, p.message))
+    return [str(problem) for problem in ordered] + lines, len(problems)
+
+
 ENV_KEYS = ("username_env", "password_env", "client_id_env", "client_secret_env")
 
 

@@ -117,7 +117,7 @@ class Sandbox:
 
     @property
     def url(self) -> str:
-        """Base URL, e.g. ``http://127.0.0.1:8080`` (API calls go to ``url + "/api/..."``)."""
+        """Base URL, e.g. ``http://127.0.0.1:8765`` (API calls go to ``url + "/api/..."``)."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 

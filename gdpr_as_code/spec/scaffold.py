@@ -69,6 +69,7 @@ def project_files(directory: Path, answers: Answers) -> dict[Path, str]:
     workflow = data_path("ci", "github-actions.yml").read_text(encoding="utf-8")
     spec_dir = Path(spec_in_repo).parent.as_posix()
     workflow = workflow.replace("gdpr/gdpr.yaml", spec_in_repo)
+    workflow = workflow.replace("gdpr/receipts/", f"{spec_dir}/receipts/" if spec_dir != "." else "receipts/")
     workflow = workflow.replace('"gdpr/**"', f'"{spec_dir}/**"' if spec_dir != "." else '"**"')
     files[root / WORKFLOW] = workflow
     return files
