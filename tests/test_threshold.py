@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from gdpr_as_code.cli import main
-from gdpr_as_code.converge.changes import Change, Plan
+from gdpr_as_code.converge.changes import Change, Delete, Plan, Update
 from gdpr_as_code.converge.threshold import large_change
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,8 +20,10 @@ WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
 
 def plan_of(updates: int, managed: int, deletes: int = 0) -> Plan:
-    changes = [Change("update", "segments", f"s{i}", f"S{i}", mautic_id=i) for i in range(updates)]
-    changes += [Change("delete", "forms", f"f{i}", f"F{i}", mautic_id=100 + i) for i in range(deletes)]
+    changes: list[Change] = [Update(kind="segments", key=f"s{i}", name=f"S{i}", mautic_id=i, desired={},
+                                    fields=(), fingerprint="f") for i in range(updates)]
+    changes += [Delete(kind="forms", key=f"f{i}", name=f"F{i}", mautic_id=100 + i, fingerprint="f")
+                for i in range(deletes)]
     return Plan("http://mautic.test", tuple(changes), ids={f"@segments.s{i}": i for i in range(managed)})
 
 

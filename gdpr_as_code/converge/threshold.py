@@ -6,7 +6,7 @@ so the reviewer sees it before apply refuses.
 
 from __future__ import annotations
 
-from gdpr_as_code.converge.changes import Plan
+from gdpr_as_code.converge.changes import Delete, Plan, Update
 from gdpr_as_code.errors import LargeChangeError
 
 UPDATE_SHARE = 0.30  # more than this share of the managed objects updated at once is large...
@@ -16,8 +16,8 @@ UPDATE_MINIMUM = 4  # ...when at least this many are: two of three objects chang
 def large_change(plan: Plan) -> str | None:
     """Why ``plan`` is large (a sentence naming the objects), or None when apply may go ahead."""
     acting = plan.actionable
-    deletes = [c.address for c in acting if c.action == "delete"]
-    updates = [c.address for c in acting if c.action == "update"]
+    deletes = [c.address for c in acting if isinstance(c, Delete)]
+    updates = [c.address for c in acting if isinstance(c, Update)]
     managed = max(len(plan.ids), 1)
     reasons = []
     if deletes:
