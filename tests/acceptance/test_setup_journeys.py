@@ -119,6 +119,9 @@ def test_each_drift_made_by_hand_is_planned_and_repaired(mautic: RealMautic, too
             planned = tool("plan", spec, "--detailed-exitcode")
             assert planned.code == 2 and seen in planned.out, f"{drift.__name__}: {planned.out}{planned.err}"
             assert "1 to change" in planned.out and "to add" in planned.out, planned.out
+            if drift is unpublish_form:  # Mautic reset postAction on that PATCH: the plan says why it changes
+                assert 'postAction: "return" → "message"' in planned.out, planned.out
+                assert 'Mautic resets it to "return" when a form is saved without it' in planned.out
             converge(tool, spec)
             after = tool("plan", spec, "--detailed-exitcode")
             assert (after.code, after.out.strip()) == (0, NO_CHANGES), f"{drift.__name__}: {after.out}"
@@ -145,7 +148,12 @@ def test_prune_deletes_only_what_the_tool_made_and_import_adopts_a_look_alike(
     spec.write_text(text, encoding="utf-8")
     kept = tool("plan", spec, "--detailed-exitcode")
     assert kept.code == 0, kept.out + kept.err  # without --prune, an object left out of the spec stays
-    pruned = tool("apply", spec, "--prune", "--auto-approve")
+    mautic.proxy.clear()
+    refused = tool("apply", spec, "--prune", "--auto-approve")  # the safety threshold: any delete
+    assert refused.code == 1 and "Not applying: this plan deletes 1 managed object(s) (segment.newsletter)" \
+        in refused.err, refused.out + refused.err
+    assert mautic.proxy.writes() == []
+    pruned = tool("apply", spec, "--prune", "--auto-approve", "--allow-large-changes")
     assert pruned.code == 0 and "1 destroyed" in pruned.out, pruned.out + pruned.err
     with mautic.api() as api:
         assert api.get(f"/api/segments/{newsletter}").status_code == 404
