@@ -59,6 +59,7 @@ RESOURCE_MODULES: tuple[str, ...] = (
     "activity",
     "membership",
     "submit",
+    "submissions",
     "messages",
 )
 

@@ -106,7 +106,7 @@ class RecordingProxy:
                     "content_type": answer.headers.get("content-type", ""),
                     "headers": {name: answer.headers[name] for name in RECORDED_ANSWER_HEADERS
                                 if name in answer.headers},
-                    "raw": answer.text,
+                    "raw": _scrubbed(path, answer.text),
                 },
             }
             name = f"{self._seq:03d}_{method}_{slug}.json"
@@ -167,6 +167,13 @@ def _body_of(headers: dict[str, str], body: bytes) -> Any:
         except ValueError:
             return text
     return SECRET_FORM_KEYS.sub(lambda m: f"{m.group(1)}=<{m.group(1)}>", text)
+
+
+def _scrubbed(path: str, raw: str) -> str:
+    """An answer as kept: a token answer's token replaced (a recording is committed; a token is a secret)."""
+    if path.startswith("/oauth/"):
+        return re.sub(r'"(access_token|refresh_token)":"[^"]*"', r'"\1":"<token>"', raw)
+    return raw
 
 
 def _recorded_headers(headers: dict[str, str]) -> dict[str, str]:
