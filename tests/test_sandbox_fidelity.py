@@ -332,11 +332,6 @@ def sandbox_as(sandboxes: dict[str, Sandbox], line: str) -> Sandbox:
     return sandboxes[line]
 
 
-@pytest.fixture
-def replay_sandbox(replay_sandboxes: dict[str, Sandbox]) -> Sandbox:
-    return sandbox_as(replay_sandboxes, "5.1")
-
-
 @pytest.mark.parametrize("version", VERSIONS)
 def test_skip_list_is_small_and_names_real_exchanges(version: str) -> None:
     skipped = VERSIONS[version][1]
@@ -434,11 +429,12 @@ FRESH_CONSOLE = {"segments_update": ("POST", "/_sandbox/segments/rebuild", None)
 
 
 def fresh_sessions() -> list[Path]:
-    """The 5.1.0 sessions beyond the reference conversation: those kept in the repo, and a fresh run's folder
-    named by ``GDPR_AS_CODE_REPLAY_DIR`` (its ``5.1.0/`` part; the sandbox models 5.1)."""
-    roots = [RECORDED_ROOT / "5.1.0"]
+    """The sessions beyond the reference conversation, of each version the sandbox models: those kept in the
+    repo, and a fresh run's folder named by ``GDPR_AS_CODE_REPLAY_DIR`` (its ``<version>/`` parts)."""
+    bases = [RECORDED_ROOT]
     if os.environ.get("GDPR_AS_CODE_REPLAY_DIR"):
-        roots.append(Path(os.environ["GDPR_AS_CODE_REPLAY_DIR"]) / "5.1.0")
+        bases.append(Path(os.environ["GDPR_AS_CODE_REPLAY_DIR"]))
+    roots = [base / version for base in bases for version in VERSIONS]
     return sorted(
         folder for root in roots if root.is_dir() for folder in root.iterdir()
         if folder.is_dir() and folder.name not in REFERENCE_SESSIONS | NOT_SESSIONS
@@ -479,8 +475,9 @@ class FreshReplayer(Replayer):
 
 @pytest.mark.parametrize("folder", fresh_sessions(), ids=lambda f: f"{f.parent.parent.name}/{f.name}")
 def test_fresh_recordings_replay_on_the_sandbox(
-    folder: Path, replay_sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
+    folder: Path, replay_sandboxes: dict[str, Sandbox], capsys: pytest.CaptureFixture[str]
 ) -> None:
+    replay_sandbox = sandbox_as(replay_sandboxes, VERSIONS[folder.parent.name][0])  # as the version recorded
     setup = Replayer(replay_sandbox.url)
     setup.control("POST", "/_sandbox/reset", None)
     setup.control("POST", "/_sandbox/oauth-clients",
