@@ -105,7 +105,8 @@ def test_the_pipeline_plans_on_review_and_applies_the_reviewed_plan_on_merge(
     assert [code for code, _, _ in results] == [0, 0, 0, 0], [err for _, _, err in results]
 
     comment = Path("plan.md").read_text()
-    summary = r"\*\*Plan for `http://127\.0\.0\.1:\d+`: \d+ to add, 0 to change, 0 to destroy\.\*\*\n"
+    summary = (r"\*\*Plan for `http://127\.0\.0\.1:\d+` \(Mautic 5\.1\.0\): \d+ to add, 0 to change, "
+               r"0 to destroy\.\*\*\n")
     assert re.match(summary, comment)
     assert comment.count("<details>") == comment.count("</details>") > 0
     shown = results[2][1]

@@ -104,17 +104,21 @@ def schema_command() -> int:
     return EXIT_OK
 
 
-@cli.command("sandbox", short_help="Serve a Mautic-5.1-compatible API locally.")
+@cli.command("sandbox", short_help="Serve a Mautic-compatible API (5.1 or 7.0) locally.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback by default).")
 @click.option("--port", default=SANDBOX_PORT, show_default=True, type=click.IntRange(0, 65535),
               help="Port (0 picks a free one).")
 @click.option("--state", "state_file", type=click.Path(dir_okay=False), help="Keep the state in this file.")
 @click.option("--allow-remote", is_flag=True, help="Allow a non-loopback --host (others could reach it).")
-def sandbox_command(host: str, port: int, state_file: str | None, allow_remote: bool) -> int:
-    """Serve a Mautic-5.1-compatible API for tests and trials, until Ctrl-C."""
+@click.option("--mautic-version", type=click.Choice(["5.1", "7.0"]), default="5.1", show_default=True,
+              help="Answer as this Mautic line (5.1.0 or 7.0.2, each as recorded).")
+def sandbox_command(host: str, port: int, state_file: str | None, allow_remote: bool,
+                    mautic_version: str) -> int:
+    """Serve a Mautic-compatible API (5.1 or 7.0) for tests and trials, until Ctrl-C."""
     from gdpr_as_code.sandbox import Sandbox
 
-    server = Sandbox(host, port, state_file=state_file, allow_remote=allow_remote).start()
+    server = Sandbox(host, port, state_file=state_file, allow_remote=allow_remote,
+                     mautic_version=mautic_version).start()
     click.echo(server.banner())
     try:
         server.serve_forever()

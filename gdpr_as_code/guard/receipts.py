@@ -131,6 +131,7 @@ def build_receipt(run: Run, redactor: Redactor) -> dict[str, Any]:
         "kind": RECEIPT_KIND,
         "status": "failed" if run.error else "applied",
         "instance": run.plan.instance,
+        "mautic_version": run.plan.mautic_version,
         "started_at": run.started.astimezone(UTC).isoformat(),
         "finished_at": run.finished.astimezone(UTC).isoformat(),
         "tool_version": run.plan.tool_version,

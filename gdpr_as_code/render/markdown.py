@@ -44,12 +44,13 @@ def _summary_line(plan: Plan) -> str:
     counts = plan.counts()
     where = f"`{plan.instance}`"
     if plan.has_changes:
+        running = f" ({plan.mautic_label})" if plan.mautic_version else ""
         line = (
-            f"**Plan for {where}: {counts['add']} to add, {counts['change']} to change, "
+            f"**Plan for {where}{running}: {counts['add']} to add, {counts['change']} to change, "
             f"{counts['destroy']} to destroy.**"
         )
     else:
-        line = f"**No changes.** Mautic at {where} matches the spec."
+        line = f"**No changes.** {plan.mautic_label} at {where} matches the spec."
     if counts["suppressed"]:
         line += (
             f" {counts['suppressed']} managed object(s) removed from the spec are kept; "

@@ -88,8 +88,9 @@ def _change_lines(change: Change) -> list[str]:
 def render_text(plan: Plan) -> str:
     """The plan as a person reads it: one block per object, then Terraform's summary line."""
     if not plan.changes:
-        return "No changes. Mautic matches the spec."
-    lines = [f"Plan for {plan.instance}:", ""]
+        return f"No changes. {plan.mautic_label} matches the spec."
+    running = f" ({plan.mautic_label})" if plan.mautic_version else ""
+    lines = [f"Plan for {plan.instance}{running}:", ""]
     for change in plan.changes:
         lines.extend(_change_lines(change))
     counts = plan.counts()
@@ -101,7 +102,7 @@ def render_text(plan: Plan) -> str:
         if why := large_change(plan):
             lines.append(f"Warning: {why}; apply refuses it without --allow-large-changes.")
     else:
-        lines.append("No changes. Mautic matches the spec.")
+        lines.append(f"No changes. {plan.mautic_label} matches the spec.")
     if counts["suppressed"]:
         lines.append(
             f"{counts['suppressed']} managed object(s) no longer in the spec are kept; "

@@ -303,7 +303,7 @@ class Builder:
         for key, item in self.data.get("emails", {}).items():
             path: Path_ = ("emails", key)
             self.unique(names, item["name"], key, (*path, "name"), "email name")
-            self.plain_texts(path, item, ("name", "subject"))
+            self.plain_texts(path, item, ("name", "subject", "preheader"))
             if ("body" in item) == ("body_file" in item):
                 self.fail(
                     path,
@@ -328,6 +328,7 @@ class Builder:
                     name=item["name"],
                     subject=item["subject"],
                     html=render(text, fmt),
+                    preheader=item.get("preheader"),
                     from_name=item.get("from_name"),
                     from_address=item.get("from_address"),
                     reply_to_address=item.get("reply_to"),
