@@ -18,7 +18,9 @@ from test_requests_e2e import site as site  # the fixture: shared, not copied
 
 SEND = r"^/api/emails/\d+/contact/\d+/send$"
 BATCH_DELETE = r"^/api/contacts/batch/delete$"
-CONTACT_READS = r"^/api/contacts/\d+/"  # the export's per-contact reads (activity, segments, notes, ...)
+CONTACT_READS = r"^/api/contacts/\d+/"  # the export's per-contact reads (activity, companies, ...)
+# ... and the batched reads of a run (memberships, form results, notes, devices: ``dsr.batch``)
+READS = r"^/api/(contacts/\d+/|stats/|notes|devices)"
 
 
 def audit_steps(site: Site, contact: int) -> list[tuple[str, str]]:
@@ -124,8 +126,8 @@ def test_an_export_survives_intermittent_errors_and_rate_limits_on_reads(
     for rule in (
         # A 500 is not retried (it is mostly Mautic's bug, not a passing state): the export fails this run.
         {"kind": "error", "status": 500, "count": 1, "path": CONTACT_READS + "activity"},
-        {"kind": "error", "status": 503, "rate": 0.3, "seed": 1, "path": CONTACT_READS},
-        {"kind": "rate_limit", "retry_after": 0, "rate": 0.3, "seed": 2, "path": CONTACT_READS},
+        {"kind": "error", "status": 503, "rate": 0.3, "seed": 1, "path": READS},
+        {"kind": "rate_limit", "retry_after": 0, "rate": 0.3, "seed": 2, "path": READS},
     ):
         controls.fault(methods=["GET"], **rule)
     capsys.readouterr()

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from gdpr_as_code import converge
 from gdpr_as_code.dsr.fulfil import Confirm, Options, Progress, Summary, run
 from gdpr_as_code.dsr.journal import Journal, now
-from gdpr_as_code.dsr.pending import PendingRequest, mask_email, pending_requests
+from gdpr_as_code.dsr.pending import Listed, PendingRequest, mask_email, pending_requests
 from gdpr_as_code.dsr.retention import past_retention
 from gdpr_as_code.dsr.steps import RequestOutcome, Setup
 from gdpr_as_code.errors import GdprAsCodeError
@@ -77,6 +77,7 @@ def prepare(
     live = converge.read_live(client, (SEGMENTS, EMAILS))
     segments, emails = live.managed("segments"), live.managed("emails")
     aliases: dict[str, str] = {}
+    segment_ids: dict[str, int] = {}
     email_ids: dict[str, int] = {}
     clear_values: dict[str, tuple[str, str]] = {}
     for request_type in gdpr.request_types:
@@ -87,9 +88,9 @@ def prepare(
                 f"{client.name} (no object carries its ownership marker). Run "
                 "`gdpr-as-code apply` with this spec first."
             )
-        aliases[request_type.kind] = str(
-            min(segments[request_type.segment], key=lambda o: o.id).data["alias"]
-        )
+        segment = min(segments[request_type.segment], key=lambda o: o.id)
+        aliases[request_type.kind] = str(segment.data["alias"])
+        segment_ids[request_type.kind] = segment.id
         email_ids[request_type.kind] = min(emails[request_type.email], key=lambda o: o.id).id
         if not spec.segment(request_type.segment).static:
             clear_values[request_type.kind] = (spec.field(gdpr.request_field).alias, request_type.value)
@@ -102,6 +103,7 @@ def prepare(
         instance=instance,
         gdpr=gdpr,
         segments=aliases,
+        segment_ids=segment_ids,
         clear_values=clear_values,
         state_dir=(state if state_dir else state / instance_slug(instance)),
         export_dir=base / gdpr.delivery.folder / instance_slug(instance),
@@ -111,13 +113,15 @@ def prepare(
     )
 
 
-def pending(setup: Setup, kinds: Sequence[str] | None = None) -> list[PendingRequest]:
+def pending(setup: Setup, kinds: Sequence[str] | None = None) -> Listed:
     """Pending requests of ``kinds`` (default: every type the spec handles). Erasures bring access along: an
     erasure must see whether its contact still waits for an export."""
     wanted = set(setup.segments if kinds is None else kinds)
     if wanted & {"erasure", "retention"}:
         wanted.add("access")
-    segments = [(kind, alias) for kind, alias in setup.segments.items() if kind in wanted]
+    segments = [
+        (kind, alias, setup.segment_ids[kind]) for kind, alias in setup.segments.items() if kind in wanted
+    ]
     return pending_requests(setup.client, segments, setup.workers)
 
 

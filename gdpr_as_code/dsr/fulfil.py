@@ -18,7 +18,7 @@ from typing import Any, get_args
 from gdpr_as_code.dsr import erasure
 from gdpr_as_code.dsr.audit import AuditLog
 from gdpr_as_code.dsr.journal import Journal, RequestState
-from gdpr_as_code.dsr.pending import PendingRequest, parse_time
+from gdpr_as_code.dsr.pending import Listed, PendingRequest, parse_time
 from gdpr_as_code.dsr.steps import DESTRUCTIVE, STEPS, RequestOutcome, Runner, Setup, Status
 from gdpr_as_code.errors import GdprAsCodeError
 from gdpr_as_code.redact import Redactor
@@ -153,7 +153,12 @@ def run(
         work = work_list(found, journal, options.kinds, options.limit)
         destructive = [r for r in work if r.kind in DESTRUCTIVE]
         key = erasure.receipt_key(setup.env) if destructive else None
-        outcomes: list[RequestOutcome] = []
+        unread = found.unreadable if isinstance(found, Listed) else []
+        outcomes = [
+            RequestOutcome(f"{u.kind}-{u.contact_id}", u.kind, u.contact_id, "failed", u.reason)
+            for u in unread
+            if u.kind in options.kinds
+        ]
         if destructive and not options.yes:
             question = (
                 f"Erase {len(destructive)} contact(s) from {setup.instance}? They are deleted from Mautic "
@@ -172,6 +177,7 @@ def run(
         runner = Runner(setup, journal, audit, key)
         access = [r for r in work if r.kind == "access"]
         total, refused = len(access) + len(destructive), len(outcomes)
+        runner.read_ahead(access, destructive)
 
         def report(outcome: RequestOutcome) -> None:
             outcomes.append(outcome)

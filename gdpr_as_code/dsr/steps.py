@@ -21,12 +21,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from gdpr_as_code.dsr import delivery, erasure, export, notify
+from gdpr_as_code.dsr import batch, delivery, erasure, export, notify
 from gdpr_as_code.dsr.audit import AuditLog
 from gdpr_as_code.dsr.journal import Journal, now
 from gdpr_as_code.dsr.journal import Status as JournalStatus
 from gdpr_as_code.dsr.pending import PendingRequest, contact_email, field_values, parse_time
-from gdpr_as_code.errors import GdprAsCodeError
+from gdpr_as_code.errors import GdprAsCodeError, MauticError, MauticHTTPError
 from gdpr_as_code.spec.model import Gdpr
 
 if TYPE_CHECKING:
@@ -58,6 +58,7 @@ class Setup:
     instance: str
     gdpr: Gdpr
     segments: Mapping[str, str]  # request kind -> alias of its segment in Mautic
+    segment_ids: Mapping[str, int]  # request kind -> id of that segment
     clear_values: Mapping[str, tuple[str, str]]  # kind -> (field alias, value) when its segment has filters
     state_dir: Path  # journal.jsonl, audit.jsonl, receipts.jsonl
     export_dir: Path
@@ -111,6 +112,22 @@ class Runner:
         self._contacts: dict[int, Mapping[str, Any]] = {}
         self._receipts: set[str] | None = None
         self._lock = threading.Lock()
+        self.known = batch.Known()  # the run's batched reads (``read_ahead``)
+
+    def read_ahead(self, access: Sequence[PendingRequest], erasures: Sequence[PendingRequest]) -> None:
+        """Read what the exports and receipts need for all these requests at once (``batch``). Should that
+        fail, each request reads its own, and only a request whose own read fails too fails."""
+        try:
+            self.known = batch.read_known(
+                self.setup.client, [r.contact_id for r in access], [r.contact_id for r in erasures]
+            )
+        except MauticHTTPError as err:
+            if err.status < 500:
+                raise
+        except MauticError:
+            raise
+        except GdprAsCodeError:
+            pass  # the stats API refused a table: the per-contact reads still work
 
     # --- one journaled step ---
 
@@ -220,7 +237,7 @@ class Runner:
 
     def do_export(self, request: PendingRequest) -> dict[str, Any]:
         full = replace(request, contact=self.contact(request))  # a resumed request has no contact yet
-        document = export.gather(self.setup.client, full, self.setup.gdpr.data_inventory)
+        document = export.gather(self.setup.client, full, self.setup.gdpr.data_inventory, self.known)
         files = export.render(document, self.setup.gdpr.export_formats)
         path = export.write(self.setup.export_dir, request.request_id, files)
         return {"folder": str(path), "files": sorted(files)}
@@ -278,7 +295,9 @@ class Runner:
         address = contact_email(self.contact(request))
         return {
             "email_hmac": erasure.email_hash(self.key, address) if address else None,
-            "form_results": erasure.form_results(self.setup.client, request.contact_id),
+            "form_results": self.known.forms.get(request.contact_id, [])
+            if request.contact_id in self.known.ids
+            else erasure.form_results(self.setup.client, request.contact_id),
         }
 
     # --- the sequences ---

@@ -59,6 +59,7 @@ RESOURCE_MODULES: tuple[str, ...] = (
     "membership",
     "submit",
     "messages",
+    "stats",
 )
 
 DEFAULT_CLIENT_ID = "1_sandbox"

@@ -27,6 +27,7 @@ from gdpr_as_code.sandbox.http import (
     Response,
     controller_error,
 )
+from gdpr_as_code.sandbox.notes import by_lead
 from gdpr_as_code.sandbox.query import batch_items, query_ids
 from gdpr_as_code.sandbox.routing import route
 
@@ -165,6 +166,18 @@ def contact_devices(req: Request) -> Response:
         if d["contact"] == contact["id"]
     ]
     return Response(200, {"total": len(devices), "devices": devices})
+
+
+@route("GET", "/api/devices")
+def list_devices(req: Request) -> Response:
+    """The generic device list (``where lead in``, measured on real 5.1.0): an array; real Mautic serializes
+    each device's contact in full, the sandbox gives its id, points and color only."""
+    total, rows = by_lead(req, "devices")
+    devices = [
+        {"id": d["id"], "lead": {"id": d["contact"], "points": 0, "color": None}, **d["details"]}
+        for d in rows
+    ]
+    return Response(200, {"total": total, "devices": devices})
 
 
 @route("GET", "/api/contacts/{id}/companies")
