@@ -317,7 +317,7 @@ def test_skip_list_is_small_and_names_real_exchanges() -> None:
     )
 
 
-@pytest.mark.parametrize("session", ["crud", "flows"])
+@pytest.mark.parametrize("session", ["crud", "flows", "batch"])
 def test_replay_matches_recorded_mautic(
     session: str, replay_sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
 ) -> None:
