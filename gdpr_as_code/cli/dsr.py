@@ -104,3 +104,117 @@ def requests_retention(spec_path: str, as_json: bool, state_dir: str | None, wor
         summary = dsr.erase(setup, found, options, _ask_or_refuse(), None if as_json else _progress)
     click.echo(json.dumps(summary.as_dict(), indent=2) if as_json else summary.text())
     return summary.exit_code
+
+
+def _pending(setup: Any) -> Any:
+    from gdpr_as_code import dsr
+
+    return lambda: dsr.pending(setup)
+
+
+def _case_command(name: str, short: str) -> Any:
+    """A ``requests`` command that acts on one request by its id (``requests list`` shows the ids)."""
+
+    def decorate(function: Any) -> Any:
+        command = click.argument("request_id", metavar="ID")(function)
+        command = _requests_options(command)
+        return requests_group.command(name, short_help=short)(command)
+
+    return decorate
+
+
+@_case_command("delivered", "The person has the export: notify and close the request.")
+def requests_delivered(spec_path: str, request_id: str, as_json: bool, state_dir: str | None,
+                       workers: int) -> int:
+    """Record that the person has the export of access request ID (folder delivery), then send the "your
+    data" notification and take the request out of its segment."""
+    from gdpr_as_code.dsr import cases
+
+    setup = _requests_setup(spec_path, state_dir, workers)
+    with setup.client:
+        summary = cases.delivered(setup, request_id, _pending(setup))
+    click.echo(json.dumps(summary.as_dict(), indent=2) if as_json else summary.text())
+    return summary.exit_code
+
+
+@_case_command("extend", "Extend the deadline (Art. 12(3)) and tell the person why.")
+@click.option("--reason", required=True, help="Why more time is needed; sent to the person as {reason}.")
+@click.option("--days", type=click.IntRange(1, 61), default=61, show_default=True,
+              help="Days added to the deadline (at most two months).")
+def requests_extend(spec_path: str, request_id: str, as_json: bool, state_dir: str | None, workers: int,
+                    reason: str, days: int) -> int:
+    """Extend request ID's deadline, within its first month, and send the spec's extension email."""
+    from gdpr_as_code.dsr import cases
+
+    setup = _requests_setup(spec_path, state_dir, workers)
+    with setup.client:
+        message = cases.extend(setup, request_id, reason, _pending(setup), days)
+    click.echo(json.dumps({"request": request_id, "message": message}) if as_json else message)
+    return 0
+
+
+@_case_command("refuse", "Refuse a request (Art. 12(4)), tell the person why, close it.")
+@click.option("--reason", required=True,
+              help="Why; sent to the person as {reason}, with the right to complain.")
+def requests_refuse(spec_path: str, request_id: str, as_json: bool, state_dir: str | None, workers: int,
+                    reason: str) -> int:
+    """Send the spec's refusal email for request ID, take it out of its segment and close the case."""
+    from gdpr_as_code.dsr import cases
+
+    setup = _requests_setup(spec_path, state_dir, workers)
+    with setup.client:
+        message = cases.refuse(setup, request_id, reason, _pending(setup))
+    click.echo(json.dumps({"request": request_id, "message": message}) if as_json else message)
+    return 0
+
+
+@_case_command("show", "One request's timeline, from the journal.")
+def requests_show(spec_path: str, request_id: str, as_json: bool, state_dir: str | None, workers: int) -> int:
+    """Received, extended, exported, delivered, notified, erased: request ID's timeline (masked address)."""
+    from gdpr_as_code.dsr import cases
+
+    setup = _requests_setup(spec_path, state_dir, workers)
+    with setup.client:
+        case = cases.show(setup, request_id)
+    click.echo(json.dumps(case, indent=2) if as_json else cases.show_text(case))
+    return 0
+
+
+@requests_group.command("verify-erasure", short_help="Did we erase this address? Answered from the receipts.")
+@_requests_options
+@click.argument("email", metavar="EMAIL")
+def requests_verify_erasure(spec_path: str, email: str, as_json: bool, state_dir: str | None,
+                            workers: int) -> int:
+    """When and where EMAIL was erased, and the receipt ids; exit 1 when there is no receipt."""
+    from gdpr_as_code.dsr import receipts
+
+    setup = _requests_setup(spec_path, state_dir, workers)
+    with setup.client:
+        found = receipts.verify_erasure(setup, email)
+    click.echo(json.dumps(found, indent=2) if as_json else receipts.verify_text(setup, email, found))
+    return 0 if found else 1
+
+
+@requests_group.command("reimported", short_help="Erased people back in Mautic; --erase erases them again.")
+@_requests_options
+@click.option("--erase", is_flag=True,
+              help="Erase them again (receipt, delete, confirm), journaled as reimport.")
+@click.option("--yes", is_flag=True, help="Erase without asking (needed when not on a terminal).")
+def requests_reimported(spec_path: str, as_json: bool, state_dir: str | None, workers: int, erase: bool,
+                        yes: bool) -> int:
+    """Live contacts whose address matches an erasure receipt; exit 2 when there are any (without --erase)."""
+    from gdpr_as_code import dsr
+    from gdpr_as_code.dsr import receipts
+
+    setup = _requests_setup(spec_path, state_dir, workers)
+    with setup.client:
+        found = receipts.reimported(setup)
+        if not erase:
+            rows = [c.as_dict() for c in found]
+            click.echo(json.dumps(rows, indent=2) if as_json else receipts.reimported_text(setup, found))
+            return 2 if found else 0
+        options = dsr.Options(("reimport",), None, False, yes)
+        summary = dsr.fulfil_found(setup, [c.request() for c in found], options, _ask_or_refuse(),
+                                   None if as_json else _progress)
+    click.echo(json.dumps(summary.as_dict(), indent=2) if as_json else summary.text())
+    return summary.exit_code

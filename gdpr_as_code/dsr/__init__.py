@@ -19,7 +19,7 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +46,7 @@ __all__ = [
     "Summary",
     "erase",
     "fulfil",
+    "fulfil_found",
     "listing",
     "mask_email",
     "pending",
@@ -94,6 +95,9 @@ def prepare(
         email_ids[request_type.kind] = min(emails[request_type.email], key=lambda o: o.id).id
         if not spec.segment(request_type.segment).static:
             clear_values[request_type.kind] = (spec.field(gdpr.request_field).alias, request_type.value)
+    for notice, key in (("extension", gdpr.extension_email), ("refusal", gdpr.refusal_email)):
+        if key is not None and key in emails:  # checked when used: `requests extend|refuse`
+            email_ids[notice] = min(emails[key], key=lambda o: o.id).id
     environ = dict(os.environ if env is None else env)
     instance = instance_key(client.base_url)
     base = spec.source.resolve().parent
@@ -156,7 +160,8 @@ class Listing:
         lines = [
             f"{row['type']:9} {row['contact']:>8}  {row['email']:28} {row['received'][:19]:20} "
             f"{row['age_days']:>3}d  "
-            + ("OVERDUE" if row["overdue"] else f"due in {row['days_left']}d")
+            + ("OVERDUE" if row["overdue"] else f"due in {row['days_left']}d ({row['due']})")
+            + (" extended" if row["extended"] else "")
             + (" (in progress)" if row["in_progress"] else "")
             for row in self.rows
         ]
@@ -191,7 +196,9 @@ def listing(
     with Journal(setup.journal_path, read_only=True) as journal:
         # Finished here but still in Mautic's segment until its next cron rebuild: not pending any more.
         requests = [r for r in requests if not journal.finished(r.request_id)]
-        begun = {r.request_id for r in requests if journal.state(r.request_id) is not None}
+        states = {r.request_id: journal.state(r.request_id) for r in requests}
+    # An extension (``requests extend``) moves the request's own deadline; the journal holds it.
+    extra = {rid: int(s.data.get("extended_days") or 0) if s else 0 for rid, s in states.items()}
     rows = tuple(
         {
             "request": r.request_id,
@@ -199,10 +206,12 @@ def listing(
             "contact": r.contact_id,
             "email": r.masked_email,
             "received": r.received.isoformat(),
+            "due": (r.received + timedelta(days=deadline + extra[r.request_id])).date().isoformat(),
+            "extended": bool(extra[r.request_id]),
             "age_days": r.age_days(at),
-            "days_left": deadline - r.age_days(at),
-            "overdue": r.overdue(at, deadline),
-            "in_progress": r.request_id in begun,
+            "days_left": deadline + extra[r.request_id] - r.age_days(at),
+            "overdue": r.overdue(at, deadline + extra[r.request_id]),
+            "in_progress": states[r.request_id] is not None,
         }
         for r in requests
     )
@@ -214,6 +223,18 @@ def fulfil(
 ) -> Summary:
     """Find the pending requests and fulfil them (plus any the journal left unfinished)."""
     return run(setup, pending(setup, options.kinds), options, confirm, progress)
+
+
+def fulfil_found(
+    setup: Setup,
+    requests: Sequence[PendingRequest],
+    options: Options,
+    confirm: Confirm | None = None,
+    progress: Progress | None = None,
+) -> Summary:
+    """Run requests found another way (re-imported people) through the journaled path, with the pending
+    access requests read too: a contact whose export is still owed is not erased before it is delivered."""
+    return run(setup, [*requests, *pending(setup, ("access",))], options, confirm, progress)
 
 
 def retention(setup: Setup, at: datetime | None = None) -> list[PendingRequest]:
@@ -230,6 +251,5 @@ def erase(
 ) -> Summary:
     """Erase retention requests through the journaled erasure path (receipt, delete, confirm). Pending access
     requests are read too: a contact whose export is still owed is not erased before it is delivered."""
-    owed = pending(setup, ("access",))
     only = Options(("retention",), options.limit, options.dry_run, options.yes)
-    return run(setup, [*requests, *owed], only, confirm, progress)
+    return fulfil_found(setup, requests, only, confirm, progress)

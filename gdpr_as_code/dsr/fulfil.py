@@ -69,7 +69,9 @@ class Summary:
             return "\n".join([head, *lines])
         head = (
             f"Requests on {self.instance}: {self.count('done')} done, {self.count('failed')} failed, "
-            f"{self.count('skipped') + self.count('refused')} skipped ({self.api_requests} API requests)."
+            f"{self.count('skipped') + self.count('refused')} skipped"
+            + (f", {self.count('waiting')} waiting for hand-over" if self.count("waiting") else "")
+            + f" ({self.api_requests} API requests)."
         )
         lines = [f"  {o.status:8} {o.request_id}: {o.detail}" for o in self.outcomes if o.status != "done"]
         lines += [f"  warning  {o.request_id}: {o.warning}" for o in self.outcomes if o.warning]

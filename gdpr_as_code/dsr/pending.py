@@ -31,7 +31,7 @@ from gdpr_as_code.errors import GdprAsCodeError, MauticError, MauticHTTPError, M
 if TYPE_CHECKING:
     from gdpr_as_code.mautic.client import MauticClient
 
-RequestType = Literal["access", "erasure", "retention"]
+RequestType = Literal["access", "erasure", "retention", "reimport"]
 # Contacts come with every field hydrated; Mautic builds a whole page in PHP memory, so pages stay modest.
 CONTACT_PAGE = 500
 

@@ -1,14 +1,17 @@
 """One request's steps: each a journaled action that a rerun resumes where it stopped.
 
-    access:    begin → export → deliver → notify → mark_done → finish
+    access:    begin → export → deliver → delivered → notify → mark_done → finish
     erasure:   begin → receipt → notify → delete → confirm → finish
     retention: begin → receipt → delete → confirm → finish      (nobody asked: no notification)
+    reimport:  the same, for an erased person imported again
 
 A step is recorded ``start`` before it runs and ``done`` after (see ``journal``). On a rerun a step left at
 ``start`` or ``failed`` is resolved first: an export is written again (it is read fresh from Mautic and
 replaces the old folder), a notification is looked up in the contact's timeline and sent only if Mautic has no
 record of it, a delete is repeated (Mautic skips ids already gone), marking done is repeated (it is
-idempotent). In which order and how many at a time the requests go through their steps is ``fulfil``'s part.
+idempotent). ``delivered`` is the hand-over: SMTP delivery is it; an export left in the delivery folder waits
+(``waiting``) until the operator runs ``requests delivered ID``, so "here is your data" never precedes the
+data. In which order and how many at a time the requests go through their steps is ``fulfil``'s part.
 """
 
 from __future__ import annotations
@@ -32,22 +35,26 @@ from gdpr_as_code.spec.model import Gdpr
 if TYPE_CHECKING:
     from gdpr_as_code.mautic.client import MauticClient
 
-Status = Literal["done", "failed", "skipped", "refused", "planned"]
+Status = Literal["done", "failed", "skipped", "refused", "planned", "waiting"]
 STEPS: Mapping[str, tuple[str, ...]] = {
-    "access": ("export", "deliver", "notify", "mark_done"),
+    "access": ("export", "deliver", "delivered", "notify", "mark_done"),
     "erasure": ("receipt", "notify", "delete", "confirm"),
     "retention": ("receipt", "delete", "confirm"),
+    "reimport": ("receipt", "delete", "confirm"),  # an erased person imported again (``receipts``)
 }
 """Each kind's steps between ``begin`` and ``finish``, in order: the one declaration of the sequence. Resume
 and dry run read it (``fulfil``), and the runner walks it (``Runner.per_request``, then ``delete`` and
 ``confirm`` for a batch of requests at once)."""
 BATCHED = ("delete", "confirm")
 """The steps run for up to 200 requests at once, in this order, after each request's own steps."""
-DESTRUCTIVE = frozenset({"erasure", "retention"})
-# Steps whose ``start`` is fsynced: repeating them blindly would send twice. The rest are safe to repeat, so
-# their records are only flushed (a killed process keeps them; a power cut may cost a repeat).
-UNREPEATABLE = frozenset({"notify", "deliver"})
+DESTRUCTIVE = frozenset({"erasure", "retention", "reimport"})
+# Steps whose ``start`` is fsynced (a blind repeat would send twice); the rest are only flushed.
+UNREPEATABLE = frozenset({"notify", "deliver", "extend", "refuse"})
 T = TypeVar("T")
+
+
+class Waiting(Exception):
+    """A request stops here until the operator acts (an export in the folder, not yet handed over)."""
 
 
 @dataclass(frozen=True)
@@ -140,8 +147,7 @@ class Runner:
         self.audit.write(rid, kind, cid, step, status, self.masked(request, reason))
 
     def masked(self, request: PendingRequest, text: str) -> str:
-        """``text`` about ``request`` with the person's names masked too, should a message have echoed them
-        (addresses and secrets are masked by pattern and value already; names can only be masked by value)."""
+        """``text`` with the person's names masked too (addresses and secrets are masked already)."""
         values = field_values(request.contact)
         names = (str(values.get(alias) or "") for alias in ("firstname", "lastname"))
         return self.audit.redactor.with_personal(*names).text(text)
@@ -245,7 +251,7 @@ class Runner:
     def do_deliver(self, request: PendingRequest) -> dict[str, Any]:
         method = self.setup.gdpr.delivery
         if method.method == "folder":
-            return {"method": "folder", "note": "export left in the delivery folder for the operator"}
+            return {"method": "folder", "note": f"export left in {self.folder(request)} for the operator"}
         address = contact_email(self.contact(request))
         delivery.send_smtp(method, address, request.request_id, self.folder(request), self.setup.env)
         return {"method": "smtp"}
@@ -306,6 +312,8 @@ class Runner:
         """Run ``work`` for one request; an expected error fails this request only, with its message."""
         try:
             return work()
+        except Waiting as wait:
+            return RequestOutcome(request.request_id, request.kind, request.contact_id, "waiting", str(wait))
         except GdprAsCodeError as err:
             reason = self.masked(request, str(err))
             return RequestOutcome(request.request_id, request.kind, request.contact_id, "failed", reason)
@@ -318,8 +326,22 @@ class Runner:
         for name in STEPS[request.kind]:
             if name in BATCHED:
                 return
+            if name == "delivered" and not self.is_done(request, name):
+                self.hand_over(request)
+                continue
             already = self.was_notified(request) if name == "notify" else None
             self.step(request, name, functools.partial(actions[name], request), already)
+
+    def hand_over(self, request: PendingRequest, *, by_operator: bool = False) -> None:
+        """Record that the person has the export: SMTP delivered it, or the operator says so; else wait."""
+        if by_operator or self.setup.gdpr.delivery.method != "folder":
+            by = "operator" if by_operator else "smtp"
+            self.step(request, "delivered", lambda: {"delivered_by": by})
+            return
+        raise Waiting(
+            f"export in {self.folder(request)}; hand it to the person, then run `gdpr-as-code requests "
+            f"delivered SPEC {request.request_id}` (the notification waits until then)"
+        )
 
     def actions(self) -> Mapping[str, Callable[[PendingRequest], Mapping[str, Any]]]:
         """What each per-request step of ``STEPS`` does."""
