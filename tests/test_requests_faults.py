@@ -53,9 +53,11 @@ def test_a_notification_of_unknown_outcome_is_sent_once_after_a_rerun(
     controls.fault(kind=fault, status=502, methods=["POST"], path=SEND)
     capsys.readouterr()
 
-    assert site.cli("requests", "fulfil", "--yes") == 1
+    assert site.cli("requests", "fulfil", "--yes") == 1  # Bob's notice fails; Alice's export waits
+    (folder,) = (site.spec.parent / "exports").glob(f"*/access-{alice}-*")
+    assert site.cli("requests", "delivered", folder.name) == 1  # she has it: her notice fails too
     out, err = capsys.readouterr()
-    assert "0 done, 2 failed, 0 skipped" in out
+    assert "0 done, 1 failed, 0 skipped, 1 waiting for hand-over" in out and "0 done, 1 failed" in out
     assert "Traceback" not in out + err and "@" not in out + err
     failed = [line for line in out.splitlines() if line.strip().startswith("failed")]
     assert len(failed) == 2
@@ -138,6 +140,9 @@ def test_an_export_survives_intermittent_errors_and_rate_limits_on_reads(
     assert "Traceback" not in out + err
     assert sent_since(site, base) == []  # no notification for an export that is not there
     assert site.cli("requests", "fulfil", "--yes", "--workers", "1") == 0  # the faults still fire
+    assert "1 waiting for hand-over" in capsys.readouterr().out
+    (folder,) = (site.spec.parent / "exports").glob(f"*/access-{alice}-*")
+    assert site.cli("requests", "delivered", folder.name, "--workers", "1") == 0
     assert "1 done, 0 failed" in capsys.readouterr().out
     rules = controls.http.get("/faults").json()["faults"]  # the spent 500 rule is gone
     fired = {rule["kind"] + str(rule["status"]): rule["fired"] for rule in rules}

@@ -123,7 +123,7 @@ def _case_command(name: str, short: str) -> Any:
     return decorate
 
 
-@_case_command("delivered", "The person has the export: notify and close the request.")
+@_case_command("delivered", "The person has the export: notify, close.")
 def requests_delivered(spec_path: str, request_id: str, as_json: bool, state_dir: str | None,
                        workers: int) -> int:
     """Record that the person has the export of access request ID (folder delivery), then send the "your
@@ -137,7 +137,7 @@ def requests_delivered(spec_path: str, request_id: str, as_json: bool, state_dir
     return summary.exit_code
 
 
-@_case_command("extend", "Extend the deadline (Art. 12(3)) and tell the person why.")
+@_case_command("extend", "Extend the deadline (Art. 12(3)).")
 @click.option("--reason", required=True, help="Why more time is needed; sent to the person as {reason}.")
 @click.option("--days", type=click.IntRange(1, 61), default=61, show_default=True,
               help="Days added to the deadline (at most two months).")
@@ -153,7 +153,7 @@ def requests_extend(spec_path: str, request_id: str, as_json: bool, state_dir: s
     return 0
 
 
-@_case_command("refuse", "Refuse a request (Art. 12(4)), tell the person why, close it.")
+@_case_command("refuse", "Refuse a request (Art. 12(4)), close it.")
 @click.option("--reason", required=True,
               help="Why; sent to the person as {reason}, with the right to complain.")
 def requests_refuse(spec_path: str, request_id: str, as_json: bool, state_dir: str | None, workers: int,
@@ -168,7 +168,7 @@ def requests_refuse(spec_path: str, request_id: str, as_json: bool, state_dir: s
     return 0
 
 
-@_case_command("show", "One request's timeline, from the journal.")
+@_case_command("show", "One request's timeline.")
 def requests_show(spec_path: str, request_id: str, as_json: bool, state_dir: str | None, workers: int) -> int:
     """Received, extended, exported, delivered, notified, erased: request ID's timeline (masked address)."""
     from gdpr_as_code.dsr import cases
@@ -180,7 +180,7 @@ def requests_show(spec_path: str, request_id: str, as_json: bool, state_dir: str
     return 0
 
 
-@requests_group.command("verify-erasure", short_help="Did we erase this address? Answered from the receipts.")
+@requests_group.command("verify-erasure", short_help="Was this address erased? (receipts).")
 @_requests_options
 @click.argument("email", metavar="EMAIL")
 def requests_verify_erasure(spec_path: str, email: str, as_json: bool, state_dir: str | None,
@@ -195,7 +195,7 @@ def requests_verify_erasure(spec_path: str, email: str, as_json: bool, state_dir
     return 0 if found else 1
 
 
-@requests_group.command("reimported", short_help="Erased people back in Mautic; --erase erases them again.")
+@requests_group.command("reimported", short_help="Erased people back in Mautic.")
 @_requests_options
 @click.option("--erase", is_flag=True,
               help="Erase them again (receipt, delete, confirm), journaled as reimport.")

@@ -326,18 +326,19 @@ class Runner:
         for name in STEPS[request.kind]:
             if name in BATCHED:
                 return
-            if name == "delivered" and not self.is_done(request, name):
-                self.hand_over(request)
+            if name == "delivered":  # the hand-over journals itself, or waits for the operator
+                if not self.is_done(request, name):
+                    actions[name](request)
                 continue
             already = self.was_notified(request) if name == "notify" else None
             self.step(request, name, functools.partial(actions[name], request), already)
 
-    def hand_over(self, request: PendingRequest, *, by_operator: bool = False) -> None:
+    def hand_over(self, request: PendingRequest, *, by_operator: bool = False) -> dict[str, Any]:
         """Record that the person has the export: SMTP delivered it, or the operator says so; else wait."""
         if by_operator or self.setup.gdpr.delivery.method != "folder":
-            by = "operator" if by_operator else "smtp"
-            self.step(request, "delivered", lambda: {"delivered_by": by})
-            return
+            by = {"delivered_by": "operator" if by_operator else "smtp"}
+            self.step(request, "delivered", lambda: by)
+            return by
         raise Waiting(
             f"export in {self.folder(request)}; hand it to the person, then run `gdpr-as-code requests "
             f"delivered SPEC {request.request_id}` (the notification waits until then)"
@@ -348,6 +349,7 @@ class Runner:
         return {
             "export": self.do_export,
             "deliver": self.do_deliver,
+            "delivered": self.hand_over,
             "notify": self.do_notify,
             "mark_done": self.do_mark_done,
             "receipt": self.do_receipt,
