@@ -319,7 +319,7 @@ def test_skip_list_is_small_and_names_real_exchanges() -> None:
     )
 
 
-@pytest.mark.parametrize("session", ["crud", "flows", "batch"])
+@pytest.mark.parametrize("session", ["crud", "flows"])
 def test_replay_matches_recorded_mautic(
     session: str, replay_sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -409,6 +409,8 @@ def load_fresh(folder: Path) -> list[Step]:
     steps: list[Step] = []
     for path in exchange_files(folder):
         if path.suffix == ".txt":
+            if "_CONSOLE_" not in path.name:
+                continue  # a NOTE on how the session was recorded
             label = path.stem.split("_CONSOLE_", 1)[-1]
             steps.append(Step(exchange_name(path), control=FRESH_CONSOLE[label]))
             continue
