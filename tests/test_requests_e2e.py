@@ -372,3 +372,20 @@ def test_on_a_terminal_fulfil_asks_before_erasing(
     monkeypatch.setattr(sys, "stdin", _Terminal("y\n"))
     assert site.cli("requests", "fulfil") == 0
     assert site.api.get(f"/api/contacts/{bob}").status_code == 404
+
+
+def test_list_warns_when_the_segment_cron_looks_stale(site: Site, capsys: pytest.CaptureFixture[str]) -> None:
+    """A request form submission newer than every request segment membership: the cron has not run."""
+    with site.clock("2026-12-01T10:00:00+00:00"):
+        site.submit("Alice", "alice@example.com", "access")
+        site.rebuild()
+    assert site.cli("requests", "list") == 0
+    assert "looks stale" not in capsys.readouterr().out
+    with site.clock("2026-12-01T10:05:00+00:00"):
+        site.submit("Bob", "bob@example.com", "forget")  # no rebuild: Mautic's cron did not run
+    assert site.cli("requests", "list") == 0
+    out = capsys.readouterr().out
+    assert "1 submission(s) of the request form" in out and "mautic:segments:update" in out, out
+    site.rebuild()
+    assert site.cli("requests", "list") == 0
+    assert "looks stale" not in capsys.readouterr().out

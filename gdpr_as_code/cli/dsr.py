@@ -53,12 +53,19 @@ def requests_group() -> None:
 @requests_group.command("list", short_help="Pending requests; exit 2 when one is overdue.")
 @_requests_options
 def requests_list(spec_path: str, as_json: bool, state_dir: str | None, workers: int) -> int:
-    """Pending requests with masked email, age and deadline; exit 2 when any is overdue."""
+    """Pending requests with masked email, age and deadline; exit 2 when any is overdue. Warns when the
+    request form has submissions Mautic's segment cron has not sorted into a request segment yet."""
+    import dataclasses
+
     from gdpr_as_code import dsr
+    from gdpr_as_code.dsr import cron
 
     setup = _requests_setup(spec_path, state_dir, workers)
     with setup.client:
-        listing = dsr.listing(setup, dsr.pending(setup))
+        found = dsr.pending(setup)
+        listing = dsr.listing(setup, found)
+        warning = cron.stale_warning(setup, [request.contact_id for request in found])
+        listing = dataclasses.replace(listing, warning=warning)
     click.echo(listing.as_json() if as_json else listing.text())
     return listing.exit_code
 

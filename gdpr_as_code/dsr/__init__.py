@@ -31,7 +31,7 @@ from gdpr_as_code.dsr.retention import past_retention
 from gdpr_as_code.dsr.steps import RequestOutcome, Setup
 from gdpr_as_code.errors import GdprAsCodeError
 from gdpr_as_code.mautic.client import instance_key, instance_slug
-from gdpr_as_code.resources import EMAILS, SEGMENTS
+from gdpr_as_code.resources import EMAILS, FORMS, SEGMENTS
 from gdpr_as_code.spec.model import Spec
 
 if TYPE_CHECKING:
@@ -75,8 +75,8 @@ def prepare(
             "gdpr.requests.access and gdpr.requests.erasure (each with its value, segment and email, as in "
             "configs/gdpr.yaml) and apply the spec first."
         )
-    live = converge.read_live(client, (SEGMENTS, EMAILS))
-    segments, emails = live.managed("segments"), live.managed("emails")
+    live = converge.read_live(client, (SEGMENTS, EMAILS, FORMS))
+    segments, emails, forms = live.managed("segments"), live.managed("emails"), live.managed("forms")
     aliases: dict[str, str] = {}
     segment_ids: dict[str, int] = {}
     email_ids: dict[str, int] = {}
@@ -114,6 +114,7 @@ def prepare(
         email_ids=email_ids,
         env=environ,
         workers=workers,
+        form_id=min(forms[gdpr.request_form], key=lambda o: o.id).id if gdpr.request_form in forms else None,
     )
 
 
@@ -137,6 +138,7 @@ class Listing:
     deadline_days: int
     rows: tuple[dict[str, Any], ...]
     retention: bool = False  # rows are contacts past retention; "received" is when it ran out
+    warning: str = ""  # the segment cron looks stale (``cron``)
 
     @property
     def overdue(self) -> int:
@@ -149,13 +151,14 @@ class Listing:
 
     def as_json(self) -> str:
         body = {"instance": self.instance, "deadline_days": self.deadline_days, "overdue": self.overdue}
-        return json.dumps({**body, "requests": list(self.rows)}, indent=2)
+        return json.dumps({**body, "warning": self.warning, "requests": list(self.rows)}, indent=2)
 
     def text(self) -> str:
         if self.retention:
             return self._retention_text()
+        warning = [self.warning] if self.warning else []
         if not self.rows:
-            return f"No pending GDPR requests on {self.instance}."
+            return "\n".join([f"No pending GDPR requests on {self.instance}.", *warning])
         header = f"{'TYPE':9} {'CONTACT':>8}  {'EMAIL':28} {'RECEIVED':20} {'AGE':>4}  STATUS"
         lines = [
             f"{row['type']:9} {row['contact']:>8}  {row['email']:28} {row['received'][:19]:20} "
@@ -169,7 +172,7 @@ class Listing:
             f"{len(self.rows)} pending, {self.overdue} overdue (deadline {self.deadline_days} days) on "
             f"{self.instance}."
         )
-        return "\n".join([header, *lines, tail])
+        return "\n".join([header, *lines, tail, *warning])
 
     def _retention_text(self) -> str:
         if not self.rows:

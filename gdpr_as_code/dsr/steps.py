@@ -42,9 +42,8 @@ STEPS: Mapping[str, tuple[str, ...]] = {
     "retention": ("receipt", "delete", "confirm"),
     "reimport": ("receipt", "delete", "confirm"),  # an erased person imported again (``receipts``)
 }
-"""Each kind's steps between ``begin`` and ``finish``, in order: the one declaration of the sequence. Resume
-and dry run read it (``fulfil``), and the runner walks it (``Runner.per_request``, then ``delete`` and
-``confirm`` for a batch of requests at once)."""
+"""Each kind's steps between ``begin`` and ``finish``: the one declaration of the sequence, read by resume,
+dry run (``fulfil``) and the runner (``Runner.per_request``, then the batched ``delete`` and ``confirm``)."""
 BATCHED = ("delete", "confirm")
 """The steps run for up to 200 requests at once, in this order, after each request's own steps."""
 DESTRUCTIVE = frozenset({"erasure", "retention", "reimport"})
@@ -72,18 +71,11 @@ class Setup:
     email_ids: Mapping[str, int]  # request kind -> Mautic id of its notification email
     env: Mapping[str, str]
     workers: int = 4
+    form_id: int | None = None  # the request form (``cron``: is the segment cron running?)
 
-    @property
-    def journal_path(self) -> Path:
-        return self.state_dir / "journal.jsonl"
-
-    @property
-    def audit_path(self) -> Path:
-        return self.state_dir / "audit.jsonl"
-
-    @property
-    def receipts_path(self) -> Path:
-        return self.state_dir / "receipts.jsonl"
+    journal_path = property(lambda self: self.state_dir / "journal.jsonl")
+    audit_path = property(lambda self: self.state_dir / "audit.jsonl")
+    receipts_path = property(lambda self: self.state_dir / "receipts.jsonl")
 
 
 @dataclass(frozen=True)
@@ -153,8 +145,7 @@ class Runner:
         return self.audit.redactor.with_personal(*names).text(text)
 
     def is_done(self, request: PendingRequest, step: str) -> bool:
-        state = self.journal.state(request.request_id)
-        return state is not None and state.is_done(step)
+        return (state := self.journal.state(request.request_id)) is not None and state.is_done(step)
 
     def step(
         self,

@@ -9,6 +9,8 @@ notification is in Mautic's own records (the email's send count and the contact'
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
 import httpx
 from browser import request_form_body
@@ -102,7 +104,7 @@ def test_access_and_erasure_from_the_public_form_to_export_notification_and_404(
     assert tool("requests", "verify-erasure", spec, "nobody@example.com", *state, env=env).code == 1
 
 
-def listing(tool: Tool, spec: Any, state: list[str]) -> dict[int, dict[str, Any]]:
+def listing(tool: Tool, spec: Path, state: list[str]) -> dict[int, dict[str, Any]]:
     """``requests list --json``'s rows by contact id."""
     listed = tool("requests", "list", spec, "--json", *state)
     assert listed.code in (0, 2), listed.err
