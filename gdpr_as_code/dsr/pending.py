@@ -4,7 +4,8 @@ Mautic has no "request" object; the seed's setup files a request by putting the 
 Requested", "Request to be Forgotten"). So a pending request is a segment membership, found with one paged
 list call per segment (``GET /contacts?search=segment:ALIAS``, which also returns every field, the IP
 addresses, UTM tags and do-not-contact entries), and its received date is the membership date Mautic keeps per
-contact (``GET /contacts/{id}/segments`` → ``dateAdded``; no list call exposes it). For a filter-based segment
+contact (``dateAdded`` of ``GET /contacts/{id}/segments``, read for all members at once from the stats table
+``lead_lists_leads``: ``batch``). For a filter-based segment
 that is when the cron rebuild added the contact, which can be later than the form submission by one cron
 interval.
 
