@@ -95,7 +95,7 @@ def delivered(setup: Setup, request_id: str, pending: Callable[[], list[PendingR
         if not state.is_done("delivered"):
             runner.hand_over(request, by_operator=True)
         outcome = runner.guarded(request, lambda: runner.access(request))
-    return Summary(setup.instance, (outcome,), setup.client.stats.total - before)  # type: ignore[arg-type]
+    return Summary(setup.instance, (outcome,), setup.client.stats.total - before)
 
 
 def _send_notice(
