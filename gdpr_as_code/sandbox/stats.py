@@ -97,6 +97,17 @@ def _holds(row: dict[str, Any], clause: dict[str, Any]) -> bool:
     raise kernel_error(500)
 
 
+def _ties_reversed(rows: list[dict[str, Any]], column: str) -> list[dict[str, Any]]:
+    """``rows`` with each run of equal ``column`` values in reverse order."""
+    out: list[dict[str, Any]] = []
+    start = 0
+    for index in range(1, len(rows) + 1):
+        if index == len(rows) or rows[index].get(column) != rows[start].get(column):
+            out.extend(reversed(rows[start:index]))
+            start = index
+    return out
+
+
 def _tables_answer() -> Response:
     names = sorted(TABLES)
     return Response(200, {"availableTables": names, "tableColumns": {t: list(TABLES[t][0]) for t in names}})
@@ -125,7 +136,10 @@ def table_rows(req: Request) -> Response:
     rows = [row for row in rows_of(req.store) if all(_holds(row, clause) for clause in where)]
     for clause in reversed(order):
         column = str(clause["col"])
-        rows.sort(key=lambda r: sort_key(r.get(column)), reverse=str(clause.get("dir")).upper() == "DESC")
+        descending = str(clause.get("dir")).upper() == "DESC"
+        rows.sort(key=lambda r: sort_key(r.get(column)), reverse=descending)
+        if descending:  # MariaDB answered ties of a descending order newest row first (recorded, 5.1.0)
+            rows = _ties_reversed(rows, column)
     start = int(str(req.query.get("start") or 0))
     limit = int(str(req.query.get("limit") or DEFAULT_LIMIT))
     page = [
