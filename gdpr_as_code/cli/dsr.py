@@ -221,7 +221,7 @@ def requests_reimported(spec_path: str, as_json: bool, state_dir: str | None, wo
             click.echo(json.dumps(rows, indent=2) if as_json else receipts.reimported_text(setup, found))
             return 2 if found else 0
         options = dsr.Options(("reimport",), None, False, yes)
-        summary = dsr.fulfil_found(setup, [c.request() for c in found], options, _ask_or_refuse(),
-                                   None if as_json else _progress)
+        summary = dsr.erase(setup, [c.request() for c in found], options, _ask_or_refuse(),
+                            None if as_json else _progress)
     click.echo(json.dumps(summary.as_dict(), indent=2) if as_json else summary.text())
     return summary.exit_code

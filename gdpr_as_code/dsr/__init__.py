@@ -46,7 +46,6 @@ __all__ = [
     "Summary",
     "erase",
     "fulfil",
-    "fulfil_found",
     "listing",
     "mask_email",
     "pending",
@@ -228,18 +227,6 @@ def fulfil(
     return run(setup, pending(setup, options.kinds), options, confirm, progress)
 
 
-def fulfil_found(
-    setup: Setup,
-    requests: Sequence[PendingRequest],
-    options: Options,
-    confirm: Confirm | None = None,
-    progress: Progress | None = None,
-) -> Summary:
-    """Run requests found another way (re-imported people) through the journaled path, with the pending
-    access requests read too: a contact whose export is still owed is not erased before it is delivered."""
-    return run(setup, [*requests, *pending(setup, ("access",))], options, confirm, progress)
-
-
 def retention(setup: Setup, at: datetime | None = None) -> list[PendingRequest]:
     """Contacts past the retention period of the spec's data inventory."""
     return past_retention(setup.client, setup.gdpr, at or now())
@@ -252,7 +239,9 @@ def erase(
     confirm: Confirm | None = None,
     progress: Progress | None = None,
 ) -> Summary:
-    """Erase retention requests through the journaled erasure path (receipt, delete, confirm). Pending access
-    requests are read too: a contact whose export is still owed is not erased before it is delivered."""
-    only = Options(("retention",), options.limit, options.dry_run, options.yes)
-    return fulfil_found(setup, requests, only, confirm, progress)
+    """Erase requests found another way (retention, re-imported people) through the journaled erasure path
+    (receipt, delete, confirm). Pending access requests are read too: a contact whose export is still owed is
+    not erased before it is delivered."""
+    kinds = tuple(sorted({r.kind for r in requests})) or ("retention",)
+    only = Options(kinds, options.limit, options.dry_run, options.yes)
+    return run(setup, [*requests, *pending(setup, ("access",))], only, confirm, progress)

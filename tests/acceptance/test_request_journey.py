@@ -34,6 +34,14 @@ def submit(mautic: RealMautic, api: httpx.Client, name: str, address: str, choic
     return int(contact["id"])
 
 
+def ready(mautic: RealMautic, tool: Tool) -> tuple[Path, list[str], dict[str, str]]:
+    """The spec applied to the instance; the state folder option and the receipt key every command takes."""
+    tool.point_at(mautic)
+    spec = tool.spec(auth=mautic.preferred_auth())
+    converge(tool, spec)
+    return spec, ["--state-dir", str(tool.work / "state")], {"GDPR_AS_CODE_RECEIPT_KEY": RECEIPT_KEY}
+
+
 def sent_count(api: httpx.Client, name: str) -> int:
     email = by_name(api, "/api/emails", "emails", name)
     return int(api.get(f"/api/emails/{email['id']}").json()["email"]["sentCount"] or 0)
@@ -42,11 +50,7 @@ def sent_count(api: httpx.Client, name: str) -> int:
 def test_access_and_erasure_from_the_public_form_to_export_notification_and_404(
     mautic: RealMautic, tool: Tool
 ) -> None:
-    tool.point_at(mautic)
-    spec = tool.spec(auth=mautic.preferred_auth())
-    converge(tool, spec)
-    state = ["--state-dir", str(tool.work / "state")]
-    env = {"GDPR_AS_CODE_RECEIPT_KEY": RECEIPT_KEY}
+    spec, state, env = ready(mautic, tool)
     with mautic.api() as api:
         alice = submit(mautic, api, "Alice", "alice@example.com", "access")
         bob = submit(mautic, api, "Bob", "bob@example.com", "forget")
@@ -113,11 +117,7 @@ def listing(tool: Tool, spec: Path, state: list[str]) -> dict[int, dict[str, Any
 
 def test_extend_refuse_and_an_erased_person_imported_again(mautic: RealMautic, tool: Tool) -> None:
     """Art. 12(3) and 12(4) on a real Mautic, and marketing's re-import of an erased address."""
-    tool.point_at(mautic)
-    spec = tool.spec(auth=mautic.preferred_auth())
-    converge(tool, spec)
-    state = ["--state-dir", str(tool.work / "state")]
-    env = {"GDPR_AS_CODE_RECEIPT_KEY": RECEIPT_KEY}
+    spec, state, env = ready(mautic, tool)
     with mautic.api() as api:
         carol = submit(mautic, api, "Carol", "carol@example.com", "access")
         dave = submit(mautic, api, "Dave", "dave@example.com", "forget")
