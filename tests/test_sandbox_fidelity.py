@@ -445,6 +445,8 @@ def load_fresh(folder: Path) -> list[Step]:
     steps: list[Step] = []
     for path in exchange_files(folder):
         if path.suffix == ".txt":
+            if "_CONSOLE_" not in path.name:
+                continue  # a NOTE on how the session was recorded
             label = path.stem.split("_CONSOLE_", 1)[-1]
             steps.append(Step(exchange_name(path), control=FRESH_CONSOLE[label]))
             continue

@@ -61,6 +61,7 @@ RESOURCE_MODULES: tuple[str, ...] = (
     "submit",
     "submissions",
     "messages",
+    "stats",
 )
 
 DEFAULT_CLIENT_ID = "1_sandbox"
