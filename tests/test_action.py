@@ -154,12 +154,12 @@ def test_plan_comments_once_then_updates_and_apply_applies_the_saved_plan(
     assert "has-changes=true" in (cwd / "output").read_text()
     (comment,) = github.comments
     assert comment["body"].startswith("<!-- gdpr-as-code plan: gdpr/gdpr.yaml -->\n**Plan for `http://127.0.0.1:")
-    assert "9 to add" in comment["body"] and "9 to add" in (cwd / "summary.md").read_text()
+    assert "11 to add" in comment["body"] and "11 to add" in (cwd / "summary.md").read_text()
     assert "sandbox" not in comment["body"]  # the password never reaches the comment
 
     steps = run_action({**given, "command": "apply"}, cwd, env, context)
     assert [s.returncode for s in steps] == [0, 0], [s.stderr for s in steps]
-    assert "Apply complete! Resources: 9 added" in steps[-1].stdout
+    assert "Apply complete! Resources: 11 added" in steps[-1].stdout
 
     steps = run_action(given, cwd, env, context)  # the next push: the same comment, now "No changes"
     assert [s.returncode for s in steps] == [0, 0, 0], [s.stderr for s in steps]

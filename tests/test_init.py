@@ -3,6 +3,7 @@ non-terminal, never overwrites unless told, and puts the CI workflow at the repo
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -20,14 +21,15 @@ def test_each_language_validates_and_converges(language: str, tmp_path: Path,
     assert main(["init", str(tmp_path / "p"), "--language", language, "--company", 'Ça "va" AG',
                  "--privacy-url", "https://shop.example/privacy", "--dpo-address", "dpo@shop.example"]) == 0
     out = capsys.readouterr().out
-    assert "valid (2 fields, 2 segments, 3 emails, 1 form)" in out and "demo --spec" in out
+    assert re.search(r"valid \(2 fields, 2 segments, \d emails, 1 form\)", out) and "demo --spec" in out
     spec = load_spec(tmp_path / "p" / "gdpr.yaml")
     template = TEMPLATES[language]
     assert spec.variables[template.company] == 'Ça "va" AG'
     assert spec.variables[template.dpo_address] == "dpo@shop.example"
     shown: list[str] = []
     assert run_demo(tmp_path / "p" / "gdpr.yaml", shown.append) == 0
-    assert shown[-2:] == ["No changes. Mautic 5.1.0 matches the spec.", "(5 requests, 0 writes)"]
+    assert re.fullmatch(r"No changes\. Mautic [\d.]+ matches the spec\.", shown[-2])
+    assert shown[-1] == "(5 requests, 0 writes)"
 
 
 def test_no_terminal_takes_the_defaults_and_asks_nothing(tmp_path: Path,

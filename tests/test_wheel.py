@@ -55,7 +55,7 @@ def test_the_package_comes_from_the_wheel(installed: Path, tmp_path: Path) -> No
 def test_demo_runs_the_shipped_spec(installed: Path, tmp_path: Path) -> None:
     result = run(installed, tmp_path, "demo")
     assert result.returncode == 0, result.stderr
-    assert "Plan: 9 to add" in result.stdout and result.stdout.rstrip().endswith("(5 requests, 0 writes)")
+    assert "Plan: 11 to add" in result.stdout and result.stdout.rstrip().endswith("(5 requests, 0 writes)")
 
 
 def test_schema_prints_the_shipped_schema(installed: Path, tmp_path: Path) -> None:
