@@ -268,7 +268,7 @@ def test_a_mautic_url_with_index_php_works_on_the_sandbox_as_on_mautic(
     monkeypatch.setenv("MAUTIC_URL", sandbox.url + "/index.php")
     code, out, err = run(capsys, "plan", str(SPEC_PATH))
     assert (code, err) == (0, "")
-    assert out.startswith(f"Plan for {sandbox.url}/index.php:")
+    assert out.startswith(f"Plan for {sandbox.url}/index.php (Mautic 5.1.0):")
     assert "Plan: 11 to add, 0 to change, 0 to destroy." in out
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 from browser import request_form_body
+from headless import chromium, png_pixels
 
 from gdpr_as_code.cli import main
 from gdpr_as_code.dsr.erasure import RECEIPT_KEY_ENV, email_hash
@@ -318,7 +319,7 @@ def _two_requests(site: Site, n: int) -> tuple[int, int]:
     return alice, bob
 
 
-@pytest.mark.timeout(360)  # about 45 rounds of two requests, each killed once and finished by a rerun
+@pytest.mark.timeout(600)  # one killed process per step boundary: minutes on a loaded 2-core machine
 def test_killed_at_any_step_boundary_a_rerun_loses_nothing_and_sends_nothing_twice(site: Site) -> None:
     journal = site.state / "journal.jsonl"
     _two_requests(site, 0)
@@ -389,3 +390,44 @@ def test_list_warns_when_the_segment_cron_looks_stale(site: Site, capsys: pytest
     site.rebuild()
     assert site.cli("requests", "list") == 0
     assert "looks stale" not in capsys.readouterr().out
+
+
+def test_the_html_report_renders_in_a_real_browser(site: Site, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """``requests list --format html``: one self-contained page (no script, nothing fetched) with each
+    request's age against the deadline and the consent text live in Mautic, rendered by headless chromium."""
+    with site.clock("2026-01-01T10:00:00+00:00"):
+        alice = site.submit("Alice", "alice@example.com", "access")
+        site.rebuild()
+    bob = site.submit("Bob", "bob@example.com", "forget")
+    site.rebuild()
+    focus = next(iter(site.api.get("/api/focus").json()["focus"]))
+    focus_id = focus["id"] if isinstance(focus, dict) else int(focus)
+    edited = {"properties": {"content": {"headline": "Cookies!", "tagline": "Edited by hand."}}}
+    site.api.patch(f"/api/focus/{focus_id}/edit", json=edited).raise_for_status()
+    capsys.readouterr()
+    assert site.cli("requests", "list", "--format", "html") == 2  # Alice's request is overdue
+    page = capsys.readouterr().out
+    assert page.startswith("<!DOCTYPE html>") and "<script" not in page
+    assert "http" not in page.split("<body")[0]  # nothing fetched: no link, font or style from elsewhere
+    assert "alice@example.com" not in page and "bob@example.com" not in page  # masked, as in the table
+    report = tmp_path / "report.html"
+    report.write_text(page)
+
+    dom = chromium("--dump-dom", report.as_uri(), profile=tmp_path / "profile").stdout
+    for text in ("GDPR requests", "Pending requests", "2 pending", "1 overdue", str(alice), str(bob),
+                 "Consent text live in Mautic", "Cookies! Edited by hand.", "differs from the spec",
+                 "I agree that Example Ltd processes my data", "as in the spec"):
+        assert text in dom, text
+    assert dom.count("<svg") == 2  # one deadline bar per request
+
+    shot = tmp_path / "report.png"
+    result = chromium(f"--screenshot={shot}", "--window-size=1000,900", report.as_uri(),
+                      profile=tmp_path / "profile")
+    assert shot.is_file(), result.stderr
+    width, height, rows = png_pixels(shot)
+    colours = {row[x:x + 3] for row in rows[::9] for x in range(0, width * 3, 27)}
+    assert (width, height) == (1000, 900) and len(colours) > 8  # text, table lines, bars: not a blank page
+    pdf = tmp_path / "report.pdf"
+    chromium(f"--print-to-pdf={pdf}", "--no-pdf-header-footer", report.as_uri(), profile=tmp_path / "profile")
+    assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 5_000

@@ -52,7 +52,9 @@ def requests_group() -> None:
 
 @requests_group.command("list", short_help="Pending requests; exit 2 when one is overdue.")
 @_requests_options
-def requests_list(spec_path: str, as_json: bool, state_dir: str | None, workers: int) -> int:
+@click.option("--format", "output", type=click.Choice(["text", "json", "html"]), default="text",
+              show_default=True, help="html: one self-contained page for the privacy officer (print it).")
+def requests_list(spec_path: str, as_json: bool, state_dir: str | None, workers: int, output: str) -> int:
     """Pending requests with masked email, age and deadline; exit 2 when any is overdue. Warns when the
     request form has submissions Mautic's segment cron has not sorted into a request segment yet."""
     import dataclasses
@@ -66,8 +68,26 @@ def requests_list(spec_path: str, as_json: bool, state_dir: str | None, workers:
         listing = dsr.listing(setup, found)
         warning = cron.stale_warning(setup, [request.contact_id for request in found])
         listing = dataclasses.replace(listing, warning=warning)
-    click.echo(listing.as_json() if as_json else listing.text())
+        if output == "html" and not as_json:
+            click.echo(_html_report(spec_path, setup, listing), nl=False)
+            return listing.exit_code
+    click.echo(listing.as_json() if as_json or output == "json" else listing.text())
     return listing.exit_code
+
+
+def _html_report(spec_path: str, setup: Any, listing: Any) -> str:
+    """The page: the pending requests against their deadline, and the consent text live in Mautic."""
+    from gdpr_as_code.dsr.consent import read_consent_texts
+    from gdpr_as_code.dsr.journal import now
+    from gdpr_as_code.guard.apply import spec_redactor
+    from gdpr_as_code.render import html
+    from gdpr_as_code.spec import load_spec
+
+    spec = load_spec(Path(spec_path))
+    sections = [html.requests_section(listing.rows, listing.deadline_days),
+                html.consent_section(read_consent_texts(spec, setup.client))]
+    when = now().strftime("%Y-%m-%d %H:%M UTC")
+    return html.page("GDPR requests", f"{listing.instance}, as of {when}", sections, spec_redactor(spec))
 
 
 @requests_group.command("fulfil", short_help="Answer access and erasure requests (resumable).")

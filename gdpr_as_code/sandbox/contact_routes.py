@@ -16,6 +16,7 @@ from gdpr_as_code.sandbox.contact_write import (
     edit,
     get_contact,
     identifier_index,
+    merged_to,
     new_row,
     touch,
     write,
@@ -112,6 +113,8 @@ def batch_delete(req: Request) -> Response:
     if len(ids) > BATCH_MAX:
         raise controller_error(500, f"A max of {BATCH_MAX} entities are supported at a time.")
     table = req.store.table("contacts")
+    if req.app.profile.batch_follows_merges:  # 7.0.2: ids=1 deleted 16, which 1 was merged into (flows/133)
+        ids = list(dict.fromkeys(merged_to(req.store, i) for i in ids))
     deleted = [delete_contact(req.store, table[i], batch=True) for i in ids if i in table]
     return Response(200, {"contacts": deleted})
 
@@ -139,7 +142,8 @@ def dnc_add(req: Request) -> Response:
                 "channelId": data.get("channelId"),
             }
         )
-        touch(store, row, req)
+        if req.app.profile.dnc_saves_contact:
+            touch(store, row, req)
     return Response(200, {"contact": render(store, row, "dnc")})
 
 
@@ -150,7 +154,7 @@ def dnc_remove(req: Request) -> Response:
     channel = req.path_args["channel"]
     found = [d for d in row["doNotContact"] if d["channel"] == channel]
     row["doNotContact"] = [d for d in row["doNotContact"] if d["channel"] != channel]
-    if found:
+    if found and req.app.profile.dnc_saves_contact:
         touch(store, row, req)
     return Response(200, {"recordFound": bool(found), "contact": render(store, row, "dnc")})
 
