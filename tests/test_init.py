@@ -28,7 +28,7 @@ def test_each_language_validates_and_converges(language: str, tmp_path: Path,
     assert spec.variables[template.dpo_address] == "dpo@shop.example"
     shown: list[str] = []
     assert run_demo(tmp_path / "p" / "gdpr.yaml", shown.append) == 0
-    assert shown[-2:] == ["No changes. Mautic matches the spec.", "(5 requests, 0 writes)"]
+    assert shown[-2:] == ["No changes. Mautic 5.1.0 matches the spec.", "(5 requests, 0 writes)"]
 
 
 def test_no_terminal_takes_the_defaults_and_asks_nothing(tmp_path: Path,

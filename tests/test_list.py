@@ -28,8 +28,8 @@ def test_list_names_every_managed_object(sandbox_env: dict[str, str], controls: 
     rows = json.loads(capsys.readouterr().out)
     assert [r["address"] for r in rows] == [
         "field.consent", "field.request_type", "segment.data_requested", "segment.request_to_be_forgotten",
-        "email.data_export_sent", "email.erasure_done", "email.request_received", "form.gdpr_request",
-        "focus.consent",
+        "email.data_export_sent", "email.erasure_done", "email.request_extended", "email.request_received",
+        "email.request_refused", "form.gdpr_request", "focus.consent",
     ]
     assert rows[0] == {"kind": "field", "key": "consent", "address": "field.consent", "id": rows[0]["id"],
                        "name": "Consent to data processing"}
@@ -39,5 +39,5 @@ def test_list_names_every_managed_object(sandbox_env: dict[str, str], controls: 
     assert main(["list", str(spec)]) == 0
     out = capsys.readouterr().out
     assert "focus.consent" in out and "(not in the spec: apply --prune deletes it)" in out
-    assert out.count("not in the spec") == 1 and out.rstrip().endswith("9 managed object(s) on " +
+    assert out.count("not in the spec") == 1 and out.rstrip().endswith("11 managed object(s) on " +
                                                                        sandbox_env["MAUTIC_URL"] + ".")
