@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 
 from gdpr_as_code.guard.apply import ApplyOptions
-from gdpr_as_code.mautic.client import RetryPolicy
+from gdpr_as_code.mautic.policy import RetryPolicy
 from gdpr_as_code.rollout import runner as rollout
 from gdpr_as_code.rollout import steps as rollout_steps
 from gdpr_as_code.rollout.inventory import Inventory, load_inventory

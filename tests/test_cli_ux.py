@@ -29,7 +29,9 @@ import pytest
 from gdpr_as_code.cli import main
 from gdpr_as_code.converge import changes as plan_module
 from gdpr_as_code.errors import MauticUnreachable
-from gdpr_as_code.mautic.client import EnvTarget, MauticClient, RetryPolicy, client_from_env
+from gdpr_as_code.mautic.client import MauticClient
+from gdpr_as_code.mautic.connect import EnvTarget, client_from_env
+from gdpr_as_code.mautic.policy import RetryPolicy
 from gdpr_as_code.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parents[1]

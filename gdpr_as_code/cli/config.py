@@ -97,7 +97,7 @@ def apply_command(spec_path: str, auto_approve: bool, prune: bool, receipts_dir:
 def import_command(address: str, mautic_id: int, spec_path: str | None) -> int:
     """Adopt an existing Mautic object as spec object KEY (e.g. segment.forget): writes its marker."""
     from gdpr_as_code import converge
-    from gdpr_as_code.mautic.client import client_from_env
+    from gdpr_as_code.mautic.connect import client_from_env
     from gdpr_as_code.resources import BY_NAME
 
     spec, client = spec_and_client(spec_path) if spec_path else (None, client_from_env())

@@ -21,7 +21,8 @@ from gdpr_as_code.errors import StalePlanError
 from gdpr_as_code.guard.lock import apply_lock
 from gdpr_as_code.guard.planfile import check_fresh, check_origin, read_plan
 from gdpr_as_code.guard.receipts import apply_with_receipt, default_receipt_dir
-from gdpr_as_code.mautic.client import MauticClient, client_from_env
+from gdpr_as_code.mautic.client import MauticClient
+from gdpr_as_code.mautic.connect import client_from_env
 from gdpr_as_code.redact import Redactor
 from gdpr_as_code.spec import Spec, load_spec
 

@@ -26,7 +26,8 @@ from gdpr_as_code.converge.changes import PLAN_FORMAT_VERSION, Change, Plan, fin
 from gdpr_as_code.converge.diff import in_the_way
 from gdpr_as_code.errors import GdprAsCodeError, PlanError, StalePlanError
 from gdpr_as_code.guard.receipts import write_atomically
-from gdpr_as_code.mautic.client import MauticClient, instance_key
+from gdpr_as_code.mautic.client import MauticClient
+from gdpr_as_code.mautic.connect import instance_key
 from gdpr_as_code.redact import Redactor
 from gdpr_as_code.render.json import plan_document
 from gdpr_as_code.resources import BY_NAME, parse_ref, ref

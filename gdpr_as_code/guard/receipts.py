@@ -22,7 +22,7 @@ from gdpr_as_code import converge
 from gdpr_as_code.converge import Outcome
 from gdpr_as_code.converge.changes import Action, Plan
 from gdpr_as_code.errors import ApplyError, GdprAsCodeError
-from gdpr_as_code.mautic.client import instance_slug
+from gdpr_as_code.mautic.connect import instance_slug
 from gdpr_as_code.redact import Redactor
 from gdpr_as_code.render.json import plan_redactor
 

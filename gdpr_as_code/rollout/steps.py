@@ -24,7 +24,8 @@ from gdpr_as_code.converge.changes import Plan
 from gdpr_as_code.errors import GdprAsCodeError, SpecError, StalePlanError
 from gdpr_as_code.guard.apply import Applied, ApplyOptions, apply
 from gdpr_as_code.guard.planfile import read_plan, save_plan
-from gdpr_as_code.mautic.client import MauticClient, client_from_env
+from gdpr_as_code.mautic.client import MauticClient
+from gdpr_as_code.mautic.connect import client_from_env
 from gdpr_as_code.redact import Redactor
 from gdpr_as_code.rollout.inventory import (
     Instance,
