@@ -54,9 +54,9 @@ def plan_command(spec_path: str, detailed_exitcode: bool, prune: bool, out_path:
 @click.option("--lock-timeout", type=click.FloatRange(min=0), default=0, show_default=True,
               help="Seconds to wait for another apply to the same instance to finish.")
 @click.option("--remote-lock", is_flag=True, help="Also lock in Mautic itself (runners on other machines).")
-@inventory_options(apply_rollout)
+@inventory_options(apply_rollout, writes=True)
 def apply_command(spec_path: str, auto_approve: bool, prune: bool, receipts_dir: str | None,
-                  lock_timeout: float, remote_lock: bool) -> int:
+                  lock_timeout: float, remote_lock: bool, parallelism: int) -> int:
     """Make Mautic match the spec: show the plan, ask, apply, verify. A PLANFILE is applied as saved."""
     from gdpr_as_code.guard.apply import ApplyOptions, apply_saved, plan_and_apply, spec_redactor
     from gdpr_as_code.guard.planfile import is_plan_file
@@ -69,7 +69,8 @@ def apply_command(spec_path: str, auto_approve: bool, prune: bool, receipts_dir:
             f"{spec_path} is a directory: the saved plans of a rollout are applied with --inventory FILE "
             f"(apply {spec_path} --inventory inventory.yaml); otherwise give a spec or a plan file."
         )
-    options = ApplyOptions(Path(receipts_dir) if receipts_dir else None, lock_timeout, remote_lock)
+    options = ApplyOptions(Path(receipts_dir) if receipts_dir else None, lock_timeout, remote_lock,
+                           parallelism=parallelism)
     if is_plan_file(Path(spec_path)):
         applied = apply_saved(Path(spec_path), options)
         shown = render(applied.plan, "text", Redactor.from_environ())

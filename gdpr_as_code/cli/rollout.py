@@ -84,21 +84,29 @@ def _rollout_selection(selection: tuple[str, tuple[str, ...], str | None]) -> tu
     return inventory, instances, report.redactor_for(inventory)
 
 
-def inventory_options(runner: Callable[..., int]) -> Callable[[Callable[..., int]], Callable[..., int]]:
+def inventory_options(
+    runner: Callable[..., int], *, writes: bool = False
+) -> Callable[[Callable[..., int]], Callable[..., int]]:
     """Add ``--inventory`` and its options to plan/apply; without ``--inventory`` the single-instance
-    command runs exactly as before, with it ``runner`` does the rollout."""
+    command runs exactly as before (a command that ``writes`` gets ``--parallelism`` for its writes), with it
+    ``runner`` does the rollout."""
 
     def decorate(command: Callable[..., int]) -> Callable[..., int]:
         @functools.wraps(command)
-        def wrapper(*, inventory: str | None, select: tuple[str, ...], shard: str | None, parallelism: int,
-                    continue_on_error: bool, **kwargs: Any) -> int:
+        def wrapper(*, inventory: str | None, select: tuple[str, ...], shard: str | None,
+                    parallelism: int | None, continue_on_error: bool, **kwargs: Any) -> int:
             if inventory is None:
                 if select or shard or continue_on_error:
                     raise click.UsageError("--select, --shard and --continue-on-error need --inventory FILE.")
+                if writes:
+                    return command(parallelism=parallelism or DEFAULT_WRITES, **kwargs)
+                if parallelism is not None:
+                    raise click.UsageError("plan reads 4 lists at once; --parallelism needs --inventory.")
                 return command(**kwargs)
             from gdpr_as_code.rollout.steps import RolloutOptions
 
-            options = RolloutOptions(parallelism=parallelism, continue_on_error=continue_on_error)
+            options = RolloutOptions(parallelism=parallelism or DEFAULT_PARALLELISM,
+                                     continue_on_error=continue_on_error)
             return runner((inventory, select, shard), options, **kwargs)
 
         for option in reversed((
@@ -109,8 +117,10 @@ def inventory_options(runner: Callable[..., int]) -> Callable[[Callable[..., int
                          help="With --inventory: only instances with this label; repeat to require several."),
             click.option("--shard", metavar="I/N", help="With --inventory: only shard I of N (a stable split "
                          "by a hash of the instance name, for CI; see examples/ci/README-sharding.md)."),
-            click.option("--parallelism", type=click.IntRange(1, 64), default=DEFAULT_PARALLELISM,
-                         show_default=True, help="With --inventory: instances worked on at the same time."),
+            click.option("--parallelism", type=click.IntRange(1, 64), help=(
+                f"With --inventory: instances worked on at once (default {DEFAULT_PARALLELISM})."
+                + (f" Without: writes to the instance at once (default {DEFAULT_WRITES})." if writes else "")
+            )),
             click.option("--continue-on-error", is_flag=True, help="With --inventory: go on with the next "
                          "wave (apply) even when an instance failed."),
         )):
@@ -120,7 +130,8 @@ def inventory_options(runner: Callable[..., int]) -> Callable[[Callable[..., int
     return decorate
 
 
-# Equal to rollout.runner.DEFAULT_PARALLELISM and render.FORMATS (tests keep them so); importing those modules
-# here would slow every command.
+# Equal to rollout.runner.DEFAULT_PARALLELISM, converge.walk.DEFAULT_PARALLELISM and render.FORMATS (tests
+# keep them so); importing those modules here would slow every command.
 DEFAULT_PARALLELISM = 8
+DEFAULT_WRITES = 4
 PLAN_FORMATS = ("text", "markdown", "json")

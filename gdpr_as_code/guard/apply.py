@@ -17,6 +17,7 @@ from pathlib import Path
 from gdpr_as_code import converge
 from gdpr_as_code.converge import Outcome
 from gdpr_as_code.converge.changes import Plan
+from gdpr_as_code.converge.walk import DEFAULT_PARALLELISM
 from gdpr_as_code.errors import StalePlanError
 from gdpr_as_code.guard.lock import apply_lock
 from gdpr_as_code.guard.planfile import check_fresh, check_origin, read_plan
@@ -42,6 +43,7 @@ class ApplyOptions:
     remote_lock: bool = False
     plan_path: Path | None = None  # a saved plan's file: its origin is checked, and messages name it
     shown_as: str = "the plan shown"  # what messages call a plan that was not saved
+    parallelism: int = DEFAULT_PARALLELISM  # writes to the instance at once (``converge.walk``)
 
     @property
     def plan_name(self) -> Path:
@@ -78,7 +80,9 @@ def apply(plan: Plan, spec: Spec, client: MauticClient, options: ApplyOptions | 
 def _write(plan: Plan, spec: Spec, client: MauticClient, options: ApplyOptions) -> Applied:
     """Under the lock: apply and verify, and receipt what was done (also when it failed part-way)."""
     directory = options.receipts or default_receipt_dir(spec.source)
-    outcomes, receipt = apply_with_receipt(plan, client, spec.source, directory, spec_redactor(spec))
+    outcomes, receipt = apply_with_receipt(
+        plan, client, spec.source, directory, spec_redactor(spec), options.parallelism
+    )
     return Applied(plan, outcomes, receipt)
 
 

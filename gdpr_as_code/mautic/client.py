@@ -15,6 +15,7 @@ repeated only when it certainly never reached Mautic (connection refused, 429, 4
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 import httpx
@@ -31,6 +32,7 @@ from gdpr_as_code.mautic.answers import (
     transport_error,
 )
 from gdpr_as_code.mautic.auth import TOKEN_PATH, Auth
+from gdpr_as_code.mautic.concurrent import READ_CONCURRENCY, gather
 from gdpr_as_code.mautic.policy import RequestStats, RetryPolicy
 
 __all__ = ["DEFAULT_PAGE_SIZE", "MauticClient"]
@@ -65,6 +67,7 @@ class MauticClient:
         transport: httpx.BaseTransport | None = None,
         page_size: int = DEFAULT_PAGE_SIZE,
         url_source: str = "the Mautic URL",
+        read_concurrency: int = READ_CONCURRENCY,
     ) -> None:
         url = httpx.URL(base_url.strip())
         if url.scheme not in ("http", "https") or not url.host:
@@ -82,6 +85,7 @@ class MauticClient:
         self.auth = auth
         self.retry = retry or RetryPolicy()
         self.page_size = page_size
+        self.read_concurrency = read_concurrency  # reads sent side by side (``concurrent``); 1: one by one
         self.url_source = url_source
         self.stats = RequestStats()
         self.timeout = timeout
@@ -160,7 +164,8 @@ class MauticClient:
         page_size: int | None = None,
     ) -> list[dict[str, Any]]:
         """Every object of a list endpoint, in id order, with the fewest requests: pages of ``page_size``
-        (default ``DEFAULT_PAGE_SIZE``), continuing while ``total`` says more remain (a server or proxy that
+        (default ``DEFAULT_PAGE_SIZE``), continuing while ``total`` says more remain (those pages read side by
+        side, ``concurrent.gather``; a server or proxy that
         caps pages is still read whole) or a page came back full (contacts' ``total`` is cached for 5 s and
         may lag behind), until a page comes back empty or short. A page that repeats earlier objects (a
         server ignoring ``start``) is an error: a partial list would make the plan create duplicates.
@@ -179,24 +184,27 @@ class MauticClient:
         order = {"orderBy": "id", "orderByDir": "ASC"} if top_level else {}
         query = {**order, **(params or {}), "limit": size}
         found: dict[int, dict[str, Any]] = {}
-        start = 0
-        while True:
-            body = self.get(path, params={**query, "start": start})
-            try:
-                page = parse_list_page(body, list_key)
-            except ValueError as err:
-                raise protocol_error(self, "GET", path, f"it is not a Mautic list: {err}") from None
-            new = 0
-            for item in page.items:
-                new += int(item["id"]) not in found
-                found[int(item["id"])] = item
-            start += len(page.items)
-            if page.items and not new:
-                what = f"asked for the objects from {start - len(page.items)} on, it repeated earlier ones"
-                raise protocol_error(self, "GET", path, what)
-            more = len(page.items) >= size or (page.total is not None and start < page.total)
-            if not page.items or not more:
-                return [found[key] for key in sorted(found)]
+        starts = [0]
+        while True:  # the pages ``total`` announces are read side by side, then checked in order
+            pages = [partial(self.get, path, {**query, "start": start}) for start in starts]
+            bodies = gather(pages, self.read_concurrency)
+            for start, body in zip(starts, bodies, strict=True):
+                try:
+                    page = parse_list_page(body, list_key)
+                except ValueError as err:
+                    raise protocol_error(self, "GET", path, f"it is not a Mautic list: {err}") from None
+                new = 0
+                for item in page.items:
+                    new += int(item["id"]) not in found
+                    found[int(item["id"])] = item
+                if page.items and not new:
+                    what = f"asked for the objects from {start} on, it repeated earlier ones"
+                    raise protocol_error(self, "GET", path, what)
+                end = start + len(page.items)
+                more = len(page.items) >= size or (page.total is not None and end < page.total)
+                if not page.items or not more:
+                    return [found[key] for key in sorted(found)]
+            starts = list(range(end, max(page.total or 0, end + 1), size))
 
     # --- the machinery ---
 
@@ -259,7 +267,7 @@ class MauticClient:
                 raise _AnswerLost(error, retry_worthwhile=True) from None
             self._count(api, method, retried=retry > 0)
             status = response.status_code
-            if status == 401 and api and not renewed and self.auth.invalidate():
+            if status == 401 and api and not renewed and self.auth.invalidate(headers["Authorization"]):
                 renewed = True  # a 401 is refused before anything runs: safe to repeat, even a POST
                 continue
             if status == 429 and retry + 1 < self.retry.attempts:
