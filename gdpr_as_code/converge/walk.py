@@ -14,13 +14,12 @@ fresh apply depends at most on the kind before it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any
 
 from gdpr_as_code.converge.changes import Change
-from gdpr_as_code.resources import BY_NAME, KINDS, parse_ref, ref
+from gdpr_as_code.resources import BY_NAME, KINDS, ref, references
 
 __all__ = ["DEFAULT_PARALLELISM", "Step", "StepFailed", "order", "walk"]
 
@@ -44,18 +43,6 @@ class StepFailed(Exception):
         self.error = error
 
 
-def _refs(value: Any) -> Iterator[str]:
-    """Every ``@kind.key`` reference inside a desired payload."""
-    if isinstance(value, Mapping):
-        for item in value.values():
-            yield from _refs(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from _refs(item)
-    elif (found := parse_ref(value)) is not None:
-        yield ref(*found)
-
-
 def order(changes: Iterable[Change]) -> tuple[Step, ...]:
     """The changes in apply's order, each with what it waits for."""
     rank = {kind.name: n for n, kind in enumerate(KINDS)}
@@ -65,7 +52,7 @@ def order(changes: Iterable[Change]) -> tuple[Step, ...]:
     position: dict[str, int] = {}
     barrier = -1  # the last change that runs alone: everything after waits for it
     for n, change in enumerate(forward):
-        after = {position[r] for r in _refs(change.desired) if r in position}
+        after = {position[r] for r in (ref(*found) for found in references(change.desired)) if r in position}
         if BY_NAME[change.kind].writes_alone:
             after, barrier = set(range(n)), n
         steps.append(Step(change, frozenset(after | ({barrier} if 0 <= barrier < n else set()))))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -48,6 +48,19 @@ def parse_ref(value: object) -> tuple[str, str] | None:
     if isinstance(value, str) and (match := REF_RE.match(value)):
         return match.group(1), match.group(2)
     return None
+
+
+def references(value: object) -> Iterator[tuple[str, str]]:
+    """``(kind, key)`` of every reference inside a desired payload: what apply resolves, or writes first."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Mapping):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+        elif (found := parse_ref(item)) is not None:
+            yield found
 
 
 def id_ref(kind: str, value: object, refs: RefIndex) -> str | None:
