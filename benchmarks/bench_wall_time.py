@@ -91,15 +91,14 @@ def timed(action: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - started, value
 
 
-def measure(
-    where: Target, auth: str, spec: Spec, big: Spec, receipts: Path, *, serial: bool
-) -> dict[str, Any]:
-    """Seconds of each figure for one auth; ``serial``: one read and one write at a time."""
+def measure(where: Target, auth: str, spec: Spec, receipts: Path, *, serial: bool) -> dict[str, Any]:
+    """Seconds of each figure of ``spec`` for one auth; ``serial``: one read and one write at a time."""
     options = ApplyOptions(receipts=receipts, parallelism=1 if serial else ApplyOptions().parallelism)
     gets: list[float] = []
 
     def client() -> MauticClient:
-        return MauticClient(where.url, where.auths[auth](), read_concurrency=1 if serial else 4, timeout=300)
+        one_by_one = {"read_concurrency": 1} if serial else {}
+        return MauticClient(where.url, where.auths[auth](), timeout=300, **one_by_one)
 
     def one_get(c: MauticClient) -> None:
         for _ in range(2):
@@ -117,48 +116,58 @@ def measure(
         plan_and_apply(spec, c, options)
         again_writes = c.stats.writes - before
         made = len(applied.outcomes)
-    where.reset()
-    with client() as c:
-        c.get("/segments", params={"limit": 1})
-        one_get(c)
-        big_fresh, big_applied = timed(lambda: plan_and_apply(big, c, options))
-        one_get(c)
     return {
         "get": statistics.median(gets),
         "plan": statistics.median(plans),
         "fresh": fresh,
         "made": made,
         "again_writes": again_writes,
-        "big": big_fresh,
-        "big_made": len(big_applied.outcomes),
     }
+
+
+def measure_big(where: Target, auth: str, big: Spec, receipts: Path) -> dict[str, Any]:
+    """Seconds of a fresh apply of ``big`` (concurrent), with the GETs around it."""
+    gets = []
+    where.reset()
+    with MauticClient(where.url, where.auths[auth](), timeout=300) as c:
+        c.get("/segments", params={"limit": 1})
+        gets.append(timed(lambda: c.get("/segments", params={"limit": 1}))[0])
+        seconds, applied = timed(lambda: plan_and_apply(big, c, ApplyOptions(receipts=receipts)))
+        gets.append(timed(lambda: c.get("/segments", params={"limit": 1}))[0])
+    return {"big_get": statistics.median(gets), "big": seconds, "big_made": len(applied.outcomes)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency", type=int, default=50, help="Sandbox only: ms per request.")
     parser.add_argument("--serial", action="store_true", help="Also measure one request at a time.")
+    parser.add_argument("--objects", type=int, default=200, help="Size of the big spec (0: leave it out).")
     args = parser.parse_args()
     spec = load_spec(SPEC, env={"MAUTIC_URL": "http://127.0.0.1"})
-    big = make_spec(200)
+    big = make_spec(args.objects) if args.objects else None
     rows = []
     with target(args.latency) as where, TemporaryDirectory() as receipts:
         real = bool(os.environ.get(f"{PREFIX}_URL"))
-        for auth in where.auths:
+        for auth in where.auths:  # first every figure of configs/gdpr.yaml, then the big spec
             for serial in (False, True) if args.serial else (False,):
-                figures = measure(where, auth, spec, big, Path(receipts), serial=serial)
-                rows.append((f"{auth}, {'one at a time' if serial else 'concurrent'}", figures))
-                print(f"  measured {rows[-1][0]}: {figures}", file=sys.stderr, flush=True)
+                figures = measure(where, auth, spec, Path(receipts), serial=serial)
+                rows.append((auth, serial, figures))
+                print(f"  measured {auth}, serial={serial}: {figures}", file=sys.stderr, flush=True)
+        for auth, serial, figures in rows:
+            if big is not None and not serial:
+                figures.update(measure_big(where, auth, big, Path(receipts)))
+                print(f"  measured {auth}, {args.objects} objects: {figures}", file=sys.stderr, flush=True)
     print(("real Mautic " + os.environ.get(f"{PREFIX}_URL", "")) if real
           else f"sandbox, {args.latency} ms latency per request")
     print(f"{'':28}{'one GET':>9}{'converged plan':>18}{'fresh apply gdpr.yaml':>24}"
-          f"{'fresh apply 200 objects':>26}{'2nd apply writes':>18}")
-    for name, m in rows:
-        get = m["get"]
+          f"{f'fresh apply {args.objects} objects':>26}{'2nd apply writes':>18}")
+    for auth, serial, m in rows:
+        name, get = f"{auth}, {'one at a time' if serial else 'concurrent'}", m["get"]
+        big = (f"{m['big']:>9.1f}s ={m['big'] / m['big_get']:>6.1f}× ({m['big_made']} made)" if "big" in m
+               else f"{'-':>26}")
         print(f"{name:28}{get:>8.2f}s{m['plan']:>8.2f}s ={m['plan'] / get:>5.1f}×"
-              f"{m['fresh']:>9.2f}s ={m['fresh'] / get:>5.1f}× ({m['made']:>2} made)"
-              f"{m['big']:>9.1f}s ={m['big'] / get:>6.1f}× ({m['big_made']} made){m['again_writes']:>10}")
-
+              f"{m['fresh']:>9.2f}s ={m['fresh'] / get:>5.1f}× ({m['made']:>2} made){big}"
+              f"{m['again_writes']:>10}")
 
 if __name__ == "__main__":
     main()

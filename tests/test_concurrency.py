@@ -37,13 +37,13 @@ def change(kind: str, key: str, action: str = "create", desired: Any = None) -> 
     return Change(action, kind, key, f"#{key}", desired=desired or {})
 
 
-def test_plan_reads_its_lists_side_by_side_four_at_most(spec: Spec, sandbox: Any, controls: Any) -> None:
+def test_plan_reads_its_five_lists_at_once(spec: Spec, sandbox: Any, controls: Any) -> None:
     controls.fault(kind="latency", ms=150, methods=["GET"])
     with connect(sandbox.url) as client:
         controls.clear_requests()
         converge.plan(spec, client)
     logged = controls.requests()
-    assert logged["total"] == 5 and logged["peak"] == 4
+    assert logged["total"] == 5 and logged["peak"] == 5
 
 
 @pytest.mark.parametrize("parallelism", [1, 2, 4])

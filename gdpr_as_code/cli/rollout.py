@@ -101,7 +101,7 @@ def inventory_options(
                 if writes:
                     return command(parallelism=parallelism or DEFAULT_WRITES, **kwargs)
                 if parallelism is not None:
-                    raise click.UsageError("plan reads 4 lists at once; --parallelism needs --inventory.")
+                    raise click.UsageError("plan reads its 5 lists at once; --parallelism needs --inventory.")
                 return command(**kwargs)
             from gdpr_as_code.rollout.steps import RolloutOptions
 

@@ -2,8 +2,9 @@
 reads that do not depend on each other (the list calls of a plan, the pages of one list) overlap instead of
 queueing one after another. Each call keeps the client's own retries and errors.
 
-``READ_CONCURRENCY`` is 4: PHP's built-in server runs 4 workers (shared/mautic-real), php-fpm's default
-pool is 5 children, and a plan reads 5 kinds, so a fifth request would mostly queue behind the others.
+``READ_CONCURRENCY`` is 5, the number of kinds a plan reads, so its list calls take one round trip (against
+a distant Mautic, a plan costs about one GET); php-fpm's default pool has 5 children. PHP's built-in server
+runs 4 workers (shared/mautic-real), where the fifth waits for the first to finish.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import TypeVar
 
 __all__ = ["READ_CONCURRENCY", "gather"]
 
-READ_CONCURRENCY = 4
+READ_CONCURRENCY = 5
 T = TypeVar("T")
 
 
