@@ -18,7 +18,7 @@ from test_e2e_faults import assert_one_of_each
 from test_e2e_plan_apply import SPEC_PATH, connect, writes
 
 from gdpr_as_code import converge
-from gdpr_as_code.converge.changes import Change
+from gdpr_as_code.converge.changes import Change, Create, Delete
 from gdpr_as_code.converge.walk import StepFailed, order, walk
 from gdpr_as_code.mautic.auth import OAuth2ClientCredentials
 from gdpr_as_code.mautic.client import MauticClient
@@ -34,7 +34,9 @@ def spec() -> Spec:
 
 
 def change(kind: str, key: str, action: str = "create", desired: Any = None) -> Change:
-    return Change(action, kind, key, f"#{key}", desired=desired or {})
+    if action == "delete":
+        return Delete(kind=kind, key=key, name=f"#{key}", mautic_id=1, fingerprint="")
+    return Create(kind=kind, key=key, name=f"#{key}", desired=desired or {})
 
 
 def test_plan_reads_its_five_lists_at_once(spec: Spec, sandbox: Any, controls: Any) -> None:

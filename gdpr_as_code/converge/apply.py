@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gdpr_as_code.converge.changes import Change, Plan
+from gdpr_as_code.converge.changes import Change, Create, Delete, Plan, Update
 from gdpr_as_code.converge.diff import field_changes
 from gdpr_as_code.converge.state import read_live
 from gdpr_as_code.converge.walk import DEFAULT_PARALLELISM, Step, StepFailed, order, walk
@@ -70,6 +70,16 @@ class _Run:
         with self._lock:
             self._outcomes.append(outcome)
 
+    def make(self, change: Change) -> None:
+        """Carry out one change, by its type."""
+        match change:
+            case Create():
+                self.create(change)
+            case Update():
+                self.update(change)
+            case Delete():
+                self.delete(change)
+
     def resolve(self, reference: str) -> int:
         if reference not in self.ids:
             kind, key = parse_ref(reference) or ("?", reference)
@@ -80,9 +90,9 @@ class _Run:
             )
         return self.ids[reference]
 
-    def create(self, change: Change) -> None:
+    def create(self, change: Create) -> None:
         kind = BY_NAME[change.kind]
-        desired = dict(change.desired or {})
+        desired = dict(change.desired)
         body = kind.payload(desired, change.key, None, self.resolve)
 
         def find_existing() -> dict[str, Any] | None:
@@ -99,9 +109,9 @@ class _Run:
         self.ids[ref(kind.name, change.key)] = int(made["id"])
         self.record(Outcome("create", kind.name, change.key, int(made["id"])))
 
-    def update(self, change: Change) -> None:
+    def update(self, change: Update) -> None:
         kind = BY_NAME[change.kind]
-        desired = dict(change.desired or {})
+        desired = dict(change.desired)
         sub_ids = {part: dict(ids) for part, ids in change.sub_ids.items()}
         for part in kind.parts:
             if part in change.changed:
@@ -120,11 +130,11 @@ class _Run:
             )
         )
 
-    def _delete_parts(self, kind: Kind, change: Change, part: str, sub_ids: dict[str, dict[str, int]]
+    def _delete_parts(self, kind: Kind, change: Update, part: str, sub_ids: dict[str, dict[str, int]]
                       ) -> None:
         """Parts gone from the spec (a form's fields and actions) go through their delete endpoint (a PATCH
         never deletes)."""
-        wanted = (change.desired or {}).get(part, {})
+        wanted = change.desired.get(part, {})
         doomed = {slot: part_id for slot, part_id in sub_ids.get(part, {}).items() if slot not in wanted}
         if doomed:
             self.client.delete(
@@ -133,7 +143,7 @@ class _Run:
             for slot in doomed:
                 sub_ids[part].pop(slot)
 
-    def delete(self, change: Change) -> None:
+    def delete(self, change: Delete) -> None:
         kind = BY_NAME[change.kind]
         self.client.delete(f"{kind.path}/{change.mautic_id}/delete")
         if kind.ownership == "registry":
@@ -179,7 +189,7 @@ def apply(plan: Plan, client: MauticClient, *, parallelism: int = DEFAULT_PARALL
 
     def make(change: Change) -> None:
         in_flight.append(change)
-        getattr(run, change.action)(change)
+        run.make(change)
         in_flight.remove(change)
 
     doing = "while making changes (the writes in flight were let finish)"
@@ -221,9 +231,9 @@ def _register_fields(plan: Plan, client: MauticClient) -> None:
     create whose answer is lost, or a run killed right after it, then still leaves a field the next plan
     recognises as managed. Their aliases were free when planned (a field in the way stops the plan)."""
     creates = {
-        c.key: str((c.desired or {})[BY_NAME[c.kind].identity])
+        c.key: str(c.desired[BY_NAME[c.kind].identity])
         for c in plan.actionable
-        if BY_NAME[c.kind].ownership == "registry" and c.action == "create"
+        if isinstance(c, Create) and BY_NAME[c.kind].ownership == "registry"
     }
     if not creates:
         return
@@ -239,7 +249,7 @@ def _register_fields(plan: Plan, client: MauticClient) -> None:
 def verify(plan: Plan, client: MauticClient, outcomes: Iterable[Outcome], known: Mapping[str, int]) -> None:
     """Re-read the kinds apply wrote and check Mautic kept every change; raise ``ApplyError`` otherwise.
     ``known`` are the ids of every managed object (from the plan and created in this run)."""
-    touched = [c for c in plan.actionable if c.action != "delete"]
+    touched = [c for c in plan.actionable if not isinstance(c, Delete)]
     if not touched:
         return
     kinds = [kind for kind in KINDS if any(c.kind == kind.name for c in touched)]
@@ -254,7 +264,7 @@ def verify(plan: Plan, client: MauticClient, outcomes: Iterable[Outcome], known:
             continue
         kind = BY_NAME[change.kind]
         for item in field_changes(
-            kind.comparable(claims[0].data), kind.comparable(dict(change.desired or {}))
+            kind.comparable(claims[0].data), kind.comparable(dict(change.desired))
         ):
             problems.append(
                 f"{change.address} (id {claims[0].id}): {item.path} is {_short(item.before)} in Mautic, "

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from gdpr_as_code.converge.changes import Change, FieldChange, fingerprint
+from gdpr_as_code.converge.changes import Change, Create, Delete, FieldChange, Update, fingerprint
 from gdpr_as_code.converge.state import Desired, Live, LiveState, State
 from gdpr_as_code.errors import PlanError
 from gdpr_as_code.resources import KINDS, Json, Kind
@@ -149,38 +149,24 @@ def diff(desired: State, live: LiveState, *, prune: bool = False) -> tuple[Chang
                     if (attr := in_the_way(kind, want.data, other)) is not None
                 )
                 created = tuple(FieldChange(attr, None, value) for attr, value in want.data.items())
-                changes.append(Change("create", kind.name, key, want.name, None, created, want.data))
+                changes.append(
+                    Create(kind=kind.name, key=key, name=want.name, desired=want.data, fields=created)
+                )
                 continue
             have = claims[0]
             problems.extend(_immutable(kind, want, have))
             delta = field_changes(kind.comparable(have.data), kind.comparable(want.data))
             if delta:
                 changes.append(
-                    Change(
-                        "update",
-                        kind.name,
-                        key,
-                        want.name,
-                        have.id,
-                        delta,
-                        want.data,
-                        have.sub_ids,
-                        fingerprint(have.data),
-                    )
+                    Update(kind=kind.name, key=key, name=want.name, mautic_id=have.id, desired=want.data,
+                           fields=delta, fingerprint=fingerprint(have.data), sub_ids=have.sub_ids)
                 )
         for key, claims in managed.items():
             if key not in wanted and len(claims) == 1:
                 gone = claims[0]
                 changes.append(
-                    Change(
-                        "delete",
-                        kind.name,
-                        key,
-                        gone.name,
-                        gone.id,
-                        fingerprint=fingerprint(gone.data),
-                        suppressed=not prune,
-                    )
+                    Delete(kind=kind.name, key=key, name=gone.name, mautic_id=gone.id,
+                           fingerprint=fingerprint(gone.data), suppressed=not prune)
                 )
     if problems:
         raise PlanError("No safe plan:\n" + "\n".join(f"- {p}" for p in problems))

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
-from gdpr_as_code.converge.changes import Change
+from gdpr_as_code.converge.changes import Change, Delete
 from gdpr_as_code.resources import BY_NAME, KINDS, ref, references
 
 __all__ = ["DEFAULT_PARALLELISM", "Step", "StepFailed", "order", "walk"]
@@ -46,8 +46,10 @@ class StepFailed(Exception):
 def order(changes: Iterable[Change]) -> tuple[Step, ...]:
     """The changes in apply's order, each with what it waits for."""
     rank = {kind.name: n for n, kind in enumerate(KINDS)}
-    forward = sorted((c for c in changes if c.action != "delete"), key=lambda c: rank[c.kind])
-    backward = sorted((c for c in changes if c.action == "delete"), key=lambda c: -rank[c.kind])
+    acting = tuple(changes)
+    forward = [c for c in acting if not isinstance(c, Delete)]
+    forward.sort(key=lambda c: rank[c.kind])
+    backward = sorted((c for c in acting if isinstance(c, Delete)), key=lambda c: -rank[c.kind])
     steps: list[Step] = []
     position: dict[str, int] = {}
     barrier = -1  # the last change that runs alone: everything after waits for it

@@ -22,7 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from gdpr_as_code.converge import LiveState, read_live
-from gdpr_as_code.converge.changes import PLAN_FORMAT_VERSION, Plan, fingerprint, tool_version
+from gdpr_as_code.converge.changes import (
+    PLAN_FORMAT_VERSION,
+    Create,
+    Delete,
+    Plan,
+    Update,
+    fingerprint,
+    tool_version,
+)
 from gdpr_as_code.converge.diff import in_the_way
 from gdpr_as_code.errors import GdprAsCodeError, PlanError, StalePlanError
 from gdpr_as_code.guard.receipts import write_atomically
@@ -43,7 +51,7 @@ def save_plan(plan: Plan, path: Path, spec_path: Path, base: Redactor) -> dict[s
     changed = [
         change.address
         for change, saved in zip(plan.changes, document["changes"], strict=True)
-        if saved["desired"] != _plain(change.desired)
+        if saved["desired"] != _plain(None if isinstance(change, Delete) else change.desired)
     ]
     if changed:
         raise PlanError(
@@ -160,23 +168,24 @@ def staleness(plan: Plan, live: LiveState) -> list[str]:
     for change in plan.actionable:
         kind = BY_NAME[change.kind]
         claims = live.managed(change.kind).get(change.key, [])
-        if change.action == "create":
+        if isinstance(change, Create):
             if claims:
                 problems.append(f"{change.address}: now exists in Mautic (id {claims[0].id}), planned as new")
             problems.extend(  # what would stop a new plan (diff's rule), not only the alias
                 f"{change.address}: an unmanaged {kind.label} #{other.id} with its {attr} appeared"
                 for other in live.objects.get(change.kind, ())
-                if (attr := in_the_way(kind, change.desired or {}, other)) is not None
+                if (attr := in_the_way(kind, change.desired, other)) is not None
             )
         elif len(claims) != 1 or claims[0].id != change.mautic_id:
             problems.append(f"{change.address} (id {change.mautic_id}): no longer in Mautic as planned")
         elif fingerprint(claims[0].data) != change.fingerprint or _parts(claims[0].sub_ids) != _parts(
-            change.sub_ids
+            change.sub_ids if isinstance(change, Update) else {}
         ):  # the same content with re-created form fields has other ids, which the PATCH would name
             problems.append(f"{change.address} (id {change.mautic_id}): changed in Mautic since the plan")
     now = live.ids()
-    created = {ref(c.kind, c.key) for c in plan.actionable if c.action == "create"}
-    for kind, key in sorted({found for c in plan.actionable for found in references(c.desired)}):
+    created = {ref(c.kind, c.key) for c in plan.actionable if isinstance(c, Create)}
+    writing = [c for c in plan.actionable if not isinstance(c, Delete)]
+    for kind, key in sorted({found for c in writing for found in references(c.desired)}):
         reference = ref(kind, key)
         if reference not in created and now.get(reference) != plan.ids.get(reference):
             problems.append(f"{BY_NAME[kind].address(key)}: referred to by the plan, but gone or replaced")
