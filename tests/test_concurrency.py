@@ -169,3 +169,32 @@ def test_kill_9_during_a_concurrent_apply_leaves_no_duplicate(
         controls.clear_requests()
         converge.apply(converge.plan(spec, client), client)
         assert writes(controls) == []
+
+
+@pytest.mark.parametrize("parallelism", ["1", "3"])
+def test_the_cli_passes_parallelism_to_apply_and_refuses_it_for_a_plan(
+    parallelism: str, sandbox_env: dict[str, str], controls: Any, capsys: pytest.CaptureFixture[str],
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from gdpr_as_code.cli import main
+
+    assert main(["plan", str(SPEC_PATH), "--parallelism", "2"]) == 64  # a usage error
+    assert "plan reads its 5 lists at once; --parallelism needs --inventory." in capsys.readouterr().err
+    controls.fault(kind="latency", ms=80, methods=["POST"])
+    running, peak, lock = [0], [0], threading.Lock()
+    original = MauticClient.create
+
+    def watched(self: MauticClient, path: str, body: Any, **options: Any) -> dict[str, Any]:
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        try:
+            return original(self, path, body, **options)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(MauticClient, "create", watched)
+    receipts = ["--receipts", str(tmp_path)]
+    assert main(["apply", str(SPEC_PATH), "--auto-approve", "--parallelism", parallelism, *receipts]) == 0
+    assert peak[0] == int(parallelism)
