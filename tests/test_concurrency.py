@@ -49,34 +49,40 @@ def test_plan_reads_its_five_lists_at_once(spec: Spec, sandbox: Any, controls: A
 
 
 @pytest.mark.parametrize("parallelism", [1, 2, 4])
-def test_apply_writes_at_most_parallelism_at_once_and_fields_alone(
+def test_apply_writes_at_most_parallelism_at_once_fields_one_by_one_and_before_what_names_them(
     parallelism: int, spec: Spec, sandbox: Any, controls: Any
 ) -> None:
     controls.fault(kind="latency", ms=120, methods=["POST", "PATCH"])
     with connect(sandbox.url) as client:
         plan = converge.plan(spec, client)
+        events: list[tuple[str, str]] = []
         running: list[str] = []
-        peak = {"all": 0, "beside a field": 0}
+        peak = {"all": 0, "fields": 0}
         lock = threading.Lock()
         original = MauticClient.create
 
         def watched(self: MauticClient, path: str, body: Any, **options: Any) -> dict[str, Any]:
             with lock:
                 running.append(path)
+                events.append(("start", path))
                 peak["all"] = max(peak["all"], len(running))
-                if any(p.startswith("/fields") for p in running) and len(running) > 1:
-                    peak["beside a field"] += 1
+                peak["fields"] = max(peak["fields"], sum(p.startswith("/fields") for p in running))
             try:
                 return original(self, path, body, **options)
             finally:
                 with lock:
                     running.remove(path)
+                    events.append(("end", path))
 
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(MauticClient, "create", watched)
             controls.clear_requests()
             outcomes = converge.apply(plan, client, parallelism=parallelism)
-        assert peak == {"all": parallelism, "beside a field": 0}
+        assert peak == {"all": parallelism, "fields": 1}
+        fields = [n for n, (_, path) in enumerate(events) if path.startswith("/fields")]
+        naming = [n for n, (what, path) in enumerate(events)  # after the field registry, made before fields
+                  if what == "start" and path.startswith(("/segments/new", "/forms")) and n > fields[0]]
+        assert max(fields) < min(naming)  # segment filters and form fields name the fields by alias
         assert [o.kind for o in outcomes] == [c.kind for c in plan.actionable]  # the serial order, still
         controls.clear_faults()
         controls.clear_requests()
@@ -85,7 +91,7 @@ def test_apply_writes_at_most_parallelism_at_once_and_fields_alone(
         assert_one_of_each(spec, client)
 
 
-def test_order_puts_fields_alone_and_waits_only_for_what_a_change_refers_to() -> None:
+def test_order_writes_fields_one_by_one_and_waits_only_for_what_a_change_names() -> None:
     steps = order([
         change("forms", "f", desired={"actions": {"a": {"email": "@emails.e"}}}),
         change("emails", "e"),
@@ -101,7 +107,7 @@ def test_order_puts_fields_alone_and_waits_only_for_what_a_change_refers_to() ->
         ("focus", "old"), ("segments", "gone"), ("fields", "z"),
     ]
     assert [sorted(s.after) for s in steps] == [
-        [], [0], [1], [1], [1, 3],  # fields one by one, then the rest as soon as what they name is made
+        [], [0], [0, 1], [], [0, 1, 3],  # fields one by one; the rest as soon as what they name is made
         [0, 1, 2, 3, 4], [0, 1, 2, 3, 4, 5], [0, 1, 2, 3, 4, 5, 6],  # deletes after, in reverse kind order
     ]
 

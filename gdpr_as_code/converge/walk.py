@@ -2,10 +2,10 @@
 most ``parallelism`` at once (Terraform's ``-parallelism``); with 1 it is the serial order, inline.
 
 The order (``order``): creates and updates by kind in dependency order, then deletes in reverse. A change
-depends on the earlier changes its payload refers to (``@kind.key``). A kind with ``writes_alone`` (contact
-fields: each create or delete alters Mautic's contacts table) is a barrier: its changes run one at a time,
-after every earlier change and before every later one, since other kinds refer to its objects by alias,
-which no reference records.
+waits for the earlier changes its payload refers to (``@kind.key``), and for those of the kinds it names by
+alias (``Kind.waits_for``: segment filters and form fields name contact fields). A ``Kind.serial`` kind
+(contact fields: each create or delete alters Mautic's contacts table) is written one object at a time.
+Deletes wait for every create and update, and for the deletes of the kinds after theirs.
 
 ``DEFAULT_PARALLELISM`` is 4, from measurement on a real Mautic (README, Connection): PHP's built-in server
 and a small php-fpm pool answer 4-5 requests at once, so more writes only queue there, while each write of a
@@ -52,20 +52,25 @@ def order(changes: Iterable[Change]) -> tuple[Step, ...]:
     backward = sorted((c for c in acting if isinstance(c, Delete)), key=lambda c: -rank[c.kind])
     steps: list[Step] = []
     position: dict[str, int] = {}
-    barrier = -1  # the last change that runs alone: everything after waits for it
+    of_kind: dict[str, list[int]] = {}
     for n, change in enumerate(forward):
+        kind = BY_NAME[change.kind]
         after = {position[r] for r in (ref(*found) for found in references(change.desired)) if r in position}
-        if BY_NAME[change.kind].writes_alone:
-            after, barrier = set(range(n)), n
-        steps.append(Step(change, frozenset(after | ({barrier} if 0 <= barrier < n else set()))))
+        after.update(m for other in kind.waits_for for m in of_kind.get(other, ()))
+        if kind.serial and of_kind.get(kind.name):
+            after.add(of_kind[kind.name][-1])
+        steps.append(Step(change, frozenset(after)))
         position[ref(change.kind, change.key)] = n
+        of_kind.setdefault(kind.name, []).append(n)
     start = len(steps)
     level: list[int] = []  # deletes: a kind waits for every delete of the kinds after it
     for n, change in enumerate(backward, start=start):
-        if n > start and backward[n - start - 1].kind != change.kind:
+        before = backward[n - start - 1] if n > start else None
+        if before is not None and before.kind != change.kind:
             level = list(range(start, n))
-        after = set(range(start if BY_NAME[change.kind].writes_alone else n, n)) | set(level)
-        steps.append(Step(change, frozenset(after | set(range(start)))))
+        same = before is not None and before.kind == change.kind
+        chained = {n - 1} if same and BY_NAME[change.kind].serial else set()
+        steps.append(Step(change, frozenset(set(range(start)) | set(level) | chained)))
     return tuple(steps)
 
 

@@ -177,9 +177,12 @@ class Kind:
     """What the plan text adds under a delete of this kind (what is lost with it)."""
     verify_hints: Mapping[str, str] = field(default_factory=dict)
     """Known reasons Mautic keeps an attribute from changing, added to the verification message."""
-    writes_alone: bool = False
-    """Whether apply writes objects of this kind one at a time and with no other write beside them
-    (``converge.walk``), because Mautic cannot take them concurrently."""
+    serial: bool = False
+    """Whether apply writes objects of this kind one at a time (``converge.walk``): Mautic cannot take them
+    concurrently."""
+    waits_for: tuple[str, ...] = ()
+    """Kinds whose objects this kind's payloads name by identity (an alias), not by reference: apply writes
+    those first."""
 
     def address(self, key: str) -> str:
         """How the user names this object on the command line and in messages, e.g. ``segment.forget``."""

@@ -204,4 +204,5 @@ FORMS = Kind(
     payload=form_payload,
     sub_ids=form_sub_ids,
     parts=("fields", "actions"),
+    waits_for=("fields",),  # form fields map to contact fields by alias
 )
