@@ -294,6 +294,7 @@ def _two_requests(site: Site, n: int) -> tuple[int, int]:
     return alice, bob
 
 
+@pytest.mark.timeout(600)  # one killed process per step boundary: minutes on a loaded 2-core machine
 def test_killed_at_any_step_boundary_a_rerun_loses_nothing_and_sends_nothing_twice(site: Site) -> None:
     journal = site.state / "journal.jsonl"
     _two_requests(site, 0)

@@ -11,10 +11,10 @@ from dataclasses import replace
 from typing import Any
 
 from gdpr_as_code.spec.build import CHOICE_FORM_TYPES, Builder
+from gdpr_as_code.spec.gdpr_model import ConsentSettings
 from gdpr_as_code.spec.mautic_rules import field_alias_problem
 from gdpr_as_code.spec.model import (
     ConsentFocus,
-    ConsentSettings,
     Email,
     FocusColors,
     Form,
