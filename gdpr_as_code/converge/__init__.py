@@ -50,4 +50,5 @@ def plan(spec: Spec, client: MauticClient, *, prune: bool = False) -> Plan:
         ids=live.ids(),
         prune=prune,
         spec_sha256=spec.sha256,
+        mautic_version=live.mautic_version,
     )

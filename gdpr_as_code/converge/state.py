@@ -10,7 +10,7 @@ live object is managed when it carries one, and its spec key is then known.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -70,6 +70,7 @@ class LiveState:
     """What Mautic holds: every object of every managed kind, each either managed (has a key) or not."""
 
     objects: Mapping[str, tuple[Live, ...]]
+    mautic_version: str | None = None  # what the instance named in its Mautic-Version header
 
     def managed(self, kind: str) -> dict[str, list[Live]]:
         """Managed objects of a kind by spec key (a list: a clone in Mautic's UI copies the marker)."""
@@ -110,7 +111,7 @@ def read_live(
     answers = gather(lists, client.read_concurrency)
     raws = dict(zip((kind.name for kind in kinds), answers, strict=False))
     registry = read_registry(answers[-1]) if len(reads) > len(kinds) else None
-    return live_from_raw(raws, known, registry)
+    return replace(live_from_raw(raws, known, registry), mautic_version=client.mautic_version)
 
 
 def live_from_raw(

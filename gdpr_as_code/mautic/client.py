@@ -34,6 +34,7 @@ from gdpr_as_code.mautic.answers import (
 from gdpr_as_code.mautic.auth import TOKEN_PATH, Auth
 from gdpr_as_code.mautic.concurrent import READ_CONCURRENCY, gather
 from gdpr_as_code.mautic.policy import RequestStats, RetryPolicy
+from gdpr_as_code.mautic.versions import warn_if_untested
 
 __all__ = ["DEFAULT_PAGE_SIZE", "MauticClient"]
 
@@ -88,6 +89,7 @@ class MauticClient:
         self.read_concurrency = read_concurrency  # reads sent side by side (``concurrent``); 1: one by one
         self.url_source = url_source
         self.stats = RequestStats()
+        self.mautic_version: str | None = None  # the Mautic-Version header of the last API answer
         self.timeout = timeout
         self._http = httpx.Client(
             base_url=self.base_url,
@@ -266,6 +268,8 @@ class MauticClient:
                     raise error from None
                 raise _AnswerLost(error, retry_worthwhile=True) from None
             self._count(api, method, retried=retry > 0)
+            if api:
+                self._saw_version(response.headers.get("Mautic-Version"))
             status = response.status_code
             if status == 401 and api and not renewed and self.auth.invalidate(headers["Authorization"]):
                 renewed = True  # a 401 is refused before anything runs: safe to repeat, even a POST
@@ -296,6 +300,11 @@ class MauticClient:
             self.stats.count("token_requests")
         if retried:
             self.stats.count("retries")
+
+    def _saw_version(self, version: str | None) -> None:
+        if version and version != self.mautic_version:
+            self.mautic_version = version
+            warn_if_untested(version, self.name)
 
     def _wait(self, retry: int) -> None:
         self.retry.sleep(self.retry.backoff(retry))

@@ -4,6 +4,7 @@ receipts and inventories) and a client built from a spec's target or the ``MAUTI
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from collections.abc import Mapping
@@ -58,7 +59,11 @@ def client_from_env(
     def need(var: str, why: str) -> str:
         value = env.get(var, "").strip()
         if not value:
-            raise MissingCredentials(f"The environment variable {var} is not set or empty; set it to {why}.")
+            # a near miss (MAUTIC_USER for MAUTIC_USERNAME) is the usual cause: name it, never its value
+            close = difflib.get_close_matches(var, [k for k, v in env.items() if v.strip()], n=1, cutoff=0.8)
+            hint = f" {close[0]} is set: did you mean {var}? Rename it." if close else ""
+            raise MissingCredentials(f"The environment variable {var} is not set or empty; set it to {why}."
+                                     + hint)
         return value
 
     url = t.url or need(t.url_env, "the base URL of your Mautic, e.g. https://mautic.example.com")
