@@ -17,7 +17,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
 
 from gdpr_as_code import converge
-from gdpr_as_code.mautic.client import EnvTarget, MauticClient, client_from_env
+from gdpr_as_code.mautic.client import MauticClient
+from gdpr_as_code.mautic.connect import EnvTarget, client_from_env
 from gdpr_as_code.resources import BY_NAME
 from gdpr_as_code.sandbox import Sandbox
 from gdpr_as_code.spec import (

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 from gdpr_as_code import converge, dsr  # noqa: E402
 from gdpr_as_code.dsr import cases  # noqa: E402
 from gdpr_as_code.dsr.erasure import RECEIPT_KEY_ENV  # noqa: E402
-from gdpr_as_code.mautic.client import client_from_env  # noqa: E402
+from gdpr_as_code.mautic.connect import client_from_env  # noqa: E402
 from gdpr_as_code.sandbox import Sandbox  # noqa: E402
 from gdpr_as_code.spec.load import load_spec  # noqa: E402
 

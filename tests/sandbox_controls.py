@@ -23,7 +23,7 @@ class SandboxControls:
         self._call("POST", "/reset")
 
     def requests(self) -> dict[str, Any]:
-        """``{"total", "requests": [{method, path, query, status}], "counts": {"GET /api/x": n}}``."""
+        """``{"total", "requests": [{method, path, query, status}], "counts": {"GET /api/x": n}, "peak"}``."""
         return self._call("GET", "/requests")
 
     def clear_requests(self) -> None:

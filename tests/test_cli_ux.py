@@ -29,7 +29,9 @@ import pytest
 from gdpr_as_code.cli import main
 from gdpr_as_code.converge import changes as plan_module
 from gdpr_as_code.errors import MauticUnreachable
-from gdpr_as_code.mautic.client import EnvTarget, MauticClient, RetryPolicy, client_from_env
+from gdpr_as_code.mautic.client import MauticClient
+from gdpr_as_code.mautic.connect import EnvTarget, client_from_env
+from gdpr_as_code.mautic.policy import RetryPolicy
 from gdpr_as_code.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,8 +95,9 @@ def test_ctrl_c_during_apply_exits_130_and_says_how_to_finish(
     err = _interrupt_after_writes(
         controls, user_env, ["apply", str(SPEC_PATH), "--auto-approve", "--receipts", str(receipts)]
     )
-    made = re.search(r"Interrupted \(Ctrl-C\) on \S+ after (\d+) change\(s\), at \S+, which may or may not "
-                     r"have been made\. Run apply again: it continues from what Mautic now holds\.\n"
+    made = re.search(r"Interrupted \(Ctrl-C\) on \S+ after (\d+) change\(s\), while making changes "
+                     r"\(the writes in flight were let finish\)\. Run apply again: it continues from what "
+                     r"Mautic now holds\.\n"
                      r"Receipt of this failed apply \(\1 change\(s\) made\): (\S+)\n", err)
     assert made, err
     receipt = json.loads(Path(made[2]).read_text())  # the changes made before Ctrl-C are on record

@@ -14,7 +14,8 @@ from sandbox_controls import SandboxControls
 
 from gdpr_as_code.errors import MauticAuthError, MauticHTTPError, MauticRateLimited, MauticUnreachable
 from gdpr_as_code.mautic.auth import BasicAuth, OAuth2ClientCredentials
-from gdpr_as_code.mautic.client import MauticClient, RetryPolicy
+from gdpr_as_code.mautic.client import MauticClient
+from gdpr_as_code.mautic.policy import RetryPolicy
 from gdpr_as_code.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox
 
 QUICK = RetryPolicy(base_delay=0.001, max_delay=0.01)

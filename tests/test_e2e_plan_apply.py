@@ -20,7 +20,9 @@ from gdpr_as_code import converge
 from gdpr_as_code.cli import main
 from gdpr_as_code.converge.changes import Plan
 from gdpr_as_code.errors import PlanError
-from gdpr_as_code.mautic.client import EnvTarget, MauticClient, RetryPolicy, client_from_env
+from gdpr_as_code.mautic.client import MauticClient
+from gdpr_as_code.mautic.connect import EnvTarget, client_from_env
+from gdpr_as_code.mautic.policy import RetryPolicy
 from gdpr_as_code.render.text import render_text
 from gdpr_as_code.spec import Spec, load_spec
 

@@ -17,7 +17,8 @@ import pytest
 from gdpr_as_code.errors import LockError
 from gdpr_as_code.guard.lock import REMOTE_ALIAS, REMOTE_MARKER, local_lock, lock_path, remote_lock
 from gdpr_as_code.mautic.auth import BasicAuth
-from gdpr_as_code.mautic.client import EnvTarget, MauticClient, client_from_env, instance_key
+from gdpr_as_code.mautic.client import MauticClient
+from gdpr_as_code.mautic.connect import EnvTarget, client_from_env, instance_key
 
 URL = "https://mautic.example.org"
 

@@ -16,7 +16,8 @@ import pytest
 from gdpr_as_code import converge
 from gdpr_as_code.errors import PlanError
 from gdpr_as_code.mautic.auth import BasicAuth
-from gdpr_as_code.mautic.client import MauticClient, RetryPolicy
+from gdpr_as_code.mautic.client import MauticClient
+from gdpr_as_code.mautic.policy import RetryPolicy
 from gdpr_as_code.sandbox import Sandbox
 from gdpr_as_code.spec import load_spec
 

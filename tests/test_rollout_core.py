@@ -124,7 +124,9 @@ def test_results_are_values_not_exceptions(parallelism: int) -> None:
 
 def test_the_clis_copies_of_library_constants_match_the_library() -> None:
     from gdpr_as_code import cli, render
+    from gdpr_as_code.converge import walk
     from gdpr_as_code.rollout import runner
 
     assert cli.DEFAULT_PARALLELISM == runner.DEFAULT_PARALLELISM
+    assert cli.DEFAULT_WRITES == walk.DEFAULT_PARALLELISM
     assert cli.PLAN_FORMATS == render.FORMATS

@@ -13,7 +13,9 @@ from typing import Any
 import httpx
 
 from gdpr_as_code import converge
-from gdpr_as_code.mautic.client import EnvTarget, MauticClient, RetryPolicy, client_from_env
+from gdpr_as_code.mautic.client import MauticClient
+from gdpr_as_code.mautic.connect import EnvTarget, client_from_env
+from gdpr_as_code.mautic.policy import RetryPolicy
 from gdpr_as_code.spec import load_spec
 
 SPEC_PATH = Path(__file__).resolve().parents[1] / "configs" / "gdpr.yaml"

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from gdpr_as_code.cli import config, demo, dsr, spec  # noqa: F401  (each registers its commands on the group)
 from gdpr_as_code.cli.app import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, cli, main
-from gdpr_as_code.cli.rollout import DEFAULT_PARALLELISM, PLAN_FORMATS
+from gdpr_as_code.cli.rollout import DEFAULT_PARALLELISM, DEFAULT_WRITES, PLAN_FORMATS
 
-__all__ = ["DEFAULT_PARALLELISM", "EXIT_CHANGES", "EXIT_ERROR", "EXIT_OK", "PLAN_FORMATS", "cli", "main"]
+__all__ = [
+    "DEFAULT_PARALLELISM", "DEFAULT_WRITES", "EXIT_CHANGES", "EXIT_ERROR", "EXIT_OK", "PLAN_FORMATS", "cli",
+    "main",
+]

@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def spec_and_client(spec_path: str) -> tuple[Any, Any]:
     """Load the spec and connect to its target (``MAUTIC_*`` variables unless the spec names others)."""
-    from gdpr_as_code.mautic.client import client_from_env
+    from gdpr_as_code.mautic.connect import client_from_env
     from gdpr_as_code.spec import load_spec
 
     spec = load_spec(Path(spec_path))

@@ -10,7 +10,14 @@ from typing import Any
 import click
 
 from gdpr_as_code.cli.app import EXIT_CHANGES, EXIT_OK, approve, cli, spec_and_client
-from gdpr_as_code.cli.rollout import PLAN_FORMATS, Rollout, apply_rollout, inventory_options, plan_rollout
+from gdpr_as_code.cli.rollout import (
+    DEFAULT_WRITES,
+    PLAN_FORMATS,
+    Rollout,
+    apply_rollout,
+    inventory_options,
+    plan_rollout,
+)
 
 
 def _output_options(command: Any) -> Any:
@@ -29,8 +36,10 @@ def _output_options(command: Any) -> Any:
 @_output_options
 @inventory_options
 def plan_command(spec_path: str, detailed_exitcode: bool, prune: bool, out_path: str | None, output: str,
-                 as_json: bool, rollout: Rollout | None) -> int:
+                 as_json: bool, rollout: Rollout | None, parallelism: int | None) -> int:
     """Show what apply would change in Mautic (reads only)."""
+    if parallelism is not None:
+        raise click.UsageError("plan reads its 5 lists at once; --parallelism needs --inventory.")
     if rollout:
         return plan_rollout(rollout, spec_path=spec_path, detailed_exitcode=detailed_exitcode, prune=prune,
                             out_path=out_path, output=output, as_json=as_json)
@@ -65,7 +74,7 @@ def plan_command(spec_path: str, detailed_exitcode: bool, prune: bool, out_path:
 @inventory_options
 def apply_command(spec_path: str, auto_approve: bool, prune: bool, receipts_dir: str | None,
                   lock_timeout: float, remote_lock: bool, allow_large_changes: bool, as_json: bool,
-                  rollout: Rollout | None) -> int:
+                  rollout: Rollout | None, parallelism: int | None) -> int:
     """Make Mautic match the spec: show the plan, ask, apply, verify. A PLANFILE is applied as saved."""
     if rollout:
         return apply_rollout(rollout, spec_path=spec_path, auto_approve=auto_approve, prune=prune,
@@ -90,7 +99,7 @@ def apply_command(spec_path: str, auto_approve: bool, prune: bool, receipts_dir:
             f"(apply {spec_path} --inventory inventory.yaml); otherwise give a spec or a plan file."
         )
     options = ApplyOptions(Path(receipts_dir) if receipts_dir else None, lock_timeout, remote_lock,
-                           allow_large_changes=allow_large_changes)
+                           allow_large_changes=allow_large_changes, parallelism=parallelism or DEFAULT_WRITES)
     if is_plan_file(Path(spec_path)):
         applied = apply_saved(Path(spec_path), options)
         click.echo(render(applied.plan, "text", Redactor.from_environ()), err=as_json)
@@ -116,7 +125,7 @@ def apply_command(spec_path: str, auto_approve: bool, prune: bool, receipts_dir:
 def import_command(address: str, mautic_id: int, spec_path: str | None) -> int:
     """Adopt an existing Mautic object as spec object KEY (e.g. segment.forget): writes its marker."""
     from gdpr_as_code import converge
-    from gdpr_as_code.mautic.client import client_from_env
+    from gdpr_as_code.mautic.connect import client_from_env
     from gdpr_as_code.resources import BY_NAME
 
     spec, client = spec_and_client(spec_path) if spec_path else (None, client_from_env())
@@ -137,7 +146,7 @@ def list_command(spec_path: str | None, as_json: bool) -> int:
     """List the Mautic objects that carry the tool's marker (reads only); with SPEC, connect to its target
     and say which are no longer in it."""
     from gdpr_as_code.converge import desired_state, read_live
-    from gdpr_as_code.mautic.client import client_from_env
+    from gdpr_as_code.mautic.connect import client_from_env
     from gdpr_as_code.redact import Redactor
     from gdpr_as_code.render.text import managed_rows, render_managed
 

@@ -110,13 +110,14 @@ def inventory_options(command: Callable[..., int]) -> Callable[..., int]:
     argument (a ``Rollout``, or None without ``--inventory``) and calls its rollout runner itself."""
 
     @functools.wraps(command)
-    def wrapper(*, inventory: str | None, select: tuple[str, ...], shard: str | None, parallelism: int,
-                continue_on_error: bool, **kwargs: Any) -> int:
+    def wrapper(*, inventory: str | None, select: tuple[str, ...], shard: str | None,
+                parallelism: int | None, continue_on_error: bool, **kwargs: Any) -> int:
         if inventory is None and (select or shard or continue_on_error):
             raise click.UsageError("--select, --shard and --continue-on-error need --inventory FILE.")
-        chosen = None if inventory is None else Rollout(inventory, select, shard, parallelism,
-                                                        continue_on_error)
-        return command(rollout=chosen, **kwargs)
+        if inventory is None:  # one instance: --parallelism is apply's writes at once
+            return command(rollout=None, parallelism=parallelism, **kwargs)
+        chosen = Rollout(inventory, select, shard, parallelism or DEFAULT_PARALLELISM, continue_on_error)
+        return command(rollout=chosen, parallelism=None, **kwargs)
 
     options = (
         click.option("--inventory", type=click.Path(exists=True, dir_okay=False),
@@ -126,8 +127,9 @@ def inventory_options(command: Callable[..., int]) -> Callable[..., int]:
                      help="With --inventory: only instances with this label; repeat to require several."),
         click.option("--shard", metavar="I/N", help="With --inventory: only shard I of N (a stable split "
                      "by a hash of the instance name, for CI; see examples/ci/README-sharding.md)."),
-        click.option("--parallelism", type=click.IntRange(1, 64), default=DEFAULT_PARALLELISM,
-                     show_default=True, help="With --inventory: instances worked on at the same time."),
+        click.option("--parallelism", type=click.IntRange(1, 64), help=(
+            f"With --inventory: instances worked on at once (default {DEFAULT_PARALLELISM}). Without, for "
+            f"apply: writes to the instance at once (default {DEFAULT_WRITES}).")),
         click.option("--continue-on-error", is_flag=True, help="With --inventory: go on with the next "
                      "wave (apply) even when an instance failed."),
     )
@@ -136,7 +138,8 @@ def inventory_options(command: Callable[..., int]) -> Callable[..., int]:
     return wrapper
 
 
-# Equal to rollout.runner.DEFAULT_PARALLELISM and render.FORMATS (tests keep them so); importing those modules
-# here would slow every command.
+# Equal to rollout.runner.DEFAULT_PARALLELISM, converge.walk.DEFAULT_PARALLELISM and render.FORMATS (tests
+# keep them so); importing those modules here would slow every command.
 DEFAULT_PARALLELISM = 8
+DEFAULT_WRITES = 4
 PLAN_FORMATS = ("text", "markdown", "json")

@@ -1,10 +1,12 @@
 """Apply: the only place that writes configuration to Mautic, then verifies what Mautic kept.
 
-Creates and updates run in dependency order (``resources.KINDS``), deletes in reverse; contact fields are
-listed in the field registry before they are created, so a lost answer still leaves a managed field."""
+Creates and updates run in dependency order (``resources.KINDS``), deletes in reverse, each change as soon as
+what it refers to is written, several at once (``walk``); contact fields are listed in the field registry
+before they are created, so a lost answer still leaves a managed field."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -12,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from gdpr_as_code.converge.changes import Change, Create, Delete, Plan, Update
 from gdpr_as_code.converge.diff import field_changes
 from gdpr_as_code.converge.state import read_live
+from gdpr_as_code.converge.walk import DEFAULT_PARALLELISM, Step, StepFailed, order, walk
 from gdpr_as_code.errors import ApplyError, ApplyInterrupted, MauticError
 from gdpr_as_code.render.text import cut
 from gdpr_as_code.resources import (
@@ -49,12 +52,23 @@ class Outcome:
 
 
 class _Run:
-    """One apply: the ids known so far (from the plan, plus objects created in this run) and what was done."""
+    """One apply: the ids known so far (from the plan, plus objects created in this run) and what was done,
+    shared by the changes written side by side (an id is read only after the write that made it is done)."""
 
     def __init__(self, plan: Plan, client: MauticClient) -> None:
         self.client = client
         self.ids = dict(plan.ids)
-        self.outcomes: list[Outcome] = []
+        self._outcomes: list[Outcome] = []
+        self._lock = threading.Lock()
+
+    @property
+    def outcomes(self) -> tuple[Outcome, ...]:
+        with self._lock:
+            return tuple(self._outcomes)
+
+    def record(self, outcome: Outcome) -> None:
+        with self._lock:
+            self._outcomes.append(outcome)
 
     def make(self, change: Change) -> None:
         """Carry out one change, by its type."""
@@ -93,7 +107,7 @@ class _Run:
 
         made = self.client.create(f"{kind.path}/new", body, find_existing=find_existing)
         self.ids[ref(kind.name, change.key)] = int(made["id"])
-        self.outcomes.append(Outcome("create", kind.name, change.key, int(made["id"])))
+        self.record(Outcome("create", kind.name, change.key, int(made["id"])))
 
     def update(self, change: Update) -> None:
         kind = BY_NAME[change.kind]
@@ -110,7 +124,7 @@ class _Run:
             for slot in desired[part]
         )
         self.client.patch(f"{kind.path}/{change.mautic_id}/edit", body, idempotent=not adds_parts)
-        self.outcomes.append(
+        self.record(
             Outcome(
                 "update", kind.name, change.key, change.mautic_id, ", ".join(f.path for f in change.fields)
             )
@@ -134,7 +148,7 @@ class _Run:
         self.client.delete(f"{kind.path}/{change.mautic_id}/delete")
         if kind.ownership == "registry":
             save_registry(self.client, {change.key: None})
-        self.outcomes.append(Outcome("delete", kind.name, change.key, change.mautic_id))
+        self.record(Outcome("delete", kind.name, change.key, change.mautic_id))
 
 
 def save_registry(client: MauticClient, edits: Mapping[str, str | None]) -> None:
@@ -159,42 +173,57 @@ def save_registry(client: MauticClient, edits: Mapping[str, str | None]) -> None
         client.patch(f"{SEGMENTS.path}/{current.segment_id}/edit", {"description": body["description"]})
 
 
-def apply(plan: Plan, client: MauticClient) -> tuple[Outcome, ...]:
+def apply(plan: Plan, client: MauticClient, *, parallelism: int = DEFAULT_PARALLELISM) -> tuple[Outcome, ...]:
     """Make the plan's changes: creates and updates in dependency order (fields, segments, emails, forms,
-    focus), then deletes in reverse order; then re-read and verify. The only function that writes.
+    focus), then deletes in reverse order, up to ``parallelism`` at once where nothing orders them (``walk``);
+    then re-read and verify. The only function that writes. Outcomes come in that order, however the writes
+    interleaved.
 
-    Raises ``ApplyError`` naming the object when a write fails (``.outcomes`` says what was done before) or
-    when Mautic did not keep a change.
+    Raises ``ApplyError`` naming the object when a write fails (the writes beside it finish first;
+    ``.outcomes`` says what was done) or when Mautic did not keep a change.
     """
     run = _Run(plan, client)
-    acting = plan.actionable
-    order = {kind.name: n for n, kind in enumerate(KINDS)}
-    forward = sorted((c for c in acting if not isinstance(c, Delete)), key=lambda c: order[c.kind])
-    backward = sorted((c for c in acting if isinstance(c, Delete)), key=lambda c: -order[c.kind])
+    steps = order(plan.actionable)
     _register_fields(plan, client)
-    doing = "before the first change"
+    in_flight: list[Change] = []  # a write a Ctrl-C cut short (beside others, they are let finish)
+
+    def make(change: Change) -> None:
+        in_flight.append(change)
+        run.make(change)
+        in_flight.remove(change)
+
+    doing = "while making changes (the writes in flight were let finish)"
     try:
-        for change in (*forward, *backward):
-            doing = f"at {change.address}, which may or may not have been made"
-            try:
-                run.make(change)
-            except (MauticError, ApplyError) as err:
-                raise ApplyError(
-                    f"Could not {change.action} {change.address} on {plan.instance}: {err} "
-                    f"{len(run.outcomes)} change(s) were made before this one; fix the cause and run apply "
-                    "again (it continues from what Mautic now holds).",
-                    outcomes=tuple(run.outcomes),
-                ) from err
+        try:
+            walk(steps, make, parallelism)
+        except StepFailed as failed:
+            change, err = failed.change, failed.error
+            if not isinstance(err, MauticError | ApplyError):
+                raise err from None
+            raise ApplyError(
+                f"Could not {change.action} {change.address} on {plan.instance}: {err} "
+                f"{len(run.outcomes)} other change(s) were made; fix the cause and run apply again (it "
+                "continues from what Mautic now holds).",
+                outcomes=_in_order(run.outcomes, steps),
+            ) from err
         doing = "while verifying what Mautic kept"
-        if acting:
+        if plan.actionable:
             verify(plan, client, run.outcomes, run.ids)
     except KeyboardInterrupt:  # Ctrl-C: say what was made, so the receipt records it
+        if in_flight and doing.startswith("while making"):
+            doing = f"at {in_flight[0].address}, which may or may not have been made"
         raise ApplyInterrupted(
             f"Interrupted (Ctrl-C) on {plan.instance} after {len(run.outcomes)} change(s), {doing}. Run "
             "apply again: it continues from what Mautic now holds.",
-            outcomes=tuple(run.outcomes),
+            outcomes=_in_order(run.outcomes, steps),
         ) from None
-    return tuple(run.outcomes)
+    return _in_order(run.outcomes, steps)
+
+
+def _in_order(outcomes: Iterable[Outcome], steps: Iterable[Step]) -> tuple[Outcome, ...]:
+    """Outcomes in apply's order (the serial one), whichever finished first."""
+    rank = {(step.change.kind, step.change.key): n for n, step in enumerate(steps)}
+    return tuple(sorted(outcomes, key=lambda o: rank.get((o.kind, o.key), len(rank))))
 
 
 def _register_fields(plan: Plan, client: MauticClient) -> None:

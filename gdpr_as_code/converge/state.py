@@ -1,7 +1,7 @@
 """Desired and live state: the two sides the diff compares, in one shape.
 
     desired_state(spec)            -> State            pure: the spec rendered by each kind in resources
-    read_live(client)              -> LiveState        GETs only: ONE list call per kind (all pages)
+    read_live(client)              -> LiveState        GETs only: ONE list call per kind, side by side
 
 Ownership is the marker each kind stores in Mautic (see ``resources``; contact fields: the field registry): a
 live object is managed when it carries one, and its spec key is then known.
@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from gdpr_as_code.mautic.concurrent import gather
 from gdpr_as_code.resources import (
     BY_NAME,
     KINDS,
@@ -97,14 +99,18 @@ def desired_state(spec: Spec) -> State:
 def read_live(
     client: MauticClient, kinds: Iterable[Kind] = KINDS, known: Mapping[str, int] | None = None
 ) -> LiveState:
-    """Read every object of each kind with one list call per kind (the client follows pages), then normalise
+    """Read every object of each kind with one list call per kind (the client follows pages), the calls side
+    by side (``concurrent.gather``, bounded), then normalise
     them; ids of managed objects inside others (a form action's segment) become references. ``known``
     (``@kind.key -> id``) names managed objects of kinds not read this time."""
     kinds = tuple(kinds)
-    raws = {kind.name: client.list_all(kind.path, kind.list_key) for kind in kinds}
-    registry = None
+    reads = list(kinds)
     if any(kind.ownership == "registry" for kind in kinds) and SEGMENTS not in kinds:  # it is a segment
-        registry = read_registry(client.list_all(SEGMENTS.path, SEGMENTS.list_key))
+        reads.append(SEGMENTS)
+    lists = [partial(client.list_all, kind.path, kind.list_key) for kind in reads]
+    answers = gather(lists, client.read_concurrency)
+    raws = dict(zip((kind.name for kind in kinds), answers, strict=False))
+    registry = read_registry(answers[-1]) if len(reads) > len(kinds) else None
     return replace(live_from_raw(raws, known, registry), mautic_version=client.mautic_version)
 
 

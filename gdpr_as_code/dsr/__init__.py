@@ -30,7 +30,7 @@ from gdpr_as_code.dsr.pending import Listed, PendingRequest, mask_email, pending
 from gdpr_as_code.dsr.retention import past_retention
 from gdpr_as_code.dsr.steps import RequestOutcome, Setup
 from gdpr_as_code.errors import GdprAsCodeError
-from gdpr_as_code.mautic.client import instance_key, instance_slug
+from gdpr_as_code.mautic.connect import instance_key, instance_slug
 from gdpr_as_code.resources import EMAILS, FORMS, SEGMENTS
 from gdpr_as_code.spec.model import Spec
 

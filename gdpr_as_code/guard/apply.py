@@ -18,11 +18,13 @@ from gdpr_as_code import converge
 from gdpr_as_code.converge import Outcome
 from gdpr_as_code.converge.changes import Plan
 from gdpr_as_code.converge.threshold import check_threshold
+from gdpr_as_code.converge.walk import DEFAULT_PARALLELISM
 from gdpr_as_code.errors import StalePlanError
 from gdpr_as_code.guard.lock import apply_lock
 from gdpr_as_code.guard.planfile import check_fresh, check_origin, read_plan
 from gdpr_as_code.guard.receipts import applied_before, apply_with_receipt, default_receipt_dir
-from gdpr_as_code.mautic.client import MauticClient, client_from_env
+from gdpr_as_code.mautic.client import MauticClient
+from gdpr_as_code.mautic.connect import client_from_env
 from gdpr_as_code.redact import Redactor
 from gdpr_as_code.spec import Spec, load_spec
 
@@ -43,6 +45,7 @@ class ApplyOptions:
     plan_path: Path | None = None  # a saved plan's file: its origin is checked, and messages name it
     shown_as: str = "the plan shown"  # what messages call a plan that was not saved
     allow_large_changes: bool = False  # past the safety threshold (converge.threshold)
+    parallelism: int = DEFAULT_PARALLELISM  # writes to the instance at once (``converge.walk``)
 
     @property
     def plan_name(self) -> Path:
@@ -86,7 +89,9 @@ def apply(plan: Plan, spec: Spec, client: MauticClient, options: ApplyOptions | 
 def _write(plan: Plan, spec: Spec, client: MauticClient, options: ApplyOptions) -> Applied:
     """Under the lock: apply and verify, and receipt what was done (also when it failed part-way)."""
     directory = options.receipts or default_receipt_dir(spec.source)
-    outcomes, receipt = apply_with_receipt(plan, client, spec.source, directory, spec_redactor(spec))
+    outcomes, receipt = apply_with_receipt(
+        plan, client, spec.source, directory, spec_redactor(spec), options.parallelism
+    )
     return Applied(plan, outcomes, receipt)
 
 

@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from gdpr_as_code.errors import LockError
-from gdpr_as_code.mautic.client import MauticClient, instance_key
+from gdpr_as_code.mautic.client import MauticClient
+from gdpr_as_code.mautic.connect import instance_key
 
 LOCK_DIR_ENV = "GDPR_AS_CODE_LOCK_DIR"
 REMOTE_ALIAS = "gdpr-as-code-lock"

@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from gdpr_as_code.converge import LiveState, read_live
 from gdpr_as_code.converge.changes import (
     PLAN_FORMAT_VERSION,
-    Change,
     Create,
     Delete,
     Plan,
@@ -36,10 +35,11 @@ from gdpr_as_code.converge.changes import (
 from gdpr_as_code.converge.diff import in_the_way
 from gdpr_as_code.errors import GdprAsCodeError, PlanError, StalePlanError
 from gdpr_as_code.guard.receipts import write_atomically
-from gdpr_as_code.mautic.client import MauticClient, instance_key
+from gdpr_as_code.mautic.client import MauticClient
+from gdpr_as_code.mautic.connect import instance_key
 from gdpr_as_code.redact import Redactor
 from gdpr_as_code.render.json import plan_document
-from gdpr_as_code.resources import BY_NAME, parse_ref, ref
+from gdpr_as_code.resources import BY_NAME, ref, references
 
 
 def save_plan(plan: Plan, path: Path, spec_path: Path, base: Redactor) -> dict[str, Any]:
@@ -164,19 +164,6 @@ def check_origin(plan: Plan, plan_path: Path, spec_sha256: str, instance: str) -
         )
 
 
-def _references(changes: Iterable[Change]) -> Iterator[tuple[str, str]]:
-    """``(kind, key)`` of every reference in the desired payloads of ``changes``."""
-    stack: list[Any] = [c.desired for c in changes if not isinstance(c, Delete)]
-    while stack:
-        value = stack.pop()
-        if isinstance(value, Mapping):
-            stack.extend(value.values())
-        elif isinstance(value, list | tuple):
-            stack.extend(value)
-        elif (found := parse_ref(value)) is not None:
-            yield found
-
-
 def staleness(plan: Plan, live: LiveState) -> list[str]:
     """Why ``plan`` can no longer be applied as reviewed, one line per object (pure; empty when fresh)."""
     problems = []
@@ -199,7 +186,8 @@ def staleness(plan: Plan, live: LiveState) -> list[str]:
             problems.append(f"{change.address} (id {change.mautic_id}): changed in Mautic since the plan")
     now = live.ids()
     created = {ref(c.kind, c.key) for c in plan.actionable if isinstance(c, Create)}
-    for kind, key in sorted(set(_references(plan.actionable))):
+    writing = [c for c in plan.actionable if not isinstance(c, Delete)]
+    for kind, key in sorted({found for c in writing for found in references(c.desired)}):
         reference = ref(kind, key)
         if reference not in created and now.get(reference) != plan.ids.get(reference):
             problems.append(f"{BY_NAME[kind].address(key)}: referred to by the plan, but gone or replaced")

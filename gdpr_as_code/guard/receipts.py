@@ -22,7 +22,7 @@ from gdpr_as_code import converge
 from gdpr_as_code.converge import Outcome
 from gdpr_as_code.converge.changes import Action, Plan
 from gdpr_as_code.errors import ApplyError, GdprAsCodeError
-from gdpr_as_code.mautic.client import instance_slug
+from gdpr_as_code.mautic.connect import instance_slug
 from gdpr_as_code.redact import Redactor
 from gdpr_as_code.render.json import plan_redactor
 from gdpr_as_code.render.text import is_change_of
@@ -98,7 +98,7 @@ class Run:
 
 
 def apply_with_receipt(
-    plan: Plan, client: MauticClient, spec_path: Path, directory: Path, base: Redactor
+    plan: Plan, client: MauticClient, spec_path: Path, directory: Path, base: Redactor, parallelism: int
 ) -> tuple[tuple[Outcome, ...], Path | None]:
     """``converge.apply`` and a receipt of what it did, also when it failed part-way: then the failure is
     raised again as an ``ApplyError`` that says where that receipt is.
@@ -111,7 +111,7 @@ def apply_with_receipt(
     redactor = plan_redactor(plan, base)
     started = datetime.now(UTC)
     try:
-        outcomes = converge.apply(plan, client)
+        outcomes = converge.apply(plan, client, parallelism=parallelism)
     except GdprAsCodeError as err:  # a write failed, or verification could not read or found a difference
         done = cast(tuple[Outcome, ...], err.outcomes if isinstance(err, ApplyError) else ())
         run = Run(plan, spec_path, started, datetime.now(UTC), done, str(err))

@@ -2,8 +2,10 @@
 
 Both hold their secret privately and show only ``source`` (where the credentials come from, e.g.
 "MAUTIC_USERNAME and MAUTIC_PASSWORD"), so no ``repr``, message or log can carry a password or a token. The
-client asks ``authorization`` for a header before each request and calls ``invalidate`` after a 401: a
-token can be renewed, a password cannot.
+client asks ``authorization`` for a header before each request and calls ``invalidate`` with that header
+after a 401: a token can be renewed, a password cannot. One token serves every concurrent request of a
+process: it is fetched once under a lock, and a 401 renews it only if it is still the token that was refused,
+so requests refused together fetch one new token, not one each.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ class Auth(Protocol):
 
     def authorization(self, fetch_token: Callable[[dict[str, str]], Any]) -> str: ...
 
-    def invalidate(self) -> bool: ...
+    def invalidate(self, refused: str) -> bool: ...
 
 
 class BasicAuth:
@@ -43,7 +45,7 @@ class BasicAuth:
     def authorization(self, fetch_token: Callable[[dict[str, str]], Any]) -> str:
         return self._header
 
-    def invalidate(self) -> bool:
+    def invalidate(self, refused: str) -> bool:
         """Nothing to renew: a 401 means the credentials are wrong."""
         return False
 
@@ -81,10 +83,12 @@ class OAuth2ClientCredentials:
                 self._token, self._expires_at = token, time.monotonic() + max(lifetime - 60.0, lifetime / 2)
             return f"Bearer {self._token}"
 
-    def invalidate(self) -> bool:
-        """Forget the token (Mautic said 401) so the next request fetches a fresh one."""
+    def invalidate(self, refused: str) -> bool:
+        """Forget the token Mautic refused (401) so the next request fetches a fresh one; when another
+        request already renewed it, keep the new one."""
         with self._lock:
-            self._token = None
+            if refused == f"Bearer {self._token}":
+                self._token = None
         return True
 
 

@@ -14,25 +14,13 @@ repeated only when it certainly never reached Mautic (connection refused, 429, 4
 
 from __future__ import annotations
 
-import difflib
-import os
-import random
-import re
-import threading
-import time
-from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
-from urllib.parse import urlsplit
+from functools import partial
+from typing import Any
 
 import httpx
 
-from gdpr_as_code.errors import (
-    MauticError,
-    MauticUnreachable,
-    MissingCredentials,
-)
+from gdpr_as_code.errors import MauticError, MauticUnreachable
 from gdpr_as_code.mautic.answers import (
     GATEWAY_STATUSES,
     NOT_SENT,
@@ -43,103 +31,18 @@ from gdpr_as_code.mautic.answers import (
     rate_limit_wait,
     transport_error,
 )
-from gdpr_as_code.mautic.auth import TOKEN_PATH, Auth, BasicAuth, OAuth2ClientCredentials
+from gdpr_as_code.mautic.auth import TOKEN_PATH, Auth
+from gdpr_as_code.mautic.concurrent import READ_CONCURRENCY, gather
+from gdpr_as_code.mautic.policy import RequestStats, RetryPolicy
 from gdpr_as_code.mautic.versions import warn_if_untested
-from gdpr_as_code.spec.model import Target
 
-__all__ = [
-    "DEFAULT_PAGE_SIZE",
-    "EnvTarget",
-    "MauticClient",
-    "RequestStats",
-    "RetryPolicy",
-    "client_from_env",
-    "instance_key",
-    "instance_slug",
-]
-
-def instance_key(url: str) -> str:
-    """An instance's identity (for locks, saved plans, inventories): scheme, host, port and path; no
-    credentials, no final slash."""
-    parts = urlsplit(url.strip())
-    host = (parts.hostname or "").lower()
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme.lower()}://{host}{port}{parts.path.rstrip('/')}"
-
-
-def instance_slug(url: str) -> str:
-    """An instance as part of a file or folder name: ``https://mautic.example.com:8443`` →
-    ``mautic.example.com_8443`` (the request state and export folders, and receipt names)."""
-    return re.sub(r"[^A-Za-z0-9.-]+", "_", instance_key(url).split("://", 1)[-1]).strip("_") or "mautic"
-
+__all__ = ["DEFAULT_PAGE_SIZE", "MauticClient"]
 
 API_PREFIX = "/api"
 # Mautic has no maximum page size (recorded flows 150, 189): a large page reads a whole kind in one request
 # while keeping each answer bounded; list_all continues while ``total`` says more.
 DEFAULT_PAGE_SIZE = 5000
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
-WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how long to retry; injectable so tests retry with tiny waits and a seeded jitter."""
-
-    attempts: int = 4  # tries per request in total, the first included
-    base_delay: float = 0.5  # seconds before the first retry; doubles each time, with jitter
-    max_delay: float = 20.0
-    max_rate_limit_wait: float = 60.0  # a 429 that resets later than this fails at once rather than hang
-    sleep: Callable[[float], None] = time.sleep
-    rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
-
-    def backoff(self, retry: int) -> float:
-        """Seconds to wait before retry number ``retry`` (0-based): exponential, with equal jitter."""
-        ceiling = min(self.max_delay, self.base_delay * 2**retry)
-        return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
-
-
-class RequestStats:
-    """Requests this client sent, by method; lets callers assert e.g. "a second apply makes zero writes"."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.by_method: Counter[str] = Counter()
-        self.token_requests = 0  # OAuth2 token fetches; not API calls, so not in by_method
-        self.retries = 0
-        self.adopted = 0  # creates whose answer was lost and whose object was found and adopted
-
-    @property
-    def total(self) -> int:
-        return sum(self.by_method.values())
-
-    @property
-    def writes(self) -> int:
-        return sum(n for method, n in self.by_method.items() if method in WRITE_METHODS)
-
-    def as_dict(self) -> dict[str, Any]:
-        """A plain snapshot, for JSON output and benchmarks."""
-        with self._lock:
-            return {
-                "total": self.total,
-                "writes": self.writes,
-                "by_method": dict(sorted(self.by_method.items())),
-                "token_requests": self.token_requests,
-                "retries": self.retries,
-                "adopted": self.adopted,
-            }
-
-    def reset(self) -> None:
-        with self._lock:
-            self.by_method.clear()
-            self.token_requests = self.retries = self.adopted = 0
-
-    def count_request(self, method: str) -> None:
-        with self._lock:
-            self.by_method[method] += 1
-
-    def count(self, what: Literal["token_requests", "retries", "adopted"]) -> None:
-        with self._lock:
-            setattr(self, what, getattr(self, what) + 1)
 
 
 class _AnswerLost(Exception):
@@ -165,6 +68,7 @@ class MauticClient:
         transport: httpx.BaseTransport | None = None,
         page_size: int = DEFAULT_PAGE_SIZE,
         url_source: str = "the Mautic URL",
+        read_concurrency: int = READ_CONCURRENCY,
     ) -> None:
         url = httpx.URL(base_url.strip())
         if url.scheme not in ("http", "https") or not url.host:
@@ -182,6 +86,7 @@ class MauticClient:
         self.auth = auth
         self.retry = retry or RetryPolicy()
         self.page_size = page_size
+        self.read_concurrency = read_concurrency  # reads sent side by side (``concurrent``); 1: one by one
         self.url_source = url_source
         self.stats = RequestStats()
         self.mautic_version: str | None = None  # the Mautic-Version header of the last API answer
@@ -261,7 +166,8 @@ class MauticClient:
         page_size: int | None = None,
     ) -> list[dict[str, Any]]:
         """Every object of a list endpoint, in id order, with the fewest requests: pages of ``page_size``
-        (default ``DEFAULT_PAGE_SIZE``), continuing while ``total`` says more remain (a server or proxy that
+        (default ``DEFAULT_PAGE_SIZE``), continuing while ``total`` says more remain (those pages read side by
+        side, ``concurrent.gather``; a server or proxy that
         caps pages is still read whole) or a page came back full (contacts' ``total`` is cached for 5 s and
         may lag behind), until a page comes back empty or short. A page that repeats earlier objects (a
         server ignoring ``start``) is an error: a partial list would make the plan create duplicates.
@@ -280,24 +186,27 @@ class MauticClient:
         order = {"orderBy": "id", "orderByDir": "ASC"} if top_level else {}
         query = {**order, **(params or {}), "limit": size}
         found: dict[int, dict[str, Any]] = {}
-        start = 0
-        while True:
-            body = self.get(path, params={**query, "start": start})
-            try:
-                page = parse_list_page(body, list_key)
-            except ValueError as err:
-                raise protocol_error(self, "GET", path, f"it is not a Mautic list: {err}") from None
-            new = 0
-            for item in page.items:
-                new += int(item["id"]) not in found
-                found[int(item["id"])] = item
-            start += len(page.items)
-            if page.items and not new:
-                what = f"asked for the objects from {start - len(page.items)} on, it repeated earlier ones"
-                raise protocol_error(self, "GET", path, what)
-            more = len(page.items) >= size or (page.total is not None and start < page.total)
-            if not page.items or not more:
-                return [found[key] for key in sorted(found)]
+        starts = [0]
+        while True:  # the pages ``total`` announces are read side by side, then checked in order
+            pages = [partial(self.get, path, {**query, "start": start}) for start in starts]
+            bodies = gather(pages, self.read_concurrency)
+            for start, body in zip(starts, bodies, strict=True):
+                try:
+                    page = parse_list_page(body, list_key)
+                except ValueError as err:
+                    raise protocol_error(self, "GET", path, f"it is not a Mautic list: {err}") from None
+                new = 0
+                for item in page.items:
+                    new += int(item["id"]) not in found
+                    found[int(item["id"])] = item
+                if page.items and not new:
+                    what = f"asked for the objects from {start} on, it repeated earlier ones"
+                    raise protocol_error(self, "GET", path, what)
+                end = start + len(page.items)
+                more = len(page.items) >= size or (page.total is not None and end < page.total)
+                if not page.items or not more:
+                    return [found[key] for key in sorted(found)]
+            starts = list(range(end, max(page.total or 0, end + 1), size))
 
     # --- the machinery ---
 
@@ -362,7 +271,7 @@ class MauticClient:
             if api:
                 self._saw_version(response.headers.get("Mautic-Version"))
             status = response.status_code
-            if status == 401 and api and not renewed and self.auth.invalidate():
+            if status == 401 and api and not renewed and self.auth.invalidate(headers["Authorization"]):
                 renewed = True  # a 401 is refused before anything runs: safe to repeat, even a POST
                 continue
             if status == 429 and retry + 1 < self.retry.attempts:
@@ -422,55 +331,3 @@ def _unwrap(body: Any) -> dict[str, Any]:
         if isinstance(inner, dict):
             return inner
     return body if isinstance(body, dict) else {}
-
-
-# --- building a client from the environment ---
-
-# The spec's target section is what client_from_env takes; named here for scripts that build one by hand.
-EnvTarget = Target
-
-
-def client_from_env(
-    target: Target | None = None,
-    env: Mapping[str, str] = os.environ,
-    name: str | None = None,
-    **options: Any,
-) -> MauticClient:
-    """A client for the instance named by ``target`` (a spec's target section) or the ``MAUTIC_*`` variables;
-    without a target, OAuth2 is used when ``MAUTIC_CLIENT_ID`` is set, Basic auth otherwise.
-
-    A missing variable is a ``MissingCredentials`` naming the variable, never showing any value. ``options``
-    go to ``MauticClient`` (timeout, retry, transport, page_size, and ``url_source`` when the URL comes from
-    elsewhere, such as an inventory).
-    """
-    t = target or Target(auth="oauth2" if env.get(Target.client_id_env) else "basic")
-
-    def need(var: str, why: str) -> str:
-        value = env.get(var, "").strip()
-        if not value:
-            # a near miss (MAUTIC_USER for MAUTIC_USERNAME) is the usual cause: name it, never its value
-            close = difflib.get_close_matches(var, [k for k, v in env.items() if v.strip()], n=1, cutoff=0.8)
-            hint = f" {close[0]} is set: did you mean {var}? Rename it." if close else ""
-            raise MissingCredentials(f"The environment variable {var} is not set or empty; set it to {why}."
-                                     + hint)
-        return value
-
-    url = t.url or need(t.url_env, "the base URL of your Mautic, e.g. https://mautic.example.com")
-    auth: Auth
-    if t.auth == "oauth2":
-        auth = OAuth2ClientCredentials(
-            need(t.client_id_env, "the public id of a Mautic API credential (OAuth 2)"),
-            need(t.client_secret_env, "the secret of that API credential"),
-            source=f"{t.client_id_env} and {t.client_secret_env}",
-        )
-    else:
-        alternative = (
-            f" (or set {t.client_id_env} and {t.client_secret_env} to use OAuth2)" if target is None else ""
-        )
-        auth = BasicAuth(
-            need(t.username_env, f"the name of a Mautic user{alternative}"),
-            need(t.password_env, "that user's password"),
-            source=f"{t.username_env} and {t.password_env}",
-        )
-    options.setdefault("url_source", "the target url in the spec" if t.url else t.url_env)
-    return MauticClient(url, auth, name=name, **options)

@@ -38,6 +38,7 @@ from gdpr_as_code.resources.common import (
     marker,
     parse_ref,
     ref,
+    references,
     split_description,
     with_marker,
 )
@@ -115,6 +116,7 @@ __all__ = [
     "parse_ref",
     "read_registry",
     "ref",
+    "references",
     "registry_body",
     "render_email",
     "render_field",

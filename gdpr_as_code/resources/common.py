@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -48,6 +48,19 @@ def parse_ref(value: object) -> tuple[str, str] | None:
     if isinstance(value, str) and (match := REF_RE.match(value)):
         return match.group(1), match.group(2)
     return None
+
+
+def references(value: object) -> Iterator[tuple[str, str]]:
+    """``(kind, key)`` of every reference inside a desired payload: what apply resolves, or writes first."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Mapping):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+        elif (found := parse_ref(item)) is not None:
+            yield found
 
 
 def id_ref(kind: str, value: object, refs: RefIndex) -> str | None:
@@ -164,6 +177,12 @@ class Kind:
     """What the plan text adds under a delete of this kind (what is lost with it)."""
     verify_hints: Mapping[str, str] = field(default_factory=dict)
     """Known reasons Mautic keeps an attribute from changing, added to the verification message."""
+    serial: bool = False
+    """Whether apply writes objects of this kind one at a time (``converge.walk``): Mautic cannot take them
+    concurrently."""
+    waits_for: tuple[str, ...] = ()
+    """Kinds whose objects this kind's payloads name by identity (an alias), not by reference: apply writes
+    those first."""
     change_notes: Mapping[str, str] = field(default_factory=dict)
     """Why an attribute can differ though nobody edited it (Mautic changes it as a side effect of another
     edit); the plan shows the note under such a change, so the reviewer is not left wondering."""

@@ -204,6 +204,7 @@ FORMS = Kind(
     payload=form_payload,
     sub_ids=form_sub_ids,
     parts=("fields", "actions"),
+    waits_for=("fields",),  # form fields map to contact fields by alias
     change_notes={
         "postAction": "Mautic resets it to \"return\" when a form is saved without it, as another client's "
                       "PATCH (e.g. unpublishing by hand) does; apply sets the spec's again",

@@ -107,4 +107,5 @@ SEGMENTS = Kind(
             " (publishing needs the API user's :publish permission; a segment in use cannot be unpublished)"
         )
     },
+    waits_for=("fields",),  # filters name contact fields by alias
 )

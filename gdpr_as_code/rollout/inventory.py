@@ -23,7 +23,7 @@ from types import MappingProxyType
 from typing import Any
 
 from gdpr_as_code.errors import MissingCredentials, Problem, SelectionError, SpecError
-from gdpr_as_code.mautic.client import instance_key
+from gdpr_as_code.mautic.connect import instance_key
 from gdpr_as_code.spec import Target
 from gdpr_as_code.spec.interpolate import Origin
 from gdpr_as_code.spec.yaml_loader import Locator, load_yaml_document

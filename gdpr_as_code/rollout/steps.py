@@ -24,7 +24,8 @@ from gdpr_as_code.converge.changes import Plan
 from gdpr_as_code.errors import GdprAsCodeError, SpecError, StalePlanError
 from gdpr_as_code.guard.apply import Applied, ApplyOptions, apply
 from gdpr_as_code.guard.planfile import read_plan, save_plan
-from gdpr_as_code.mautic.client import MauticClient, client_from_env
+from gdpr_as_code.mautic.client import MauticClient
+from gdpr_as_code.mautic.connect import client_from_env
 from gdpr_as_code.redact import Redactor
 from gdpr_as_code.rollout.inventory import (
     Instance,
@@ -77,6 +78,7 @@ class Prepared:
     _specs: dict[tuple[Path, tuple[tuple[str, str], ...], tuple[tuple[str, Origin], ...]],
                  Spec | GdprAsCodeError] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _loading: dict[Any, threading.Lock] = field(default_factory=dict)
 
     def ready(self, instances: Sequence[Instance]) -> list[Instance]:
         """The instances that can run, in inventory order."""
@@ -88,7 +90,9 @@ class Prepared:
         # the origins are in the key: a variable the spec does not know is reported at THIS instance's line
         key = (spec_path, tuple(sorted(instance.variables.items())),
                tuple(sorted(instance.variable_origins.items())))
-        with self._lock:
+        with self._lock:  # one lock per key: instances with other variables load theirs meanwhile
+            own = self._loading.setdefault(key, threading.Lock())
+        with own:
             if key not in self._specs:
                 try:
                     self._specs[key] = load_spec(spec_path, variables=instance.variables, env=self.env,

@@ -58,7 +58,8 @@ def redacted(query: str) -> str:
 
 
 class RequestLog:
-    """Every non-control request: method, path, status; and counts per ``METHOD /path-template``.
+    """Every non-control request: method, path, status; counts per ``METHOD /path-template``; and the most
+    requests being answered at once (``peak``, latency faults included), which shows a client's concurrency.
 
     A request is logged when it ends, so one still hanging in a timeout fault when the log is cleared would
     land in the next test's log; each clear starts a new ``epoch``, and requests of an older one are dropped.
@@ -69,9 +70,16 @@ class RequestLog:
         self.counts: Counter[str] = Counter()
         self.lock = threading.Lock()
         self.epoch = 0
+        self.running = self.peak = 0
+
+    def begin(self) -> None:
+        with self.lock:
+            self.running += 1
+            self.peak = max(self.peak, self.running)
 
     def add(self, method: str, path: str, query: str, status: int | None, template: str, epoch: int) -> None:
         with self.lock:
+            self.running -= 1
             if epoch != self.epoch:
                 return
             self.entries.append({"method": method, "path": path, "query": redacted(query), "status": status})
@@ -82,10 +90,12 @@ class RequestLog:
             self.entries.clear()
             self.counts.clear()
             self.epoch += 1
+            self.peak = self.running
 
     def describe(self) -> dict[str, Any]:
         with self.lock:
-            return {"total": len(self.entries), "requests": list(self.entries), "counts": dict(self.counts)}
+            return {"total": len(self.entries), "requests": list(self.entries), "counts": dict(self.counts),
+                    "peak": self.peak}
 
 
 class App:
@@ -162,6 +172,8 @@ class App:
         status: int | None = None
         epoch = self.log.epoch
         lose_answer = False
+        if not control:
+            self.log.begin()
         try:
             try:
                 if not control:
