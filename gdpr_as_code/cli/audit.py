@@ -35,3 +35,36 @@ def audit_command(spec_path: str | None, output: str, as_json: bool) -> int:
     else:
         click.echo(redactor.text(report.text()) + f"\n({requests} requests, all reads)")
     return report.exit_code or EXIT_OK
+
+
+@cli.command("export", short_help="Write a spec from the live Mautic (adopting what it holds).")
+@click.argument("objects", metavar="[KIND:ID|KIND:NAME]...", nargs=-1)
+@click.option("--all", "everything", is_flag=True, help="Every object the spec can declare.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Write the spec here (email bodies "
+              "beside it, under emails/); default: print it.")
+def export_command(objects: tuple[str, ...], everything: bool, out_path: str | None) -> int:
+    """Write a spec of the live Mautic: fields, segments, emails, forms and the consent banner, with the
+    seed's GDPR setup recognised as gdpr:, and an adopt: map so the first plan takes them over. Reads only."""
+    import os
+    from pathlib import Path
+
+    from gdpr_as_code.generate import export, parse_selection
+    from gdpr_as_code.mautic.client import client_from_env
+    from gdpr_as_code.redact import Redactor
+
+    if bool(objects) == everything:
+        raise click.UsageError("Name the objects to export (form:3 segment:'Data Requested') or give --all.")
+    selection = parse_selection(objects)
+    auth = "oauth2" if os.environ.get("MAUTIC_CLIENT_ID") else "basic"  # as client_from_env chooses
+    with client_from_env() as client:
+        exported = export(client, selection, auth)
+        requests = client.stats.total
+    if out_path is None:
+        click.echo(Redactor.from_environ().text(exported.text(not exported.gdpr_problems)))
+        return EXIT_OK
+    written = exported.write(Path(out_path))
+    objects_written = sum(len(v) if k != "consent" else 1 for k, v in exported.entries.items())
+    click.echo(f"Wrote {written} ({objects_written} objects, {len(exported.adopt)} to adopt, "
+               f"{len(exported.bodies)} email bodies, {len(exported.skipped)} left out; {requests} requests, "
+               "all reads). Next: gdpr-as-code plan " + str(written))
+    return EXIT_OK

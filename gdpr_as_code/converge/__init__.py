@@ -21,6 +21,7 @@ from gdpr_as_code.converge.apply import Outcome, apply, verify
 from gdpr_as_code.converge.changes import Plan
 from gdpr_as_code.converge.diff import diff
 from gdpr_as_code.converge.state import Live, LiveState, desired_state, live_from_raw, read_live
+from gdpr_as_code.resources import kind_of_address, ref
 from gdpr_as_code.spec import Spec
 
 if TYPE_CHECKING:
@@ -43,11 +44,13 @@ __all__ = [
 
 def plan(spec: Spec, client: MauticClient, *, prune: bool = False) -> Plan:
     """Read Mautic and compare it with the spec: what ``apply`` would do."""
-    live = read_live(client)
+    adopting = {ref(kind.name, key): mautic_id for address, mautic_id in spec.adopt.items()
+                 for kind, key in [kind_of_address(address)]}
+    live = read_live(client, known=adopting)
     return Plan(
         instance=client.name,
-        changes=diff(desired_state(spec), live, prune=prune),
-        ids=live.ids(),
+        changes=diff(desired_state(spec), live, prune=prune, adopt=spec.adopt),
+        ids={**adopting, **live.ids()},
         prune=prune,
         spec_sha256=spec.sha256,
     )

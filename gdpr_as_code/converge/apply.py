@@ -87,12 +87,43 @@ class _Run:
 
     def update(self, change: Change) -> None:
         kind = BY_NAME[change.kind]
-        desired = dict(change.desired or {})
         sub_ids = {part: dict(ids) for part, ids in change.sub_ids.items()}
         for part in kind.parts:
             if part in change.changed:
                 self._delete_parts(kind, change, part, sub_ids)
-        body = kind.payload(desired, change.key, change.changed, self.resolve, sub_ids)
+        self._patch(kind, change, change.changed, sub_ids)
+        self.outcomes.append(
+            Outcome(
+                "update", kind.name, change.key, change.mautic_id, ", ".join(f.path for f in change.fields)
+            )
+        )
+
+    def adopt(self, change: Change) -> None:
+        """Take over an unmanaged object (``adopt:``): write its marker (a contact field: list it in the
+        registry) together with what else the plan changes, in one PATCH; a form's parts go by id, each
+        action with its marker, so nothing is recreated."""
+        kind = BY_NAME[change.kind]
+        desired = dict(change.desired or {})
+        writes = set(change.changed)
+        if kind.ownership == "registry":
+            save_registry(self.client, {change.key: str(desired[kind.identity])})
+        else:
+            writes |= {kind.marker_in, *(part for part in kind.parts if desired.get(part))}
+        sub_ids = {part: dict(ids) for part, ids in change.sub_ids.items()}
+        for part in kind.parts:
+            if part in writes:
+                self._delete_parts(kind, change, part, sub_ids)
+        if writes:
+            self._patch(kind, change, frozenset(writes), sub_ids)
+        self.outcomes.append(Outcome("adopt", kind.name, change.key, change.mautic_id,
+                                     ", ".join(f.path for f in change.fields)))
+
+    def _patch(self, kind: Kind, change: Change, writes: frozenset[str], sub_ids: dict[str, dict[str, int]]
+               ) -> None:
+        """One PATCH of ``writes``; repeated after a lost answer only when it adds no part (a new form field
+        sent twice would be made twice)."""
+        desired = dict(change.desired or {})
+        body = kind.payload(desired, change.key, writes, self.resolve, sub_ids)
         adds_parts = any(
             slot not in sub_ids.get(part, {})
             for part in kind.parts
@@ -100,11 +131,6 @@ class _Run:
             for slot in desired[part]
         )
         self.client.patch(f"{kind.path}/{change.mautic_id}/edit", body, idempotent=not adds_parts)
-        self.outcomes.append(
-            Outcome(
-                "update", kind.name, change.key, change.mautic_id, ", ".join(f.path for f in change.fields)
-            )
-        )
 
     def _delete_parts(self, kind: Kind, change: Change, part: str, sub_ids: dict[str, dict[str, int]]
                       ) -> None:

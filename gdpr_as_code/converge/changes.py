@@ -22,7 +22,7 @@ from typing import Any, Literal
 from gdpr_as_code.resources import BY_NAME
 
 PLAN_FORMAT_VERSION = 1
-Action = Literal["create", "update", "delete"]
+Action = Literal["create", "update", "delete", "adopt"]
 
 
 def tool_version() -> str:
@@ -137,9 +137,11 @@ class Plan:
         return bool(self.actionable)
 
     def counts(self) -> dict[str, int]:
-        """Terraform's three numbers, plus the deletes held back for want of ``--prune``."""
+        """Terraform's three numbers, plus adoptions (``adopt:``) and the deletes held back for want of
+        ``--prune``."""
         acting = self.actionable
         return {
+            "adopt": sum(c.action == "adopt" for c in acting),
             "add": sum(c.action == "create" for c in acting),
             "change": sum(c.action == "update" for c in acting),
             "destroy": sum(c.action == "delete" for c in acting),

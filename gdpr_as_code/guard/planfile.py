@@ -180,19 +180,31 @@ def staleness(plan: Plan, live: LiveState) -> list[str]:
                 for other in live.objects.get(change.kind, ())
                 if (attr := in_the_way(kind, change.desired or {}, other)) is not None
             )
+        elif change.action == "adopt":
+            found = next((o for o in live.objects.get(change.kind, ()) if o.id == change.mautic_id), None)
+            if claims or found is None or found.key is not None:
+                problems.append(f"{change.address} (id {change.mautic_id}): no longer adoptable as planned")
+            elif fingerprint(found.data) != change.fingerprint:
+                problems.append(f"{change.address} (id {change.mautic_id}): changed in Mautic since the plan")
         elif len(claims) != 1 or claims[0].id != change.mautic_id:
             problems.append(f"{change.address} (id {change.mautic_id}): no longer in Mautic as planned")
         elif fingerprint(claims[0].data) != change.fingerprint or _parts(claims[0].sub_ids) != _parts(
             change.sub_ids
         ):  # the same content with re-created form fields has other ids, which the PATCH would name
             problems.append(f"{change.address} (id {change.mautic_id}): changed in Mautic since the plan")
-    now = live.ids()
+    now = {**adopting(plan), **live.ids()}
     created = {ref(c.kind, c.key) for c in plan.actionable if c.action == "create"}
     for kind, key in sorted(set(_references(plan.actionable))):
         reference = ref(kind, key)
         if reference not in created and now.get(reference) != plan.ids.get(reference):
             problems.append(f"{BY_NAME[kind].address(key)}: referred to by the plan, but gone or replaced")
     return problems
+
+
+def adopting(plan: Plan) -> dict[str, int]:
+    """``@kind.key`` -> id of the objects the plan adopts: referred to by key before they carry a marker."""
+    return {ref(c.kind, c.key): int(c.mautic_id) for c in plan.actionable
+            if c.action == "adopt" and c.mautic_id is not None}
 
 
 def _parts(sub_ids: Mapping[str, Mapping[str, int]]) -> dict[str, dict[str, int]]:
@@ -203,7 +215,7 @@ def check_fresh(plan: Plan, client: MauticClient, plan_path: Path) -> None:
     """Read Mautic (one list call per kind) and refuse a stale plan, naming every changed object."""
     if not plan.actionable:
         return
-    problems = staleness(plan, read_live(client))
+    problems = staleness(plan, read_live(client, known=adopting(plan)))
     if problems:
         raise StalePlanError(
             f"{plan_path} is stale: objects it would change were changed in Mautic ({plan.instance}) after "

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from gdpr_as_code.converge import Outcome
     from gdpr_as_code.guard.receipts import ReceiptEntry
 
-SYMBOLS: Mapping[str, str] = {"create": "+", "update": "~", "delete": "-"}
+SYMBOLS: Mapping[str, str] = {"create": "+", "update": "~", "delete": "-", "adopt": "="}
 _VALUE_WIDTH = 70
 
 
@@ -61,6 +61,8 @@ def _leaves(path: str, value: Any) -> list[tuple[str, Any]]:
 def _change_lines(change: Change) -> list[str]:
     where = f" (id {change.mautic_id})" if change.mautic_id is not None else ""
     head = f"  {SYMBOLS[change.action]} {change.address}{where}  {_show(change.name)}"
+    if change.action == "adopt":
+        head = f"  = adopt {change.address} (#{change.mautic_id})  {_show(change.name)}"
     if change.suppressed:
         return [f"{head}  — kept: removed from the spec, deleted only with --prune"]
     lines = [head]
@@ -91,8 +93,10 @@ def render_text(plan: Plan) -> str:
     counts = plan.counts()
     lines.append("")
     if plan.has_changes:
+        adopting = f"{counts['adopt']} to adopt, " if counts["adopt"] else ""
         lines.append(
-            f"Plan: {counts['add']} to add, {counts['change']} to change, {counts['destroy']} to destroy."
+            f"Plan: {adopting}{counts['add']} to add, {counts['change']} to change, "
+            f"{counts['destroy']} to destroy."
         )
     else:
         lines.append("No changes. Mautic matches the spec.")
@@ -112,8 +116,9 @@ def describe(outcomes: Iterable[Outcome]) -> str:
         for o in done
     ]
     counts = {action: sum(o.action == action for o in done) for action in SYMBOLS}
+    adopted = f"{counts['adopt']} adopted, " if counts["adopt"] else ""
     lines.append(
-        f"Apply complete! Resources: {counts['create']} added, {counts['update']} changed, "
+        f"Apply complete! Resources: {adopted}{counts['create']} added, {counts['update']} changed, "
         f"{counts['delete']} destroyed."
     )
     return "\n".join(lines)
