@@ -12,10 +12,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
+from sandbox_controls import SandboxControls
 
 from gdpr_as_code.sandbox import Sandbox
 
@@ -48,48 +48,6 @@ def sandbox_env(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> dict[str, 
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return env
-
-
-class SandboxControls:
-    """The ``/_sandbox/`` controls of one sandbox, over HTTP."""
-
-    def __init__(self, url: str) -> None:
-        self.http = httpx.Client(base_url=url + "/_sandbox", timeout=10)
-
-    def _call(self, method: str, path: str, body: Any = None) -> Any:
-        response = self.http.request(method, path, json=body)
-        response.raise_for_status()
-        return response.json()
-
-    def reset(self) -> None:
-        self._call("POST", "/reset")
-
-    def requests(self) -> dict[str, Any]:
-        """``{"total", "requests": [{method, path, query, status}], "counts": {"GET /api/x": n}}``."""
-        return self._call("GET", "/requests")
-
-    def clear_requests(self) -> None:
-        self._call("DELETE", "/requests")
-
-    def fault(self, **rule: Any) -> list[dict[str, Any]]:
-        """Add one fault rule, e.g. ``fault(kind="error", status=503, count=2)`` (see sandbox/faults.py)."""
-        return self._call("POST", "/faults", rule)["faults"]
-
-    def faults(self) -> list[dict[str, Any]]:
-        """The rules still armed; a rule with a ``count`` leaves the list once it has fired that often."""
-        return self._call("GET", "/faults")["faults"]
-
-    def clear_faults(self) -> None:
-        self._call("DELETE", "/faults")
-
-    def expire_tokens(self) -> int:
-        return self._call("POST", "/tokens/expire")["expired"]
-
-    def rate_limit(self, limit: int) -> None:
-        self._call("POST", "/rate-limit", {"limit": limit})
-
-    def close(self) -> None:
-        self.http.close()
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import yaml
 
 REQUEST_OPTIONS = [{"label": "Request for data", "value": "access"},
                    {"label": "Request to be forgotten", "value": "forget"}]
@@ -71,3 +72,43 @@ def add_newsletter(api: httpx.Client) -> int:
             {"label": "Subscribe", "alias": "submit", "type": "button"},
         ]}), "form")
     return int(form["id"])
+
+
+def add_webinar(api: httpx.Client) -> dict[str, Any]:
+    """A form the marketing team adds by hand after the spec was written: name, email, a note, a button."""
+    return _made(api.post("/api/forms/new", json={
+        "name": "Webinar signup", "formType": "standalone", "isPublished": True, "postAction": "message",
+        "postActionProperty": "See you there!",
+        "fields": [
+            {"label": "Name", "alias": "name", "type": "text", "mappedObject": "contact",
+             "mappedField": "firstname"},
+            {"label": "Email", "alias": "email", "type": "email", "isRequired": True,
+             "mappedObject": "contact", "mappedField": "email"},
+            {"label": "Join", "alias": "join", "type": "button"},
+            {"label": "Questions?", "alias": "note", "type": "textarea"},
+        ]}), "form")
+
+
+def complete_the_exported_spec(path: Any) -> None:
+    """What the privacy officer adds to the exported spec: the notification emails, the consent field, the
+    filters routing requests into the (so far static) segments, and ``gdpr:`` with consent on every form."""
+    spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    body = "<html><body><p>Done.</p></body></html>"
+    spec["emails"].update({
+        "access_done": {"name": "GDPR data export sent", "subject": "Your data", "body": body,
+                        "body_format": "html"},
+        "erasure_done": {"name": "GDPR erasure done", "subject": "Erased", "body": body,
+                         "body_format": "html"},
+    })
+    spec["fields"]["consent"] = {"alias": "gdpr_consent", "label": "Consent", "type": "boolean"}
+    for key, value in (("data_requested", "access"), ("request_to_be_forgotten", "forget")):
+        spec["segments"][key]["filters"] = [{"field": "gdpr_request", "operator": "in", "value": [value]}]
+    spec["gdpr"] = {
+        "request_form": "gdpr_request", "request_field": "gdpr_request",
+        "requests": {"access": {"value": "access", "segment": "data_requested", "email": "access_done"},
+                     "erasure": {"value": "forget", "segment": "request_to_be_forgotten",
+                                 "email": "erasure_done"}},
+        "consent": {"required": True, "field": "consent", "forms": "all",
+                    "label": "I agree that my data is processed as the privacy notice says."},
+    }
+    path.write_text(yaml.safe_dump(spec, sort_keys=False, allow_unicode=True), encoding="utf-8")

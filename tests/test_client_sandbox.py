@@ -10,7 +10,7 @@ import socket
 from typing import Any
 
 import pytest
-from conftest import SandboxControls
+from sandbox_controls import SandboxControls
 
 from gdpr_as_code.errors import MauticAuthError, MauticHTTPError, MauticRateLimited, MauticUnreachable
 from gdpr_as_code.mautic.auth import BasicAuth, OAuth2ClientCredentials

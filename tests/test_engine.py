@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from gdpr_as_code import converge
-from gdpr_as_code.converge.changes import Change, FieldChange, Plan
+from gdpr_as_code.converge.changes import FieldChange, Plan, Update
 from gdpr_as_code.errors import PlanError
 from gdpr_as_code.render.text import render_text
 from gdpr_as_code.resources import registry_body
@@ -344,14 +344,8 @@ def test_plan_round_trips_through_json() -> None:
 def test_an_edit_deep_in_a_long_consent_text_is_visible_in_the_plan() -> None:
     text = "Example Ltd uses cookies on this site. We only keep what we need, for as long as we need it."
     edited = text.replace("for as long as", "for longer than")
-    change = Change(
-        "update",
-        "focus",
-        "consent",
-        "Consent banner",
-        4,
-        (FieldChange("properties.content.tagline", edited, text),),
-    )
+    change = Update(kind="focus", key="consent", name="Consent banner", mautic_id=4, desired={},
+                    fields=(FieldChange("properties.content.tagline", edited, text),), fingerprint="0" * 64)
     lines = render_text(Plan("https://mautic.example.com", (change,))).splitlines()
     assert '  ~ focus.consent (id 4)  "Consent banner"' in lines
     assert (

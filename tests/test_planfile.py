@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 
 from gdpr_as_code import converge
-from gdpr_as_code.converge.changes import Change, Plan, fingerprint, tool_version
+from gdpr_as_code.converge.changes import Plan, Update, fingerprint, tool_version
 from gdpr_as_code.errors import PlanError
 from gdpr_as_code.guard.planfile import (
     StalePlanError,
@@ -172,7 +172,8 @@ def test_the_spec_path_is_saved_relative_to_the_working_directory(
 def test_form_parts_recreated_by_hand_make_it_stale_even_with_the_same_content() -> None:
     data = {"name": "GDPR request", "fields": {"email": {"label": "Email"}}}
     parts = {"fields": {"email": 5}}
-    change = Change("update", "forms", "gdpr", "GDPR request", 3, (), data, parts, fingerprint(data))
+    change = Update(kind="forms", key="gdpr", name="GDPR request", mautic_id=3, desired=data, fields=(),
+                    fingerprint=fingerprint(data), sub_ids=parts)
     plan = Plan(URL, (change,), tool_version=tool_version())
 
     def live(email_field_id: int) -> converge.LiveState:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from gdpr_as_code.converge import Outcome
-from gdpr_as_code.converge.changes import Change, FieldChange, Plan
+from gdpr_as_code.converge.changes import Change, Create, FieldChange, Plan, Update
 from gdpr_as_code.errors import GdprAsCodeError
 from gdpr_as_code.guard.receipts import (
     Run,
@@ -29,9 +29,11 @@ HEADLINE = "properties.content.headline"
 
 
 def change(key: str, after: str, before: str | None = None, path: str = HEADLINE) -> Change:
-    action = "update" if before else "create"
     fields = (FieldChange(path, before, after),)
-    return Change(action, "focus", key, key.title(), 4 if before else None, fields)
+    if before:
+        return Update(kind="focus", key=key, name=key.title(), mautic_id=4, desired={}, fields=fields,
+                      fingerprint="0" * 64)
+    return Create(kind="focus", key=key, name=key.title(), desired={}, fields=fields)
 
 
 def make_plan(changes: list[Change], spec_hash: str = "cd" * 32) -> Plan:
@@ -77,7 +79,7 @@ def test_receipt_has_instance_time_versions_hashes_and_each_change(spec: Path) -
     assert (r["status"], r["instance"], r["tool_version"]) == ("applied", URL, "0.1.0")
     assert r["plan_sha256"] == plan.to_dict()["plan_sha256"]
     assert (r["started_at"], r["finished_at"]) == ("2026-11-29T05:59:57+00:00", "2026-11-29T06:00:00+00:00")
-    assert r["summary"] == {"create": 1, "update": 0, "delete": 0, "adopt": 0}
+    assert r["summary"] == {"create": 1, "update": 0, "delete": 0, "adopt": 0, "consent": 0}
     assert r["changes"] == [
         {
             "action": "create", "kind": "focus", "key": "banner", "address": "focus.banner", "mautic_id": 11,

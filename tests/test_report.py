@@ -10,7 +10,7 @@ from pathlib import Path
 import jsonschema
 import markdown
 
-from gdpr_as_code.converge.changes import Change, FieldChange, Plan
+from gdpr_as_code.converge.changes import Create, Delete, FieldChange, Plan, Update
 from gdpr_as_code.redact import EMAIL_MASK, SECRET_MASK, Redactor
 from gdpr_as_code.render.json import render_json
 from gdpr_as_code.render.markdown import DETAILED_CHANGES, render_markdown
@@ -28,8 +28,8 @@ def sample_plan() -> Plan:
         spec_sha256="5" * 64,
         tool_version="0.1.0",
         changes=(
-            Change(
-                "create", "segments", "forget", "Request to be forgotten",
+            Create(
+                kind="segments", key="forget", name="Request to be forgotten",
                 fields=(
                     FieldChange("name", None, "Request to be forgotten"),
                     FieldChange("isPublished", None, True),
@@ -37,8 +37,8 @@ def sample_plan() -> Plan:
                 ),
                 desired={"name": "Request to be forgotten", "isPublished": True},
             ),
-            Change(
-                "update", "forms", "gdpr_request", "GDPR request", mautic_id=3,
+            Update(
+                kind="forms", key="gdpr_request", name="GDPR request", mautic_id=3,
                 fields=(
                     FieldChange("fields.consent.label", "I agree", "I agree to the <b>privacy | notice</b>"),
                     FieldChange("fields.email", None, {"type": "email", "label": "Email"}),
@@ -47,14 +47,15 @@ def sample_plan() -> Plan:
                 desired={"name": "GDPR request"},
                 fingerprint="a" * 64,
             ),
-            Change(
-                "update", "emails", "confirm", "Request received", mautic_id=7,
+            Update(
+                kind="emails", key="confirm", name="Request received", mautic_id=7,
                 fields=(FieldChange("fromAddress", "jane.doe@example.org", "privacy@example.org"),),
                 desired={"fromAddress": "privacy@example.org"},
                 fingerprint="b" * 64,
             ),
-            Change("delete", "focus", "old_banner", "Old banner", mautic_id=2, fingerprint="c" * 64),
-            Change("delete", "segments", "legacy", "Legacy", 9, fingerprint="d" * 64, suppressed=True),
+            Delete(kind="focus", key="old_banner", name="Old banner", mautic_id=2, fingerprint="c" * 64),
+            Delete(kind="segments", key="legacy", name="Legacy", mautic_id=9, fingerprint="d" * 64,
+                   suppressed=True),
         ),
     )
 
@@ -62,8 +63,8 @@ def sample_plan() -> Plan:
 def big_plan(n: int) -> Plan:
     long_text = "We process your data to answer your request. " * 20
     changes = tuple(
-        Change(
-            "create", "segments", f"segment_{i:03}", f"Segment {i}",
+        Create(
+            kind="segments", key=f"segment_{i:03}", name=f"Segment {i}",
             fields=(FieldChange("name", None, f"Segment {i}"), FieldChange("description", None, long_text)),
             desired={"name": f"Segment {i}"},
         )
@@ -137,7 +138,8 @@ def test_json_is_versioned_valid_and_redacted() -> None:
 
 def test_secret_in_a_value_is_masked() -> None:
     leak = FieldChange("description", "a", "pw-Canary-4242")
-    change = Change("update", "segments", "x", "X", 1, (leak,))
+    change = Update(kind="segments", key="x", name="X", mautic_id=1, desired={}, fields=(leak,),
+                    fingerprint="0" * 64)
     leaky = Plan(instance=URL, tool_version="0.1.0", changes=(change,))
     assert "pw-Canary-4242" not in render_markdown(leaky, REDACTOR) + render_json(leaky, REDACTOR)
     assert SECRET_MASK in render_markdown(leaky, REDACTOR)
@@ -146,10 +148,10 @@ def test_secret_in_a_value_is_masked() -> None:
 def test_nested_settings_are_rows_and_long_texts_show_where_they_differ() -> None:
     tagline = "We use cookies to improve this website. " * 30
     edited = tagline + "We never sell your data."
-    change = Change(
-        "update", "focus", "consent", "Consent banner", 1,
-        (FieldChange("properties", {"content": {"tagline": tagline, "headline": "Hi"}},
-                     {"content": {"tagline": edited, "headline": "Hi"}}),),
+    change = Update(
+        kind="focus", key="consent", name="Consent banner", mautic_id=1, desired={}, fingerprint="0" * 64,
+        fields=(FieldChange("properties", {"content": {"tagline": tagline, "headline": "Hi"}},
+                            {"content": {"tagline": edited, "headline": "Hi"}}),),
     )
     text = render_markdown(Plan(URL, (change,), tool_version="0.1.0"), REDACTOR)
     (row,) = [line for line in text.splitlines() if line.startswith("| `properties.content.tagline`")]

@@ -17,7 +17,7 @@ from test_requests_e2e import Site, site  # noqa: F401 - the fixture: a sandbox 
 
 from gdpr_as_code.dsr import delivery, export
 from gdpr_as_code.errors import GdprAsCodeError
-from gdpr_as_code.spec.model import ExportDelivery
+from gdpr_as_code.spec.gdpr_model import ExportDelivery
 
 
 class _Smtp(socketserver.StreamRequestHandler):

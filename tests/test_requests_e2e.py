@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
+from browser import request_form_body
 
 from gdpr_as_code.cli import main
 from gdpr_as_code.dsr.erasure import RECEIPT_KEY_ENV, email_hash
@@ -47,18 +48,7 @@ class Site:
     def submit(self, name: str, address: str, *choices: str) -> int:
         """Post the request form as a browser does (no cookie: a new visitor); answers the contact id."""
         form = next(f for f in self.api.get("/api/forms").json()["forms"] if f["name"] == "GDPR request")
-        body: dict[str, str | list[str]] = {"mauticform[formId]": str(form["id"]), "mauticform[return]": ""}
-        for field in form["fields"]:
-            alias = field["alias"]
-            if alias == "name":
-                body["mauticform[name]"] = name
-            elif alias == "email":
-                body["mauticform[email]"] = address
-            elif alias == "request":
-                body["mauticform[request][]"] = list(choices)
-            elif field["type"] == "checkboxgrp":  # the consent box the spec adds to every form
-                options = field["properties"]["optionlist"]["list"]
-                body[f"mauticform[{alias}][]"] = [str(options[0]["value"])]
+        body = request_form_body(form, name, address, list(choices))
         answer = httpx.post(
             f"{self.url}/form/submit",
             params={"formId": form["id"]},
@@ -304,6 +294,7 @@ def _two_requests(site: Site, n: int) -> tuple[int, int]:
     return alice, bob
 
 
+@pytest.mark.timeout(600)  # one killed process per step boundary: minutes on a loaded 2-core machine
 def test_killed_at_any_step_boundary_a_rerun_loses_nothing_and_sends_nothing_twice(site: Site) -> None:
     journal = site.state / "journal.jsonl"
     _two_requests(site, 0)

@@ -8,7 +8,7 @@ from types import MappingProxyType
 
 import pytest
 
-from gdpr_as_code.converge.changes import Change, FieldChange, Plan
+from gdpr_as_code.converge.changes import Change, Create, FieldChange, Plan, Update
 from gdpr_as_code.errors import MauticAuthError
 from gdpr_as_code.redact import Redactor
 from gdpr_as_code.rollout.inventory import Instance, Inventory
@@ -37,10 +37,10 @@ def planned(name: str, *changes: Change) -> InstanceResult[Plan]:
     return InstanceResult(instance(name), "ok", Plan(f"https://{name}.example", changes))
 
 
-RENAME = Change("update", "segments", "forget", "Forget me", 7,
-                (FieldChange("name", "Renamed by hand", "Forget me"),), {"name": "Forget me"})
-CREATE = Change("create", "segments", "export", "Data requested", None,
-                (FieldChange("name", None, "Data requested"),), {"name": "Data requested"})
+RENAME = Update(kind="segments", key="forget", name="Forget me", mautic_id=7, desired={"name": "Forget me"},
+                fields=(FieldChange("name", "Renamed by hand", "Forget me"),), fingerprint="0" * 64)
+CREATE = Create(kind="segments", key="export", name="Data requested", desired={"name": "Data requested"},
+                fields=(FieldChange("name", None, "Data requested"),))
 
 
 @pytest.fixture

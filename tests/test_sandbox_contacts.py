@@ -390,3 +390,28 @@ def test_an_ip_address_named_by_the_api_caller_is_recorded_and_none_otherwise(ap
     named = api.post("/api/contacts/new", json={"email": "b@example.com", "ipAddress": "203.0.113.9"})
     ips = api.get(f"/api/contacts/{named.json()['contact']['id']}").json()["contact"]["ipAddresses"]
     assert [ip["ipAddress"] for ip in ips] == ["203.0.113.9"]
+
+
+def test_the_batch_delete_answers_booleans_as_a_list_does(api: httpx.Client) -> None:
+    """Real 5.1.0 (tests/recorded/5.1.0/request-journey/049): the deleted contacts' booleans are ``"1"``."""
+    api.post("/api/fields/contact/new", json={"label": "Consent", "alias": "consent_given", "type": "boolean",
+                                              "properties": {"no": "No", "yes": "Yes"}}).raise_for_status()
+    made = api.post("/api/contacts/new", json={"email": "c@example.com", "consent_given": 1})
+    made = made.json()["contact"]
+    (gone,) = api.delete("/api/contacts/batch/delete", params={"ids": str(made["id"])}).json()["contacts"]
+    assert gone["fields"]["all"]["consent_given"] == "1"
+
+
+def test_a_library_user_agent_gets_no_device_type_and_no_os_keys(sandbox: Any, api: httpx.Client) -> None:
+    """Real 5.1.0 (request-journey/043): a form posted by python-httpx records a device with no type."""
+    email = {"label": "Email", "alias": "email", "type": "email", "mappedObject": "contact",
+             "mappedField": "email"}
+    form = api.post("/api/forms/new", json={"name": "F", "formType": "standalone", "fields": [
+        email, {"label": "Send", "alias": "submit", "type": "button"}]}).json()["form"]
+    httpx.post(f"{sandbox.url}/form/submit", params={"formId": form["id"]}, data={
+        "mauticform[formId]": str(form["id"]), "mauticform[email]": "d@example.com"})
+    found = api.get("/api/contacts", params={"search": "email:d@example.com"}).json()["contacts"]
+    (contact,) = found.values()
+    (device,) = api.get(f"/api/contacts/{contact['id']}/devices").json()["devices"]
+    assert {k: v for k, v in device.items() if k not in ("id", "lead")} == {
+        "device": "", "deviceBrand": "", "deviceModel": ""}

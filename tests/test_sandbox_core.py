@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import SandboxControls
 from recordings import recorded_exchange
+from sandbox_controls import SandboxControls
 
 from gdpr_as_code.cli import main
 from gdpr_as_code.errors import GdprAsCodeError

@@ -16,16 +16,18 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from recordings import RECORDED, exchange_files, exchange_name, read_exchange
+from recordings import RECORDED, RECORDED_ROOT, exchange_files, exchange_name, read_exchange
 
 from gdpr_as_code.sandbox import Sandbox
 
@@ -376,3 +378,99 @@ def test_shape_comparison_reports_what_a_client_would_notice() -> None:
     ]
     assert list(shape_differences({"a": {"createdByUser": " "}}, {"a": {"createdByUser": None}})) == []
     assert re.search(r"array of 2 recorded, 1", next(iter(shape_differences([1, 2], [1]))))
+
+
+# --- fresh recordings: sessions an acceptance run wrote (GDPR_AS_CODE_RECORD_DIR), replayed the same way ---
+
+FRESH_MIN_MATCH = 0.95
+REFERENCE_SESSIONS = {"crud", "flows"}
+# What the recording proxy wrote for credentials (tests/acceptance/proxy.py), and what the replay sends.
+PLACEHOLDERS = {
+    "Basic <credentials>": BASIC_ADMIN,
+    "<client_id>": OAUTH_CLIENT_ID,
+    "<client_secret>": OAUTH_CLIENT_SECRET,
+}
+FRESH_CONSOLE = {"segments_update": ("POST", "/_sandbox/segments/rebuild", None)}
+
+
+def fresh_sessions() -> list[Path]:
+    """The 5.1.0 sessions beyond the reference conversation: those kept in the repo, and a fresh run's folder
+    named by ``GDPR_AS_CODE_REPLAY_DIR`` (its ``5.1.0/`` part; the sandbox models 5.1)."""
+    roots = [RECORDED_ROOT / "5.1.0"]
+    if os.environ.get("GDPR_AS_CODE_REPLAY_DIR"):
+        roots.append(Path(os.environ["GDPR_AS_CODE_REPLAY_DIR"]) / "5.1.0")
+    return sorted(
+        folder for root in roots if root.is_dir() for folder in root.iterdir()
+        if folder.is_dir() and folder.name not in REFERENCE_SESSIONS
+    )
+
+
+def load_fresh(folder: Path) -> list[Step]:
+    steps: list[Step] = []
+    for path in exchange_files(folder):
+        if path.suffix == ".txt":
+            label = path.stem.split("_CONSOLE_", 1)[-1]
+            steps.append(Step(exchange_name(path), control=FRESH_CONSOLE[label]))
+            continue
+        data = read_exchange(path)
+        request, response = data["request"], data["response"]
+        steps.append(Step(exchange_name(path), exchange=Exchange(
+            name=exchange_name(path), method=request["method"], url=request["url"], body=request.get("body"),
+            body_kind=request.get("body_kind"), headers=dict(request.get("headers") or {}),
+            status=response["status"], content_type=response.get("content_type", ""), raw=response["raw"],
+            response_headers=dict(response.get("headers") or {}),
+        )))
+    return steps
+
+
+class FreshReplayer(Replayer):
+    """A replayer for proxy recordings: credentials were replaced by placeholders, so it sends the sandbox's
+    own (Basic admin, and a token of its own for every ``Bearer``)."""
+
+    def __init__(self, base_url: str, token: str) -> None:
+        super().__init__(base_url)
+        self.token = token
+
+    def translate(self, text: str) -> str:
+        for placeholder, value in PLACEHOLDERS.items():
+            text = text.replace(placeholder, value)
+        return super().translate(text.replace("Bearer <credentials>", f"Bearer {self.token}"))
+
+
+@pytest.mark.parametrize("folder", fresh_sessions(), ids=lambda f: f"{f.parent.parent.name}/{f.name}")
+def test_fresh_recordings_replay_on_the_sandbox(
+    folder: Path, replay_sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    setup = Replayer(replay_sandbox.url)
+    setup.control("POST", "/_sandbox/reset", None)
+    setup.control("POST", "/_sandbox/oauth-clients",
+                  {"client_id": OAUTH_CLIENT_ID, "client_secret": OAUTH_CLIENT_SECRET})
+    token = httpx.post(f"{replay_sandbox.url}/oauth/v2/token", data={
+        "grant_type": "client_credentials", "client_id": OAUTH_CLIENT_ID,
+        "client_secret": OAUTH_CLIENT_SECRET}).json()["access_token"]
+    setup.close()
+    replayer = FreshReplayer(replay_sandbox.url, token)
+    failures: list[str] = []
+    matched = total = 0
+    try:
+        for step in load_fresh(folder):
+            if step.control:
+                replayer.control(*step.control)
+                continue
+            ex = step.exchange
+            assert ex is not None
+            total += 1
+            problems = compare(ex, replayer.send(ex), replayer)
+            if problems:
+                failures.append(f"{ex.name} ({ex.method} {ex.url.removeprefix(RECORDED_BASE)}):\n    "
+                                + "\n    ".join(problems[:6]))
+            else:
+                matched += 1
+    finally:
+        replayer.close()
+    with capsys.disabled():
+        print(f"\nfidelity {folder.parent.name}/{folder.name}: {matched}/{total} matched")
+    replay_sandbox.check_errors()
+    assert total and matched >= FRESH_MIN_MATCH * total, (
+        f"{total - matched} of {total} exchanges differ from the real Mautic:\n" + "\n".join(failures[:20])
+    )

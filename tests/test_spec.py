@@ -53,7 +53,7 @@ def test_gdpr_yaml_is_the_seeds_whole_setup() -> None:
         "multiselect", "in", ("forget",))
     form = spec.form(spec.gdpr.request_form) if spec.gdpr else None
     assert form is not None
-    assert [f.key for f in form.fields] == ["name", "email", "request", "gdpr_consent", "submit"]
+    assert [f.key for f in form.fields] == ["name", "email", "request", "submit"]  # exempt: Art. 7(4)
     assert form.field("email").contact_field == "email"
     assert form.field("request").options == (
         ("Request for data", "access"), ("Request to be forgotten", "forget"))
@@ -101,8 +101,32 @@ def test_model_is_immutable_and_made_of_tuples() -> None:
     assert load_spec(CONFIGS / "gdpr.yaml", env={}) == spec
 
 
-def test_consent_checkbox_is_added_to_every_form_before_the_button() -> None:
-    spec = load_spec(CONFIGS / "gdpr.yaml", env={})
+def test_consent_checkbox_is_added_to_every_form_before_the_button_but_the_request_form(
+    tmp_path: Path,
+) -> None:
+    text = (CONFIGS / "gdpr.yaml").read_text().replace("\n# The \"GDPR configuration section\"", """
+  newsletter:
+    name: Newsletter
+    fields:
+      email: {label: Email, type: email, contact_field: email}
+      submit: {label: Subscribe, type: button}
+    message: Thanks.
+  partner:
+    name: Partner offers
+    fields:
+      email: {label: Email, type: email, contact_field: email}
+    message: Thanks.
+
+# The "GDPR configuration section\"""")
+    shutil.copytree(CONFIGS / "emails", tmp_path / "emails")
+    spec = load_spec(write(tmp_path, text), env={})
+    assert [f.key for f in spec.form("newsletter").fields] == ["email", "gdpr_consent", "submit"]
+    assert "gdpr_consent" not in [f.key for f in spec.form("gdpr_request").fields]
+    exempting = text.replace("    field: consent\n", "    field: consent\n    exempt: [Partner*]\n")
+    assert [f.key for f in load_spec(write(tmp_path, exempting), env={}).form("partner").fields] == [
+        "email"]
+    opted_in = text.replace("    field: consent\n", "    field: consent\n    request_form: true\n")
+    spec = load_spec(write(tmp_path, opted_in), env={})
     checkbox = spec.form("gdpr_request").field("gdpr_consent")
     assert checkbox.consent and checkbox.required and checkbox.type == "checkboxgrp"
     assert checkbox.label == "Consent"
@@ -193,14 +217,15 @@ def _spec_error(path: Path) -> SpecError:
 def test_libyaml_and_python_composers_agree_on_data_and_locations() -> None:
     """Valid documents are composed by libyaml for speed, broken ones by PyYAML's Python composer for the
     wording; both must give the same data at the same lines and columns (umlauts included)."""
-    from gdpr_as_code.spec import yaml_loader
+    from gdpr_as_code.spec import yaml_compose, yaml_loader
 
-    if yaml_loader._CComposer is None:
+    if yaml_compose._CComposer is None:
         pytest.skip("PyYAML without libyaml: only the Python composer runs")
     for path in [*CONFIGS.glob("*.yaml"), CORPUS / "duplicate_field_alias.yaml"]:
         text, _ = yaml_loader.read_text(path, str(path))
-        fast = yaml_loader.build_data(yaml_loader._compose_fast(text), str(path), interpolate=None)
-        pure = yaml_loader.build_data(yaml_loader._compose_pure(text, str(path)), str(path), interpolate=None)
+        fast = yaml_loader.build_data(yaml_compose._compose_fast(text), str(path), interpolate=None)
+        composed = yaml_compose._compose_pure(text, str(path))
+        pure = yaml_loader.build_data(composed, str(path), interpolate=None)
         assert fast[:2] == pure[:2]
 
 

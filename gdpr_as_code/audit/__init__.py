@@ -37,8 +37,9 @@ def audit(client: MauticClient, spec: Spec | None = None, at: datetime | None = 
     at = at or now()
     snap = Snapshot.read(client)
     setup = from_spec(spec, snap) if spec is not None else recognise(snap)
+    exempt = spec.gdpr.consent.exempt if spec is not None and spec.gdpr is not None else ()
     findings = [
-        *checks.form_consent(snap, setup),
+        *checks.form_consent(snap, setup, exempt),
         *checks.banner(setup),
         *checks.request_setup(setup),
         *checks.notification_emails(setup),

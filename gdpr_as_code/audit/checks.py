@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from fnmatch import fnmatchcase as fnmatch
 
 from gdpr_as_code.audit.setup import (
     CONSENT_RE,
@@ -79,10 +80,10 @@ def form_consent(snap: Snapshot, setup: Setup, exempt: Iterable[str] = ()) -> li
     """Published forms collecting personal data without a required consent checkbox (Art. 6(1)(a), 7(1))."""
     booleans = {str(f.get("alias")) for f in snap.of("fields") if f.get("type") == "boolean"}
     skip = {int(setup.form["id"])} if setup.form else set()
-    names = set(exempt)
     found = []
     for form in sorted(snap.of("forms"), key=lambda f: int(f["id"])):
-        if not form.get("isPublished") or int(form["id"]) in skip or form.get("name") in names:
+        name = str(form.get("name"))
+        if not form.get("isPublished") or int(form["id"]) in skip or any(fnmatch(name, p) for p in exempt):
             continue
         if collects_personal_data(form) and not has_consent(form, setup.consent_field, booleans):
             found.append(Finding(

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from gdpr_as_code.cli.app import EXIT_CHANGES, EXIT_OK, approve, cli, spec_and_client
-from gdpr_as_code.cli.rollout import PLAN_FORMATS, apply_rollout, inventory_options, plan_rollout
+from gdpr_as_code.cli.rollout import PLAN_FORMATS, Rollout, apply_rollout, inventory_options, plan_rollout
 
 
 def _output_options(command: Any) -> Any:
@@ -26,10 +26,13 @@ def _output_options(command: Any) -> Any:
 @click.option("--out", "out_path", type=click.Path(),
               help="Save the plan for apply PLANFILE (with --inventory: a directory, one plan per instance).")
 @_output_options
-@inventory_options(plan_rollout)
+@inventory_options
 def plan_command(spec_path: str, detailed_exitcode: bool, prune: bool, out_path: str | None, output: str,
-                 as_json: bool) -> int:
+                 as_json: bool, rollout: Rollout | None) -> int:
     """Show what apply would change in Mautic (reads only)."""
+    if rollout:
+        return plan_rollout(rollout, spec_path=spec_path, detailed_exitcode=detailed_exitcode, prune=prune,
+                            out_path=out_path, output=output, as_json=as_json)
     from gdpr_as_code import converge
     from gdpr_as_code.guard.apply import spec_redactor
     from gdpr_as_code.guard.planfile import save_plan
@@ -54,10 +57,13 @@ def plan_command(spec_path: str, detailed_exitcode: bool, prune: bool, out_path:
 @click.option("--lock-timeout", type=click.FloatRange(min=0), default=0, show_default=True,
               help="Seconds to wait for another apply to the same instance to finish.")
 @click.option("--remote-lock", is_flag=True, help="Also lock in Mautic itself (runners on other machines).")
-@inventory_options(apply_rollout)
+@inventory_options
 def apply_command(spec_path: str, auto_approve: bool, prune: bool, receipts_dir: str | None,
-                  lock_timeout: float, remote_lock: bool) -> int:
+                  lock_timeout: float, remote_lock: bool, rollout: Rollout | None) -> int:
     """Make Mautic match the spec: show the plan, ask, apply, verify. A PLANFILE is applied as saved."""
+    if rollout:
+        return apply_rollout(rollout, spec_path=spec_path, auto_approve=auto_approve, prune=prune,
+                             receipts_dir=receipts_dir, lock_timeout=lock_timeout, remote_lock=remote_lock)
     from gdpr_as_code.guard.apply import ApplyOptions, apply_saved, plan_and_apply, spec_redactor
     from gdpr_as_code.guard.planfile import is_plan_file
     from gdpr_as_code.redact import Redactor

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +14,29 @@ import click
 from gdpr_as_code.cli.app import EXIT_OK, approve
 
 
-def plan_rollout(selection: tuple[str, tuple[str, ...], str | None], options: Any, *, spec_path: str,
-                  detailed_exitcode: bool, prune: bool, out_path: str | None, output: str,
-                  as_json: bool) -> int:
+@dataclass(frozen=True)
+class Rollout:
+    """What ``--inventory`` and its options asked for: which instances, and how to work on them."""
+
+    inventory: str
+    select: tuple[str, ...]
+    shard: str | None
+    parallelism: int
+    continue_on_error: bool
+
+    def options(self) -> Any:
+        from gdpr_as_code.rollout.steps import RolloutOptions
+
+        return RolloutOptions(parallelism=self.parallelism, continue_on_error=self.continue_on_error)
+
+
+def plan_rollout(selection: Rollout, *, spec_path: str, detailed_exitcode: bool, prune: bool,
+                 out_path: str | None, output: str, as_json: bool) -> int:
     """``plan SPEC --inventory FILE``: plan every selected instance concurrently; one combined result."""
     from gdpr_as_code.rollout import report, steps
     from gdpr_as_code.rollout import runner as rollout
 
+    options = selection.options()
     inventory, instances, redactor = _rollout_selection(selection)
     if not instances:
         return EXIT_OK
@@ -34,13 +50,13 @@ def plan_rollout(selection: tuple[str, tuple[str, ...], str | None], options: An
     return report.exit_code([report.plan_status(r) for r in results], detailed_exitcode)
 
 
-def apply_rollout(selection: tuple[str, tuple[str, ...], str | None], options: Any, *, spec_path: str,
-                   auto_approve: bool, prune: bool, receipts_dir: str | None, lock_timeout: float,
-                   remote_lock: bool) -> int:
+def apply_rollout(selection: Rollout, *, spec_path: str, auto_approve: bool, prune: bool,
+                  receipts_dir: str | None, lock_timeout: float, remote_lock: bool) -> int:
     """``apply SPEC|PLANDIR --inventory FILE``: plan all, show, ask once, then apply wave by wave."""
     from gdpr_as_code.rollout import report, steps
     from gdpr_as_code.rollout import runner as rollout
 
+    options = selection.options()
     inventory, instances, redactor = _rollout_selection(selection)
     if not instances:
         return EXIT_OK
@@ -74,50 +90,45 @@ def _debug_tracebacks(results: Any, redactor: Any) -> None:
         click.echo(shown, err=True)
 
 
-def _rollout_selection(selection: tuple[str, tuple[str, ...], str | None]) -> tuple[Any, Any, Any]:
+def _rollout_selection(selection: Rollout) -> tuple[Any, Any, Any]:
     """The inventory, its selected instances (telling when a shard is empty) and the rollout's redactor."""
     from gdpr_as_code.rollout import report, steps
 
-    inventory, instances = steps.selection(*selection)
+    inventory, instances = steps.selection(selection.inventory, selection.select, selection.shard)
     if not instances:
-        click.echo(f"No instance of {inventory.path} is in shard {selection[2]}: nothing to do.", err=True)
+        click.echo(f"No instance of {inventory.path} is in shard {selection.shard}: nothing to do.", err=True)
     return inventory, instances, report.redactor_for(inventory)
 
 
-def inventory_options(runner: Callable[..., int]) -> Callable[[Callable[..., int]], Callable[..., int]]:
-    """Add ``--inventory`` and its options to plan/apply; without ``--inventory`` the single-instance
-    command runs exactly as before, with it ``runner`` does the rollout."""
+def inventory_options(command: Callable[..., int]) -> Callable[..., int]:
+    """Add ``--inventory`` and its options to plan/apply; the command receives them as one ``rollout``
+    argument (a ``Rollout``, or None without ``--inventory``) and calls its rollout runner itself."""
 
-    def decorate(command: Callable[..., int]) -> Callable[..., int]:
-        @functools.wraps(command)
-        def wrapper(*, inventory: str | None, select: tuple[str, ...], shard: str | None, parallelism: int,
-                    continue_on_error: bool, **kwargs: Any) -> int:
-            if inventory is None:
-                if select or shard or continue_on_error:
-                    raise click.UsageError("--select, --shard and --continue-on-error need --inventory FILE.")
-                return command(**kwargs)
-            from gdpr_as_code.rollout.steps import RolloutOptions
+    @functools.wraps(command)
+    def wrapper(*, inventory: str | None, select: tuple[str, ...], shard: str | None, parallelism: int,
+                continue_on_error: bool, **kwargs: Any) -> int:
+        if inventory is None and (select or shard or continue_on_error):
+            raise click.UsageError("--select, --shard and --continue-on-error need --inventory FILE.")
+        chosen = None if inventory is None else Rollout(inventory, select, shard, parallelism,
+                                                        continue_on_error)
+        return command(rollout=chosen, **kwargs)
 
-            options = RolloutOptions(parallelism=parallelism, continue_on_error=continue_on_error)
-            return runner((inventory, select, shard), options, **kwargs)
-
-        for option in reversed((
-            click.option("--inventory", type=click.Path(exists=True, dir_okay=False),
-                         help="Run on every instance of this inventory (see README, Rollout); apply then "
-                         "takes SPEC or the directory of plans that plan --inventory --out wrote."),
-            click.option("--select", multiple=True, metavar="LABEL=VALUE",
-                         help="With --inventory: only instances with this label; repeat to require several."),
-            click.option("--shard", metavar="I/N", help="With --inventory: only shard I of N (a stable split "
-                         "by a hash of the instance name, for CI; see examples/ci/README-sharding.md)."),
-            click.option("--parallelism", type=click.IntRange(1, 64), default=DEFAULT_PARALLELISM,
-                         show_default=True, help="With --inventory: instances worked on at the same time."),
-            click.option("--continue-on-error", is_flag=True, help="With --inventory: go on with the next "
-                         "wave (apply) even when an instance failed."),
-        )):
-            wrapper = option(wrapper)
-        return wrapper
-
-    return decorate
+    options = (
+        click.option("--inventory", type=click.Path(exists=True, dir_okay=False),
+                     help="Run on every instance of this inventory (see README, Rollout); apply then "
+                     "takes SPEC or the directory of plans that plan --inventory --out wrote."),
+        click.option("--select", multiple=True, metavar="LABEL=VALUE",
+                     help="With --inventory: only instances with this label; repeat to require several."),
+        click.option("--shard", metavar="I/N", help="With --inventory: only shard I of N (a stable split "
+                     "by a hash of the instance name, for CI; see examples/ci/README-sharding.md)."),
+        click.option("--parallelism", type=click.IntRange(1, 64), default=DEFAULT_PARALLELISM,
+                     show_default=True, help="With --inventory: instances worked on at the same time."),
+        click.option("--continue-on-error", is_flag=True, help="With --inventory: go on with the next "
+                     "wave (apply) even when an instance failed."),
+    )
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper
 
 
 # Equal to rollout.runner.DEFAULT_PARALLELISM and render.FORMATS (tests keep them so); importing those modules

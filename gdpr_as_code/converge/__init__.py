@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from gdpr_as_code.converge.adopt import adopt
 from gdpr_as_code.converge.apply import Outcome, apply, verify
 from gdpr_as_code.converge.changes import Plan
+from gdpr_as_code.converge.consent import consent_changes
 from gdpr_as_code.converge.diff import diff
 from gdpr_as_code.converge.state import Live, LiveState, desired_state, live_from_raw, read_live
 from gdpr_as_code.resources import kind_of_address, ref
@@ -49,7 +50,9 @@ def plan(spec: Spec, client: MauticClient, *, prune: bool = False) -> Plan:
     live = read_live(client, known=adopting)
     return Plan(
         instance=client.name,
-        changes=diff(desired_state(spec), live, prune=prune, adopt=spec.adopt),
+        changes=(
+            *diff(desired_state(spec), live, prune=prune, adopt=spec.adopt), *consent_changes(spec, live)
+        ),
         ids={**adopting, **live.ids()},
         prune=prune,
         spec_sha256=spec.sha256,

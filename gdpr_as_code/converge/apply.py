@@ -9,13 +9,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gdpr_as_code.converge.changes import Change, Plan
+from gdpr_as_code.converge.changes import Adopt, Change, Consent, Create, Delete, Plan, Update
+from gdpr_as_code.converge.consent import consent_body
 from gdpr_as_code.converge.diff import field_changes
 from gdpr_as_code.converge.state import read_live
 from gdpr_as_code.errors import ApplyError, ApplyInterrupted, MauticError
 from gdpr_as_code.render.text import cut
 from gdpr_as_code.resources import (
     BY_NAME,
+    FORMS,
     KINDS,
     SEGMENTS,
     Kind,
@@ -42,6 +44,8 @@ class Outcome:
 
     @property
     def address(self) -> str:
+        if self.action == "consent":  # a form outside the spec: named by its id
+            return f"{BY_NAME[self.kind].label} #{self.mautic_id}"
         return BY_NAME[self.kind].address(self.key)
 
 
@@ -56,6 +60,23 @@ class _Run:
         self.ids = dict(plan.ids)
         self.outcomes: list[Outcome] = []
 
+    def make(self, change: Change) -> None:
+        """Carry out one change, by its type."""
+        match change:
+            case Create():
+                self.create(change)
+            case Update():
+                self.update(change)
+            case Delete():
+                self.delete(change)
+            case Adopt():
+                self.adopt(change)
+            case Consent():
+                path = f"{FORMS.path}/{change.mautic_id}/edit"
+                self.client.patch(path, consent_body(change), idempotent=False)
+                self.outcomes.append(Outcome("consent", change.kind, change.key, change.mautic_id,
+                                             "consent checkbox added"))
+
     def resolve(self, reference: str) -> int:
         if reference not in self.ids:
             kind, key = parse_ref(reference) or ("?", reference)
@@ -66,9 +87,9 @@ class _Run:
             )
         return self.ids[reference]
 
-    def create(self, change: Change) -> None:
+    def create(self, change: Create) -> None:
         kind = BY_NAME[change.kind]
-        desired = dict(change.desired or {})
+        desired = dict(change.desired)
         body = kind.payload(desired, change.key, None, self.resolve)
 
         def find_existing() -> dict[str, Any] | None:
@@ -85,7 +106,7 @@ class _Run:
         self.ids[ref(kind.name, change.key)] = int(made["id"])
         self.outcomes.append(Outcome("create", kind.name, change.key, int(made["id"])))
 
-    def update(self, change: Change) -> None:
+    def update(self, change: Update) -> None:
         kind = BY_NAME[change.kind]
         sub_ids = {part: dict(ids) for part, ids in change.sub_ids.items()}
         for part in kind.parts:
@@ -98,12 +119,12 @@ class _Run:
             )
         )
 
-    def adopt(self, change: Change) -> None:
+    def adopt(self, change: Adopt) -> None:
         """Take over an unmanaged object (``adopt:``): write its marker (a contact field: list it in the
         registry) together with what else the plan changes, in one PATCH; a form's parts go by id, each
         action with its marker, so nothing is recreated."""
         kind = BY_NAME[change.kind]
-        desired = dict(change.desired or {})
+        desired = dict(change.desired)
         writes = set(change.changed)
         if kind.ownership == "registry":
             save_registry(self.client, {change.key: str(desired[kind.identity])})
@@ -118,11 +139,11 @@ class _Run:
         self.outcomes.append(Outcome("adopt", kind.name, change.key, change.mautic_id,
                                      ", ".join(f.path for f in change.fields)))
 
-    def _patch(self, kind: Kind, change: Change, writes: frozenset[str], sub_ids: dict[str, dict[str, int]]
-               ) -> None:
+    def _patch(self, kind: Kind, change: Update | Adopt, writes: frozenset[str],
+               sub_ids: dict[str, dict[str, int]]) -> None:
         """One PATCH of ``writes``; repeated after a lost answer only when it adds no part (a new form field
         sent twice would be made twice)."""
-        desired = dict(change.desired or {})
+        desired = dict(change.desired)
         body = kind.payload(desired, change.key, writes, self.resolve, sub_ids)
         adds_parts = any(
             slot not in sub_ids.get(part, {})
@@ -132,11 +153,11 @@ class _Run:
         )
         self.client.patch(f"{kind.path}/{change.mautic_id}/edit", body, idempotent=not adds_parts)
 
-    def _delete_parts(self, kind: Kind, change: Change, part: str, sub_ids: dict[str, dict[str, int]]
+    def _delete_parts(self, kind: Kind, change: Update | Adopt, part: str, sub_ids: dict[str, dict[str, int]]
                       ) -> None:
         """Parts gone from the spec (a form's fields and actions) go through their delete endpoint (a PATCH
         never deletes)."""
-        wanted = (change.desired or {}).get(part, {})
+        wanted = change.desired.get(part, {})
         doomed = {slot: part_id for slot, part_id in sub_ids.get(part, {}).items() if slot not in wanted}
         if doomed:
             self.client.delete(
@@ -145,7 +166,7 @@ class _Run:
             for slot in doomed:
                 sub_ids[part].pop(slot)
 
-    def delete(self, change: Change) -> None:
+    def delete(self, change: Delete) -> None:
         kind = BY_NAME[change.kind]
         self.client.delete(f"{kind.path}/{change.mautic_id}/delete")
         if kind.ownership == "registry":
@@ -185,15 +206,15 @@ def apply(plan: Plan, client: MauticClient) -> tuple[Outcome, ...]:
     run = _Run(plan, client)
     acting = plan.actionable
     order = {kind.name: n for n, kind in enumerate(KINDS)}
-    forward = sorted((c for c in acting if c.action != "delete"), key=lambda c: order[c.kind])
-    backward = sorted((c for c in acting if c.action == "delete"), key=lambda c: -order[c.kind])
+    forward = sorted((c for c in acting if not isinstance(c, Delete)), key=lambda c: order[c.kind])
+    backward = sorted((c for c in acting if isinstance(c, Delete)), key=lambda c: -order[c.kind])
     _register_fields(plan, client)
     doing = "before the first change"
     try:
         for change in (*forward, *backward):
             doing = f"at {change.address}, which may or may not have been made"
             try:
-                getattr(run, change.action)(change)
+                run.make(change)
             except (MauticError, ApplyError) as err:
                 raise ApplyError(
                     f"Could not {change.action} {change.address} on {plan.instance}: {err} "
@@ -218,9 +239,9 @@ def _register_fields(plan: Plan, client: MauticClient) -> None:
     create whose answer is lost, or a run killed right after it, then still leaves a field the next plan
     recognises as managed. Their aliases were free when planned (a field in the way stops the plan)."""
     creates = {
-        c.key: str((c.desired or {})[BY_NAME[c.kind].identity])
+        c.key: str(c.desired[BY_NAME[c.kind].identity])
         for c in plan.actionable
-        if BY_NAME[c.kind].ownership == "registry" and c.action == "create"
+        if isinstance(c, Create) and BY_NAME[c.kind].ownership == "registry"
     }
     if not creates:
         return
@@ -236,12 +257,14 @@ def _register_fields(plan: Plan, client: MauticClient) -> None:
 def verify(plan: Plan, client: MauticClient, outcomes: Iterable[Outcome], known: Mapping[str, int]) -> None:
     """Re-read the kinds apply wrote and check Mautic kept every change; raise ``ApplyError`` otherwise.
     ``known`` are the ids of every managed object (from the plan and created in this run)."""
-    touched = [c for c in plan.actionable if c.action != "delete"]
-    if not touched:
+    touched = [c for c in plan.actionable if not isinstance(c, Delete | Consent)]
+    boxes = [c for c in plan.actionable if isinstance(c, Consent)]
+    if not touched and not boxes:
         return
-    kinds = [kind for kind in KINDS if any(c.kind == kind.name for c in touched)]
+    kinds = [kind for kind in KINDS if any(c.kind == kind.name for c in [*touched, *boxes])]
     live = read_live(client, kinds, known)
-    problems = []
+    problems = [_box_kept(change, live) for change in boxes]
+    problems = [p for p in problems if p]
     for change in touched:
         claims = live.managed(change.kind).get(change.key, [])
         if len(claims) != 1:
@@ -251,7 +274,7 @@ def verify(plan: Plan, client: MauticClient, outcomes: Iterable[Outcome], known:
             continue
         kind = BY_NAME[change.kind]
         for item in field_changes(
-            kind.comparable(claims[0].data), kind.comparable(dict(change.desired or {}))
+            kind.comparable(claims[0].data), kind.comparable(dict(change.desired))
         ):
             problems.append(
                 f"{change.address} (id {claims[0].id}): {item.path} is {_short(item.before)} in Mautic, "
@@ -265,6 +288,20 @@ def verify(plan: Plan, client: MauticClient, outcomes: Iterable[Outcome], known:
             "spec, and apply again.",
             outcomes=tuple(outcomes),
         )
+
+
+def _box_kept(change: Consent, live: Any) -> str:
+    """The consent checkbox is in the form, required and mapped, and every field it had is still there."""
+    form = next((o for o in live.objects.get(FORMS.name, ()) if o.id == change.mautic_id), None)
+    if form is None:
+        return f"{change.address}: the form is gone after apply"
+    box = (form.data.get("fields") or {}).get(change.key) or {}
+    want = change.desired["field"]
+    if not box.get("isRequired") or box.get("mappedField") != want["mappedField"]:
+        return f"{change.address}: the consent checkbox {change.key} is not in the form as a required field"
+    kept = form.sub_ids.get("fields", {})
+    lost = [a for a, i in change.sub_ids.get("fields", {}).items() if kept.get(a) != i]
+    return f"{change.address}: fields {', '.join(lost)} changed identity after apply" if lost else ""
 
 
 def _short(value: Any) -> str:

@@ -17,12 +17,12 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, cast
 
 from gdpr_as_code.resources import BY_NAME
 
 PLAN_FORMAT_VERSION = 1
-Action = Literal["create", "update", "delete", "adopt"]
+Action = Literal["create", "update", "delete", "adopt", "consent"]
 
 
 def tool_version() -> str:
@@ -56,23 +56,15 @@ class FieldChange:
         return {"path": self.path, "before": self.before, "after": self.after}
 
 
-@dataclass(frozen=True)
-class Change:
-    """One object to create, update or delete. ``desired`` is the payload source (references still symbolic),
-    ``sub_ids`` the Mautic ids of its live parts, ``fingerprint`` that of the live object (None on create).
-    ``suppressed`` deletes (managed objects gone from the spec, planned without ``--prune``) are shown, never
-    applied."""
+class _Addressed:
+    """What every kind of change shares: the object it is about, and its JSON form (one flat shape, the saved
+    plan's format: keys a change type lacks are written as their empty value)."""
 
-    action: Action
+    action: ClassVar[Action]
     kind: str
     key: str
     name: str
-    mautic_id: int | None = None
-    fields: tuple[FieldChange, ...] = ()
-    desired: Mapping[str, Any] | None = None
-    sub_ids: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
-    fingerprint: str | None = None
-    suppressed: bool = False
+    fields: tuple[FieldChange, ...]
 
     @property
     def address(self) -> str:
@@ -85,34 +77,113 @@ class Change:
         return frozenset(f.path.split(".", 1)[0] for f in self.fields)
 
     def to_dict(self) -> dict[str, Any]:
+        held = cast(Any, self)
         return {
             "action": self.action,
             "kind": self.kind,
             "key": self.key,
             "address": self.address,
             "name": self.name,
-            "mautic_id": self.mautic_id,
-            "suppressed": self.suppressed,
-            "fingerprint": self.fingerprint,
+            "mautic_id": held.mautic_id,
+            "suppressed": held.suppressed,
+            "fingerprint": getattr(self, "fingerprint", None),
             "fields": [f.to_dict() for f in self.fields],
-            "desired": self.desired,
-            "sub_ids": {part: dict(ids) for part, ids in self.sub_ids.items()},
+            "desired": getattr(self, "desired", None),
+            "sub_ids": {part: dict(ids) for part, ids in getattr(self, "sub_ids", {}).items()},
         }
 
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Change:
-        return cls(
-            action=data["action"],
-            kind=data["kind"],
-            key=data["key"],
-            name=data["name"],
-            mautic_id=data.get("mautic_id"),
-            fields=tuple(FieldChange(f["path"], f["before"], f["after"]) for f in data.get("fields", ())),
-            desired=data.get("desired"),
-            sub_ids=data.get("sub_ids") or {},
-            fingerprint=data.get("fingerprint"),
-            suppressed=bool(data.get("suppressed")),
-        )
+
+@dataclass(frozen=True, kw_only=True)
+class Create(_Addressed):
+    """A new object: ``desired`` is its payload source (references still symbolic); it has no id yet."""
+
+    action: ClassVar[Action] = "create"
+    mautic_id: ClassVar[None] = None
+    suppressed: ClassVar[bool] = False
+    kind: str
+    key: str
+    name: str
+    desired: Mapping[str, Any]
+    fields: tuple[FieldChange, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Edit(_Addressed):
+    """What every change to an existing object carries: its id, the desired payload source, the changed
+    ``fields``, the Mautic ids of its live parts (``sub_ids``), and the ``fingerprint`` of the live object
+    when planned (a saved plan refuses when it moved)."""
+
+    suppressed: ClassVar[bool] = False
+    kind: str
+    key: str
+    name: str
+    mautic_id: int
+    desired: Mapping[str, Any]
+    fields: tuple[FieldChange, ...]
+    fingerprint: str
+    sub_ids: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Update(_Edit):
+    """A managed object brought back to the spec."""
+
+    action: ClassVar[Action] = "update"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Delete(_Addressed):
+    """A managed object gone from the spec; ``suppressed`` when planned without ``--prune`` (shown, never
+    applied)."""
+
+    action: ClassVar[Action] = "delete"
+    fields: ClassVar[tuple[FieldChange, ...]] = ()
+    kind: str
+    key: str
+    name: str
+    mautic_id: int
+    fingerprint: str
+    suppressed: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Adopt(_Edit):
+    """An unmanaged object the spec's ``adopt:`` takes over: apply writes its marker with the ``fields``
+    that differ (its parts matched to the spec's by ``Kind.claim``)."""
+
+    action: ClassVar[Action] = "adopt"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Consent(_Edit):
+    """The consent checkbox added to a form the spec does not manage (``gdpr.consent.forms``): inside it the
+    tool owns that one field. ``desired`` holds the checkbox (``field``), the aliases in their live order
+    (``order``) and where it goes (``before``: the first button), and the form's ``postAction``, which every
+    PATCH must repeat; ``sub_ids`` are the live field ids."""
+
+    action: ClassVar[Action] = "consent"
+
+    @property
+    def address(self) -> str:
+        """``form #12``: the form is not in the spec, so it has no spec key."""
+        return f"{BY_NAME[self.kind].label} #{self.mautic_id}"
+
+
+Change = Create | Update | Delete | Adopt | Consent
+
+
+def change_from_dict(data: Mapping[str, Any]) -> Change:
+    """A change read back from a saved plan (``to_dict``'s shape)."""
+    common = {"kind": data["kind"], "key": data["key"], "name": data["name"]}
+    fields = tuple(FieldChange(f["path"], f["before"], f["after"]) for f in data.get("fields", ()))
+    if data["action"] == "create":
+        return Create(**common, desired=data["desired"], fields=fields)
+    if data["action"] in ("update", "adopt", "consent"):
+        made = {"update": Update, "adopt": Adopt, "consent": Consent}[data["action"]]
+        return made(**common, mautic_id=data["mautic_id"], desired=data["desired"], fields=fields,
+                      fingerprint=data["fingerprint"], sub_ids=data.get("sub_ids") or {})
+    return Delete(**common, mautic_id=data["mautic_id"], fingerprint=data["fingerprint"],
+                  suppressed=bool(data.get("suppressed")))
 
 
 @dataclass(frozen=True)
@@ -130,7 +201,7 @@ class Plan:
     @property
     def actionable(self) -> tuple[Change, ...]:
         """The changes apply will make (suppressed deletes excluded)."""
-        return tuple(c for c in self.changes if not c.suppressed)
+        return tuple(c for c in self.changes if not (isinstance(c, Delete) and c.suppressed))
 
     @property
     def has_changes(self) -> bool:
@@ -141,11 +212,11 @@ class Plan:
         ``--prune``."""
         acting = self.actionable
         return {
-            "adopt": sum(c.action == "adopt" for c in acting),
-            "add": sum(c.action == "create" for c in acting),
-            "change": sum(c.action == "update" for c in acting),
-            "destroy": sum(c.action == "delete" for c in acting),
-            "suppressed": sum(c.suppressed for c in self.changes),
+            "adopt": sum(isinstance(c, Adopt) for c in acting),
+            "add": sum(isinstance(c, Create) for c in acting),
+            "change": sum(isinstance(c, Update | Consent) for c in acting),
+            "destroy": sum(isinstance(c, Delete) for c in acting),
+            "suppressed": len(self.changes) - len(acting),
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -166,7 +237,7 @@ class Plan:
     def from_dict(cls, data: Mapping[str, Any]) -> Plan:
         return cls(
             instance=data["instance"],
-            changes=tuple(Change.from_dict(c) for c in data["changes"]),
+            changes=tuple(change_from_dict(c) for c in data["changes"]),
             ids=dict(data.get("ids") or {}),
             prune=bool(data.get("prune")),
             spec_sha256=data.get("spec_sha256", ""),

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from gdpr_as_code.converge.changes import Change, FieldChange, fingerprint
+from gdpr_as_code.converge.changes import Adopt, Change, Create, Delete, FieldChange, Update, fingerprint
 from gdpr_as_code.converge.state import Desired, Live, LiveState, State
 from gdpr_as_code.errors import PlanError
 from gdpr_as_code.resources import KINDS, Json, Kind
@@ -118,7 +118,7 @@ def _immutable(kind: Kind, want: Desired, have: Live) -> list[str]:
 
 
 def _adoption(kind: Kind, want: Desired, mautic_id: int, live: LiveState, problems: list[str]
-              ) -> Change | None:
+              ) -> Adopt | None:
     """``adopt:`` takes over unmanaged object ``mautic_id`` as ``want``: its marker is written with whatever
     else differs (its parts matched by ``Kind.claim``), so nothing is recreated."""
     found = next((o for o in live.objects.get(kind.name, ()) if o.id == mautic_id), None)
@@ -133,8 +133,8 @@ def _adoption(kind: Kind, want: Desired, mautic_id: int, live: LiveState, proble
     problems.extend(_immutable(kind, want, found))
     data, sub_ids = kind.claim(found.data, found.sub_ids, want.data)
     delta = field_changes(kind.comparable(data), kind.comparable(want.data))
-    return Change("adopt", kind.name, want.key, want.name, found.id, delta, want.data, sub_ids,
-                  fingerprint(found.data))
+    return Adopt(kind=kind.name, key=want.key, name=want.name, mautic_id=found.id, desired=want.data,
+                 fields=delta, fingerprint=fingerprint(found.data), sub_ids=sub_ids)
 
 
 def diff(
@@ -179,38 +179,24 @@ def diff(
                     if (attr := in_the_way(kind, want.data, other)) is not None
                 )
                 created = tuple(FieldChange(attr, None, value) for attr, value in want.data.items())
-                changes.append(Change("create", kind.name, key, want.name, None, created, want.data))
+                changes.append(
+                    Create(kind=kind.name, key=key, name=want.name, desired=want.data, fields=created)
+                )
                 continue
             have = claims[0]
             problems.extend(_immutable(kind, want, have))
             delta = field_changes(kind.comparable(have.data), kind.comparable(want.data))
             if delta:
                 changes.append(
-                    Change(
-                        "update",
-                        kind.name,
-                        key,
-                        want.name,
-                        have.id,
-                        delta,
-                        want.data,
-                        have.sub_ids,
-                        fingerprint(have.data),
-                    )
+                    Update(kind=kind.name, key=key, name=want.name, mautic_id=have.id, desired=want.data,
+                           fields=delta, fingerprint=fingerprint(have.data), sub_ids=have.sub_ids)
                 )
         for key, claims in managed.items():
             if key not in wanted and len(claims) == 1:
                 gone = claims[0]
                 changes.append(
-                    Change(
-                        "delete",
-                        kind.name,
-                        key,
-                        gone.name,
-                        gone.id,
-                        fingerprint=fingerprint(gone.data),
-                        suppressed=not prune,
-                    )
+                    Delete(kind=kind.name, key=key, name=gone.name, mautic_id=gone.id,
+                           fingerprint=fingerprint(gone.data), suppressed=not prune)
                 )
     if problems:
         raise PlanError("No safe plan:\n" + "\n".join(f"- {p}" for p in problems))

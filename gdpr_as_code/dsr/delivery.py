@@ -17,7 +17,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from gdpr_as_code.errors import GdprAsCodeError
-from gdpr_as_code.spec.model import ExportDelivery
+from gdpr_as_code.spec.gdpr_model import ExportDelivery
 
 MEDIA_TYPES = {".json": ("application", "json"), ".csv": ("text", "csv")}
 

@@ -25,7 +25,7 @@ from gdpr_as_code.dsr.pending import (
     field_values,
     parse_time,
 )
-from gdpr_as_code.spec.model import DataItem, Gdpr
+from gdpr_as_code.spec.gdpr_model import DataItem, Gdpr
 
 if TYPE_CHECKING:
     from gdpr_as_code.mautic.client import MauticClient

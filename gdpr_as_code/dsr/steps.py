@@ -27,7 +27,7 @@ from gdpr_as_code.dsr.journal import Journal, now
 from gdpr_as_code.dsr.journal import Status as JournalStatus
 from gdpr_as_code.dsr.pending import PendingRequest, contact_email, field_values, parse_time
 from gdpr_as_code.errors import GdprAsCodeError
-from gdpr_as_code.spec.model import Gdpr
+from gdpr_as_code.spec.gdpr_model import Gdpr
 
 if TYPE_CHECKING:
     from gdpr_as_code.mautic.client import MauticClient

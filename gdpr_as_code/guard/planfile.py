@@ -22,7 +22,18 @@ from pathlib import Path
 from typing import Any
 
 from gdpr_as_code.converge import LiveState, read_live
-from gdpr_as_code.converge.changes import PLAN_FORMAT_VERSION, Change, Plan, fingerprint, tool_version
+from gdpr_as_code.converge.changes import (
+    PLAN_FORMAT_VERSION,
+    Adopt,
+    Change,
+    Consent,
+    Create,
+    Delete,
+    Plan,
+    Update,
+    fingerprint,
+    tool_version,
+)
 from gdpr_as_code.converge.diff import in_the_way
 from gdpr_as_code.errors import GdprAsCodeError, PlanError, StalePlanError
 from gdpr_as_code.guard.receipts import write_atomically
@@ -42,7 +53,7 @@ def save_plan(plan: Plan, path: Path, spec_path: Path, base: Redactor) -> dict[s
     changed = [
         change.address
         for change, saved in zip(plan.changes, document["changes"], strict=True)
-        if saved["desired"] != _plain(change.desired)
+        if saved["desired"] != _plain(None if isinstance(change, Delete) else change.desired)
     ]
     if changed:
         raise PlanError(
@@ -155,7 +166,7 @@ def check_origin(plan: Plan, plan_path: Path, spec_sha256: str, instance: str) -
 
 def _references(changes: Iterable[Change]) -> Iterator[tuple[str, str]]:
     """``(kind, key)`` of every reference in the desired payloads of ``changes``."""
-    stack: list[Any] = [c.desired for c in changes]
+    stack: list[Any] = [c.desired for c in changes if not isinstance(c, Delete)]
     while stack:
         value = stack.pop()
         if isinstance(value, Mapping):
@@ -172,15 +183,15 @@ def staleness(plan: Plan, live: LiveState) -> list[str]:
     for change in plan.actionable:
         kind = BY_NAME[change.kind]
         claims = live.managed(change.kind).get(change.key, [])
-        if change.action == "create":
+        if isinstance(change, Create):
             if claims:
                 problems.append(f"{change.address}: now exists in Mautic (id {claims[0].id}), planned as new")
             problems.extend(  # what would stop a new plan (diff's rule), not only the alias
                 f"{change.address}: an unmanaged {kind.label} #{other.id} with its {attr} appeared"
                 for other in live.objects.get(change.kind, ())
-                if (attr := in_the_way(kind, change.desired or {}, other)) is not None
+                if (attr := in_the_way(kind, change.desired, other)) is not None
             )
-        elif change.action == "adopt":
+        elif isinstance(change, Adopt | Consent):
             found = next((o for o in live.objects.get(change.kind, ()) if o.id == change.mautic_id), None)
             if claims or found is None or found.key is not None:
                 problems.append(f"{change.address} (id {change.mautic_id}): no longer adoptable as planned")
@@ -189,11 +200,11 @@ def staleness(plan: Plan, live: LiveState) -> list[str]:
         elif len(claims) != 1 or claims[0].id != change.mautic_id:
             problems.append(f"{change.address} (id {change.mautic_id}): no longer in Mautic as planned")
         elif fingerprint(claims[0].data) != change.fingerprint or _parts(claims[0].sub_ids) != _parts(
-            change.sub_ids
+            change.sub_ids if isinstance(change, Update | Adopt) else {}
         ):  # the same content with re-created form fields has other ids, which the PATCH would name
             problems.append(f"{change.address} (id {change.mautic_id}): changed in Mautic since the plan")
     now = {**adopting(plan), **live.ids()}
-    created = {ref(c.kind, c.key) for c in plan.actionable if c.action == "create"}
+    created = {ref(c.kind, c.key) for c in plan.actionable if isinstance(c, Create)}
     for kind, key in sorted(set(_references(plan.actionable))):
         reference = ref(kind, key)
         if reference not in created and now.get(reference) != plan.ids.get(reference):
@@ -203,8 +214,7 @@ def staleness(plan: Plan, live: LiveState) -> list[str]:
 
 def adopting(plan: Plan) -> dict[str, int]:
     """``@kind.key`` -> id of the objects the plan adopts: referred to by key before they carry a marker."""
-    return {ref(c.kind, c.key): int(c.mautic_id) for c in plan.actionable
-            if c.action == "adopt" and c.mautic_id is not None}
+    return {ref(c.kind, c.key): c.mautic_id for c in plan.actionable if isinstance(c, Adopt)}
 
 
 def _parts(sub_ids: Mapping[str, Mapping[str, int]]) -> dict[str, dict[str, int]]:

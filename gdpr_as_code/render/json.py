@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from gdpr_as_code.converge.changes import Plan
+from gdpr_as_code.converge.changes import Delete, Plan
 from gdpr_as_code.redact import Redactor, emails_in
 
 
@@ -27,7 +27,8 @@ def _strings(value: Any) -> Iterator[str]:
 
 def plan_redactor(plan: Plan, base: Redactor) -> Redactor:
     """``base``, also leaving visible the email addresses the plan will write (they come from the spec)."""
-    written = _strings([[c.desired, [f.after for f in c.fields]] for c in plan.changes])
+    writing = [c for c in plan.changes if not isinstance(c, Delete)]
+    written = _strings([[c.desired, [f.after for f in c.fields]] for c in writing])
     return base.allowing_emails(*(address for text in written for address in emails_in(text)))
 
 

@@ -63,6 +63,8 @@ def _heading(change: Change, redactor: Redactor) -> str:
         what = "kept: removed from the spec, deleted only with <code>--prune</code>"
     elif change.action == "update":
         what = f"update {len(change.fields)} field(s)"
+    elif change.action == "consent":
+        what = "add the consent checkbox (the form is not in the spec; only this field is managed)"
     elif change.action == "adopt":
         what = f"adopt Mautic #{change.mautic_id}" + (f", update {len(change.fields)} field(s)"
                                                       if change.fields else ", nothing else changes")

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from gdpr_as_code.converge import Outcome
     from gdpr_as_code.guard.receipts import ReceiptEntry
 
-SYMBOLS: Mapping[str, str] = {"create": "+", "update": "~", "delete": "-", "adopt": "="}
+SYMBOLS: Mapping[str, str] = {"create": "+", "update": "~", "delete": "-", "adopt": "=", "consent": "~"}
 _VALUE_WIDTH = 70
 
 
@@ -63,6 +63,9 @@ def _change_lines(change: Change) -> list[str]:
     head = f"  {SYMBOLS[change.action]} {change.address}{where}  {_show(change.name)}"
     if change.action == "adopt":
         head = f"  = adopt {change.address} (#{change.mautic_id})  {_show(change.name)}"
+    if change.action == "consent":
+        head = (f"  ~ {change.address}  {_show(change.name)}  (not in the spec: only its consent checkbox is "
+                "managed)")
     if change.suppressed:
         return [f"{head}  — kept: removed from the spec, deleted only with --prune"]
     lines = [head]
@@ -118,7 +121,8 @@ def describe(outcomes: Iterable[Outcome]) -> str:
     counts = {action: sum(o.action == action for o in done) for action in SYMBOLS}
     adopted = f"{counts['adopt']} adopted, " if counts["adopt"] else ""
     lines.append(
-        f"Apply complete! Resources: {adopted}{counts['create']} added, {counts['update']} changed, "
+        f"Apply complete! Resources: {adopted}{counts['create']} added, "
+        f"{counts['update'] + counts['consent']} changed, "
         f"{counts['delete']} destroyed."
     )
     return "\n".join(lines)

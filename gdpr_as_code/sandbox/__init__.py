@@ -58,6 +58,7 @@ RESOURCE_MODULES: tuple[str, ...] = (
     "activity",
     "membership",
     "submit",
+    "submissions",
     "messages",
 )
 

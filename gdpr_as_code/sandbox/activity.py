@@ -69,7 +69,7 @@ def log_event(store: Store, contact_id: int, event: str, label: str, description
 def timeline(store: Store, contact_id: int | None) -> list[dict[str, Any]]:
     """Every activity event (of one contact, or of all), unsorted; ``_id`` orders events of one type."""
     from gdpr_as_code.sandbox.messages import sent_events  # late: messages builds on contacts
-    from gdpr_as_code.sandbox.submit import submission_events
+    from gdpr_as_code.sandbox.submissions import submission_events
 
     events: list[dict[str, Any]] = []
     for entry in store.table("lead_events").values():

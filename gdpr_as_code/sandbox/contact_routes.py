@@ -191,6 +191,8 @@ def device_details(user_agent: str) -> dict[str, str]:
         ("Linux", "GNU/Linux", "LIN"),
     )
     name, short = next(((n, s) for marker, n, s in systems if marker in user_agent), ("", ""))
+    if not name:  # a library, not a browser (real 5.1.0, python-httpx): no device type and no OS keys at all
+        return {"device": "", "deviceBrand": "", "deviceModel": ""}
     mobile = any(m in user_agent for m in ("Mobile", "iPhone", "Android"))
     platform = "x64" if any(m in user_agent for m in ("x86_64", "Win64", "x64")) else ""
     return {

@@ -246,8 +246,9 @@ def delete_contact(store: Store, row: dict[str, Any], *, batch: bool = False) ->
     """Hard delete as Mautic does: memberships and notes go, submissions and stats keep a null contact.
 
     The single delete answers the entity after Doctrine removed it (``id`` and ``fields.all.id`` null); the
-    batch delete answers each contact as loaded before, ids intact (flows/130 versus 133)."""
-    answer = render(store, row)
+    batch delete answers each contact as a list does, ids intact (flows/130 versus 133; its booleans are the
+    column's text, as real 5.1.0 answered in tests/acceptance)."""
+    answer = render(store, row, "listed" if batch else "loaded")
     if not batch:
         answer["id"] = None
         answer["fields"]["all"]["id"] = None

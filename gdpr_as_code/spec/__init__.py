@@ -5,20 +5,16 @@ This package is the only place that parses YAML. ``load_spec`` returns a checked
 same line-precise loading and schema validation.
 """
 
+from gdpr_as_code.spec.gdpr_model import ConsentSettings, DataItem, ExportDelivery, Gdpr, RequestType
 from gdpr_as_code.spec.load import load_spec, validate
 from gdpr_as_code.spec.model import (
     ConsentFocus,
-    ConsentSettings,
     ContactField,
-    DataItem,
     Email,
-    ExportDelivery,
     FocusColors,
     Form,
     FormAction,
     FormField,
-    Gdpr,
-    RequestType,
     Segment,
     SegmentFilter,
     Spec,

@@ -6,19 +6,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from gdpr_as_code.spec.build_forms import FormsBuilder
+from gdpr_as_code.spec.gdpr_model import ConsentSettings, DataItem, ExportDelivery, Gdpr, RequestType
 from gdpr_as_code.spec.mautic_rules import field_alias_problem
-from gdpr_as_code.spec.model import (
-    ConsentSettings,
-    ContactField,
-    DataItem,
-    Email,
-    ExportDelivery,
-    Form,
-    Gdpr,
-    RequestType,
-    Segment,
-    SegmentFilter,
-)
+from gdpr_as_code.spec.model import ContactField, Email, Form, Segment, SegmentFilter
 from gdpr_as_code.spec.yaml_loader import Path_
 
 
@@ -53,6 +43,9 @@ class SpecBuilder(FormsBuilder):
             field=field_key,
             field_alias=alias,
             form_field=item.get("form_field", "gdpr_consent"),
+            forms=tuple(item["forms"]) if isinstance(item.get("forms"), list) else item.get("forms", "spec"),
+            exempt=tuple(item.get("exempt", ())),
+            request_form=item.get("request_form", False),
         )
 
     def gdpr(

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol, TypeVar
 
+from gdpr_as_code.spec.gdpr_model import Gdpr
+
 AuthKind = Literal["basic", "oauth2"]
 FocusStyle = Literal["bar", "modal", "notification", "page"]
 FocusType = Literal["notice", "link", "form"]
@@ -28,11 +30,6 @@ FormFieldType = Literal[
     "radiogrp", "country", "hidden", "freetext", "freehtml", "button",
 ]
 FormActionType = Literal["add_to_segments", "remove_from_segments", "send_email"]
-RequestKind = Literal["access", "erasure"]
-ExportFormat = Literal["json", "csv"]
-LegalBasis = Literal[
-    "consent", "contract", "legal_obligation", "vital_interests", "public_task", "legitimate_interests",
-]
 
 Options = tuple[tuple[str, str], ...]
 """Choice options as ``(label, value)`` pairs, in display order (Mautic ``properties.list``)."""
@@ -267,96 +264,6 @@ class Form:
     def field(self, key: str) -> FormField:
         """The form field with this spec key (KeyError if absent)."""
         return _by_key(self.fields, key)
-
-
-@dataclass(frozen=True)
-class RequestType:
-    """A kind of GDPR request: ``access`` (right of access + portability, Art. 15/20) or ``erasure`` (Art.
-    17).
-
-    ``value`` is the option value of the request-type field that selects it on the form; ``segment`` collects
-    the contacts who asked; ``email`` notifies them of the action taken (both spec keys).
-    """
-
-    kind: RequestKind
-    label: str
-    value: str
-    segment: str
-    email: str
-    where: str = field(default="", compare=False)
-
-
-@dataclass(frozen=True)
-class ExportDelivery:
-    """How exports reach the requester: written to ``folder`` for an operator to send, or mailed over SMTP.
-
-    For SMTP only the env var NAMES of the credentials are kept.
-    """
-
-    method: Literal["folder", "smtp"] = "folder"
-    folder: str = "exports"
-    smtp_host: str | None = None
-    smtp_port: int = 587
-    smtp_starttls: bool = True
-    smtp_from: str | None = None
-    smtp_username_env: str = "SMTP_USERNAME"
-    smtp_password_env: str = "SMTP_PASSWORD"
-
-
-@dataclass(frozen=True)
-class DataItem:
-    """One line of the data inventory (the right to know what is kept, why, and how long; Art. 13/15/30).
-
-    ``contact_fields`` are the Mautic contact field aliases holding it; ``retention_days`` (``None``: as long
-    as the purpose lasts) counted from ``retention_from`` drives ``requests retention``.
-    """
-
-    key: str
-    description: str
-    purpose: str
-    legal_basis: LegalBasis
-    contact_fields: tuple[str, ...] = ()
-    retention_days: int | None = None
-    retention_from: Literal["last_active", "date_added", "date_identified"] = "last_active"
-    where: str = field(default="", compare=False)
-
-
-@dataclass(frozen=True)
-class ConsentSettings:
-    """The consent checkbox: when ``required``, every managed form gets a required checkbox group (form field
-    key ``form_field``, titled ``heading``) with one box labelled ``label`` whose value ``value`` is stored in
-    the boolean contact field ``field`` (spec key; ``field_alias`` its alias).
-    """
-
-    required: bool = False
-    label: str = ""
-    heading: str = "Consent"
-    field: str | None = None
-    field_alias: str | None = None
-    form_field: str = "gdpr_consent"
-    value: str = "1"
-
-
-@dataclass(frozen=True)
-class Gdpr:
-    """The "GDPR configuration section" the seed asks for: request handling, deadline, exports, data
-    inventory."""
-
-    request_form: str
-    request_field: str
-    request_types: tuple[RequestType, ...]
-    deadline_days: int = 30
-    export_formats: tuple[ExportFormat, ...] = ("json", "csv")
-    delivery: ExportDelivery = ExportDelivery()
-    data_inventory: tuple[DataItem, ...] = ()
-    consent: ConsentSettings = ConsentSettings()
-
-    def request_type(self, kind: str) -> RequestType:
-        """The request type of this kind (KeyError if the spec does not handle it)."""
-        for item in self.request_types:
-            if item.kind == kind:
-                return item
-        raise KeyError(kind)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ whatever walks the result. Here the document is composed into nodes (bounded in 
 alias expansion, then converted into plain JSON-like data while a ``Locator`` remembers where every value and
 key came from, so any later check can say ``FILE:LINE:COL``.
 
-Limits (each refusal names the line):
+Limits (each refusal names the line; the composer's two are in ``yaml_compose``):
 
 - ``MAX_FILE_BYTES`` = 1 MiB: a spec or inventory is a few kilobytes; the pure-Python composer (used to word
   problems) reads about 1-2 MB/s, so the limit bounds a run to about a second and a few MB of memory whatever
@@ -20,107 +20,26 @@ Limits (each refusal names the line):
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-from yaml.composer import Composer
-from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-from yaml.parser import Parser
-from yaml.reader import Reader
-from yaml.resolver import Resolver
-from yaml.scanner import Scanner
 
 from gdpr_as_code.errors import Problem, SpecError
 from gdpr_as_code.spec.interpolate import Interpolator
+from gdpr_as_code.spec.yaml_compose import PureComposer, check_expansion, compose, located
 
 MAX_FILE_BYTES = 1024 * 1024
-MAX_DEPTH = 64
-MAX_NODES = 100_000
 
 Path_ = tuple[str | int, ...]
 """A JSON path into the loaded data: mapping keys and sequence indexes."""
-
-_TOKEN_WORDS = {
-    "'<block mapping start>'": "a new 'key: value' line",
-    "'<block sequence start>'": "a new '- item' line",
-    "'<block end>'": "the end of the indented block",
-    "<block end>": "the end of the indented block",
-    "'<scalar>'": "a value",
-    "'<block entry>'": "a '- item' line",
-}
-"""PyYAML's token names in syntax errors, in words a spec author knows."""
 
 _PLAIN_TAGS = frozenset(
     f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "seq", "map")
 )
 """The only node types a document may hold: YAML's JSON-compatible core (no !!python/..., !!binary, ...)."""
-
-
-
-class _Resolver(Resolver):
-    """YAML 1.2-style implicit types: only ``true``/``false`` are booleans and dates stay strings.
-
-    A privacy officer writing ``language: no`` (Norwegian) or ``answer: yes`` must get the text they wrote.
-    """
-
-
-_BOOL = "tag:yaml.org,2002:bool"
-for _first, _resolvers in Resolver.yaml_implicit_resolvers.items():
-    _kept = [(tag, rx) for tag, rx in _resolvers if tag not in (_BOOL, "tag:yaml.org,2002:timestamp")]
-    _Resolver.yaml_implicit_resolvers = {**_Resolver.yaml_implicit_resolvers, _first: _kept}
-_Resolver.add_implicit_resolver(
-    _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-
-
-class _Depth(Exception):
-    """Raised inside the composer when collections nest deeper than ``MAX_DEPTH``."""
-
-    def __init__(self, mark: yaml.Mark) -> None:
-        super().__init__("too deep")
-        self.mark = mark
-
-
-class _Composer(Reader, Scanner, Parser, Composer, SafeConstructor, _Resolver):
-    """PyYAML's pure-Python composer with a nesting bound; constructs scalars only (collections are ours)."""
-
-    def __init__(self, text: str) -> None:
-        Reader.__init__(self, text)
-        Scanner.__init__(self)
-        Parser.__init__(self)
-        Composer.__init__(self)
-        SafeConstructor.__init__(self)
-        _Resolver.__init__(self)
-        self._depth = 0
-
-    def compose_node(self, parent: Node | None, index: Any) -> Node | None:  # type: ignore[override]
-        self._depth += 1
-        try:
-            if self._depth > MAX_DEPTH:
-                raise _Depth(self.peek_event().start_mark)
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
-
-
-try:
-    from yaml.cyaml import CParser
-except ImportError:  # pragma: no cover - PyYAML built without libyaml
-    _CComposer = None
-else:
-
-    class _CComposer(CParser, SafeConstructor, _Resolver):  # type: ignore[no-redef]
-        """libyaml's composer with our YAML 1.2 booleans and no dates."""
-
-        def __init__(self, text: str) -> None:
-            CParser.__init__(self, text)
-            SafeConstructor.__init__(self)
-            _Resolver.__init__(self)
 
 
 @dataclass(frozen=True)
@@ -197,112 +116,6 @@ def read_text(path: Path, display: str) -> tuple[str, bytes]:
     return text.removeprefix("\ufeff"), raw
 
 
-def compose(text: str, display: str) -> Node | None:
-    """Compose the YAML text into nodes, turning every parser error into a located ``SpecError``.
-
-    libyaml (when PyYAML has it) composes a valid document about 10 times faster; any problem is then worded
-    by the pure-Python composer, so messages are the same on every installation.
-    """
-    tab = _indent_tab(text)
-    if tab is not None:
-        raise SpecError([Problem(display, tab[0], tab[1],
-            "a tab is used for indentation; YAML allows only spaces",
-            "replace the tab with spaces (set your editor to insert spaces)")])
-    if _CComposer is not None:
-        try:
-            return _compose_fast(text)
-        except (yaml.YAMLError, _Depth):
-            pass
-    return _compose_pure(text, display)
-
-
-def _compose_fast(text: str) -> Node | None:
-    """Compose with libyaml after checking the nesting depth on its event stream (libyaml's composer is
-    recursive C code: too deep a document would overflow the C stack, not raise)."""
-    assert _CComposer is not None
-    depth = 0
-    for event in yaml.parse(text, Loader=_CComposer):
-        if isinstance(event, yaml.CollectionStartEvent):
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise _Depth(event.start_mark)
-        elif isinstance(event, yaml.CollectionEndEvent):
-            depth -= 1
-    return _CComposer(text).get_single_node()
-
-
-def _compose_pure(text: str, display: str) -> Node | None:
-    """Compose with PyYAML's Python composer, bounded in depth; every error becomes a located problem."""
-    loader = _Composer(text)
-    try:
-        node = loader.get_single_node()
-    except _Depth as err:
-        raise SpecError([Problem(display, err.mark.line + 1, err.mark.column + 1,
-            f"the document nests more than {MAX_DEPTH} levels deep",
-            "flatten the structure; a spec needs fewer than 10 levels")]) from None
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        what = err.problem or "invalid YAML"
-        for token, words in _TOKEN_WORDS.items():
-            what = what.replace(token, words)
-        if err.context and err.context.startswith("expected"):
-            what = f"{err.context}, {what}"
-        elif err.context and err.context_mark and mark and err.context_mark.line != mark.line:
-            what += f" ({err.context} started at line {err.context_mark.line + 1})"
-        elif err.context:
-            what = f"{err.context}: {what}"
-        raise SpecError([Problem(display, line, column, f"YAML syntax error: {what}",
-            "fix the YAML syntax here (check indentation, quotes and a missing ':' or '-')")]) from None
-    except yaml.YAMLError as err:
-        raise SpecError([Problem(display, 1, 1, f"YAML error: {err}", "fix the YAML syntax")]) from None
-    finally:
-        loader.dispose()
-    return node
-
-
-def _indent_tab(text: str) -> tuple[int, int] | None:
-    """The first tab inside a line's leading whitespace (PyYAML's own message for it is cryptic)."""
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.lstrip(" \t")
-        if "\t" in line[: len(line) - len(stripped)] and stripped and not stripped.startswith("#"):
-            return number, line.index("\t") + 1
-    return None
-
-
-def check_expansion(root: Node, display: str) -> None:
-    """Refuse documents whose aliases would expand past ``MAX_NODES`` values, or that refer to themselves."""
-    sizes: dict[int, int] = {}
-    active: set[int] = set()
-
-    def size(node: Node) -> int:
-        ident = id(node)
-        if ident in sizes:
-            return sizes[ident]
-        if ident in active:
-            raise SpecError([_at(display, node, "an alias refers to a collection that contains it (a cycle)",
-                                 "remove the self-reference; anchors may only point to finished values")])
-        active.add(ident)
-        total = 1
-        if isinstance(node, SequenceNode):
-            total += sum(size(item) for item in node.value)
-        elif isinstance(node, MappingNode):
-            total += sum(size(k) + size(v) for k, v in node.value)
-        active.discard(ident)
-        if total > MAX_NODES:
-            raise SpecError([_at(display, node,
-                f"aliases expand this value to more than {MAX_NODES:,} values (an alias bomb?)",
-                "use anchors and aliases only for small shared values, or write the values out")])
-        sizes[ident] = total
-        return total
-
-    size(root)
-
-
-def _at(display: str, node: Node, message: str, fix: str) -> Problem:
-    return Problem(display, node.start_mark.line + 1, node.start_mark.column + 1, message, fix)
-
-
 class _Builder:
     """Turns nodes into plain data (dict/list/str/int/float/bool/None), recording locations and problems."""
 
@@ -312,13 +125,13 @@ class _Builder:
         self.values: dict[Path_, tuple[int, int]] = {}
         self.keys: dict[Path_, tuple[int, int]] = {}
         self.problems: list[Problem] = []
-        self._scalars = _Composer("")
+        self._scalars = PureComposer("")
 
     def build(self, node: Node, path: Path_) -> Any:
         self.values.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
         if node.tag not in _PLAIN_TAGS:
             tag = node.tag.replace("tag:yaml.org,2002:", "!!")
-            self.problems.append(_at(self.display, node, f"unsupported YAML tag {tag}",
+            self.problems.append(located(self.display, node, f"unsupported YAML tag {tag}",
                                      "remove the tag (values are plain text, numbers, true/false or null)"))
             return None
         if isinstance(node, MappingNode):
@@ -336,13 +149,13 @@ class _Builder:
                 merges.extend(value_node.value if isinstance(value_node, SequenceNode) else [value_node])
                 continue
             if not isinstance(key_node, ScalarNode):
-                self.problems.append(_at(self.display, key_node, "a mapping key must be a plain name",
+                self.problems.append(located(self.display, key_node, "a mapping key must be a plain name",
                                          "use a simple word as the key"))
                 continue
             key = str(key_node.value)
             line = key_node.start_mark.line + 1
             if key in first_line:
-                self.problems.append(_at(self.display, key_node,
+                self.problems.append(located(self.display, key_node,
                     f"duplicate key '{key}' (first defined at line {first_line[key]})",
                     "remove one of them or merge their contents; YAML would silently keep only the last"))
                 continue
@@ -351,8 +164,9 @@ class _Builder:
             result[key] = self.build(value_node, (*path, key))
         for merged in merges:
             if not isinstance(merged, MappingNode):
-                self.problems.append(_at(self.display, merged, "'<<' must merge a mapping (an alias to one)",
-                                         "point '<<' at an anchored mapping such as '<<: *defaults'"))
+                self.problems.append(located(self.display, merged,
+                                             "'<<' must merge a mapping (an alias to one)",
+                                             "point '<<' at an anchored mapping such as '<<: *defaults'"))
                 continue
             for key, value in self._mapping(merged, path).items():
                 result.setdefault(key, value)
@@ -394,7 +208,7 @@ def build_data(
         if interpolate is None or (skip is not None and path[: len(skip)] == skip):
             return text
         if path and isinstance(path[-1], str) and path[-1].endswith("_env") and "${" in text:
-            problems.append(_at(display, node, f"{path[-1]} must be the NAME of an environment variable, "
+            problems.append(located(display, node, f"{path[-1]} must be the NAME of an environment variable, "
                                 "written as is", "write the variable's name (e.g. MAUTIC_PASSWORD); ${...} "
                                 "would put the secret itself into the spec"))
             return text

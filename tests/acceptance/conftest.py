@@ -80,12 +80,14 @@ class RealMautic:
         return self._token
 
     def api(self) -> httpx.Client:
-        """A direct client for what a person does by hand (drift, form posts); Bearer when it can."""
+        """A client for what a person does by hand (drift, form posts); Bearer when it can. It goes through
+        the proxy, so a recording holds the hand edits too (a replay needs them); tests count writes only
+        after ``proxy.clear()``."""
         if self.has_oauth2:
-            return httpx.Client(base_url=self.url, timeout=120,
+            return httpx.Client(base_url=self.proxy.url, timeout=120,
                                 headers={"Authorization": f"Bearer {self.token()}"})
         assert self.username and self.password, f"{self.prefix}: set _USERNAME/_PASSWORD or _CLIENT_ID"
-        return httpx.Client(base_url=self.url, timeout=120, auth=(self.username, self.password))
+        return httpx.Client(base_url=self.proxy.url, timeout=120, auth=(self.username, self.password))
 
     def env(self, auth: str) -> dict[str, str]:
         """The variables a user sets to point the tool at this instance (through the proxy)."""

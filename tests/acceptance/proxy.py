@@ -23,6 +23,7 @@ WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding", "host"}
 )
+RECORDED_ANSWER_HEADERS = ("Location", "Mautic-Version")  # as the reference recordings spell them
 SECRET_FORM_KEYS = re.compile(r"(client_secret|client_id|password)=[^&]*")
 
 
@@ -98,9 +99,9 @@ class RecordingProxy:
                 "response": {
                     "status": answer.status_code,
                     "content_type": answer.headers.get("content-type", ""),
-                    "headers": {k: v for k, v in answer.headers.items() if k.lower() in ("location",
-                                                                                       "mautic-version")},
-                    "raw": answer.text,
+                    "headers": {name: answer.headers[name] for name in RECORDED_ANSWER_HEADERS
+                                if name in answer.headers},
+                    "raw": _scrubbed(path, answer.text),
                 },
             }
             name = f"{self._seq:03d}_{method}_{slug}.json"
@@ -147,7 +148,7 @@ def _kind_of(headers: dict[str, str], body: bytes) -> str | None:
     if not body:
         return None
     content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
-    return "json" if "json" in content_type else "form"
+    return "json" if "json" in content_type else "raw"  # "raw": sent as is, with its Content-Type
 
 
 def _body_of(headers: dict[str, str], body: bytes) -> Any:
@@ -161,6 +162,13 @@ def _body_of(headers: dict[str, str], body: bytes) -> Any:
         except ValueError:
             return text
     return SECRET_FORM_KEYS.sub(lambda m: f"{m.group(1)}=<{m.group(1)}>", text)
+
+
+def _scrubbed(path: str, raw: str) -> str:
+    """An answer as kept: a token answer's token replaced (a recording is committed; a token is a secret)."""
+    if path.startswith("/oauth/"):
+        return re.sub(r'"(access_token|refresh_token)":"[^"]*"', r'"\1":"<token>"', raw)
+    return raw
 
 
 def _recorded_headers(headers: dict[str, str]) -> dict[str, str]:

@@ -4,14 +4,17 @@ The seed's setup is built by hand through the API as a person builds it in the U
 segments, a select field on the request form, a confirmation email, a consent focus item), plus a newsletter
 form without consent. ``audit`` names the newsletter form; ``export --all --out`` writes a spec that
 validates and whose plan creates nothing (it adopts); ``apply`` writes the markers, after which ``plan`` says
-no changes; no object is duplicated or lost.
+no changes; no object is duplicated or lost. Then, with consent on every form applied (a form added by hand
+after the export included), ``audit`` no longer names the newsletter form, and no other field of the forms
+changed.
 """
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
-from handmade import build_seed_by_hand
+from handmade import add_webinar, build_seed_by_hand, complete_the_exported_spec
 
 from .conftest import RealMautic
 from .tooling import Tool
@@ -55,3 +58,24 @@ def test_a_hand_made_setup_is_audited_exported_and_adopted(mautic: RealMautic, t
         "emails": set(), "contacts": set()}
     assert len(after["segments"] - before["segments"]) == 1  # the field registry, nothing else
     assert before["segments"] <= after["segments"] and all(before[k] <= after[k] for k in before)
+
+    with mautic.api() as api:
+        webinar = add_webinar(api)
+        kept = {form_id: _fields(api, form_id) for form_id in (ids["newsletter"], webinar["id"])}
+    spec = tool.work / "adopted" / "gdpr.yaml"
+    complete_the_exported_spec(spec)
+    consented = tool("apply", spec, "--auto-approve")
+    assert consented.code == 0 and f"form #{webinar['id']}" in consented.out, consented.err
+    audited = tool("audit", spec, "--json")
+    assert audited.code == 0, audited.out + audited.err
+    with mautic.api() as api:
+        for form_id, fields in kept.items():
+            now = _fields(api, form_id)
+            assert "gdpr_consent" in [alias for _, alias, _ in now]
+            assert [f for f in now if f[1] != "gdpr_consent"] == fields
+        assert "gdpr_consent" not in [alias for _, alias, _ in _fields(api, ids["form"])]  # Art. 7(4)
+
+
+def _fields(api: Any, form_id: int) -> list[tuple[int, str, str]]:
+    form = api.get(f"/api/forms/{form_id}").json()["form"]
+    return [(f["id"], f["alias"], f["label"]) for f in sorted(form["fields"], key=lambda f: f["order"])]

@@ -9,9 +9,9 @@ notification is in Mautic's own records (the email's send count and the contact'
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import httpx
+from browser import request_form_body
 
 from .conftest import RealMautic
 from .test_setup_journeys import by_name, converge
@@ -23,18 +23,7 @@ RECEIPT_KEY = "acceptance-receipt-key-0123456789abcdef"
 def submit(mautic: RealMautic, api: httpx.Client, name: str, address: str, choice: str) -> int:
     """Post the request form as a new visitor's browser does; answers the contact Mautic made."""
     form = api.get(f"/api/forms/{by_name(api, '/api/forms', 'forms', 'GDPR request')['id']}").json()["form"]
-    body: dict[str, Any] = {"mauticform[formId]": str(form["id"]), "mauticform[return]": "",
-                            "mauticform[formName]": form["alias"]}
-    for field in form["fields"]:
-        alias = field["alias"]
-        if alias == "name":
-            body["mauticform[name]"] = name
-        elif alias == "email":
-            body["mauticform[email]"] = address
-        elif alias == "request":
-            body["mauticform[request][]"] = [choice]
-        elif field["type"] == "checkboxgrp":  # the consent box the spec adds to every form
-            body[f"mauticform[{alias}][]"] = [str(field["properties"]["optionlist"]["list"][0]["value"])]
+    body = request_form_body(form, name, address, [choice])
     posted = httpx.post(f"{mautic.proxy.url}/form/submit", params={"formId": form["id"]}, data=body,
                         headers={"Referer": f"{mautic.url}/privacy"}, timeout=120)
     assert posted.status_code in (200, 302), posted.text[:300]

@@ -50,6 +50,7 @@ class Tool:
     def __call__(self, *args: str | Path, env: dict[str, str] | None = None) -> Run:
         base = {k: v for k, v in os.environ.items() if not k.startswith(("MAUTIC_", PREFIX))}
         base.update(self.env, **(env or {}))
+        base["GDPR_AS_CODE_DEBUG"] = "1"  # a bug (exit 70) shows its traceback in the test's failure
         done = subprocess.run([*self.command, *map(str, args)], cwd=self.work, env=base, capture_output=True,
                               text=True, timeout=600)
         return Run(done.returncode, done.stdout, done.stderr)

@@ -1,4 +1,4 @@
-"""Behaviour a real Mautic 5.1 has and a kinder sandbox once hid, each case with the evidence that proves it.
+"""Quirks of real Mautic 5.1 that a kinder sandbox once hid, reproduced on the sandbox with their evidence.
 
 Each test reproduces the real behaviour on the sandbox over HTTP (the sandbox now does what Mautic does) and
 checks that the tool copes with it as a user would see it: the plan converges, a second apply writes nothing.
