@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from gdpr_as_code import converge, dsr  # noqa: E402
+from gdpr_as_code.dsr import cases  # noqa: E402
 from gdpr_as_code.dsr.erasure import RECEIPT_KEY_ENV  # noqa: E402
 from gdpr_as_code.mautic.client import client_from_env  # noqa: E402
 from gdpr_as_code.sandbox import Sandbox  # noqa: E402
@@ -43,10 +44,18 @@ def seed(api: httpx.Client, erasures: int, access: int) -> None:
     api.post("/_sandbox/segments/rebuild").raise_for_status()
 
 
-def fulfil(setup: dsr.Setup, kind: str) -> tuple[dsr.Summary, float]:
+def fulfil(setup: dsr.Setup, kind: str) -> tuple[int, float]:
+    """Fulfil every request of ``kind``; an export left in the delivery folder is then handed over
+    (``requests delivered``), which sends its notification: the whole answer to the person. Answers how
+    many requests were done."""
     started = time.perf_counter()
     summary = dsr.fulfil(setup, dsr.Options(kinds=(kind,), yes=True))
-    return summary, time.perf_counter() - started
+    done = summary.count("done")
+    for outcome in summary.outcomes:
+        if outcome.status == "waiting":
+            handed = cases.delivered(setup, outcome.request_id, lambda: [])
+            done += handed.count("done")
+    return done, time.perf_counter() - started
 
 
 def run(erasures: int, access: int, latency_ms: int, workers: int, work: Path) -> dict[str, Any]:
@@ -69,9 +78,9 @@ def run(erasures: int, access: int, latency_ms: int, workers: int, work: Path) -
         figures: dict[str, Any] = {}
         for kind, count in (("access", access), ("erasure", erasures)):
             client.stats.reset()
-            summary, seconds = fulfil(setup, kind)
-            assert summary.count("done") == count, summary.text()
-            # Everything the command sends: the listing (segment pages, each member's segments) and the work.
+            done, seconds = fulfil(setup, kind)
+            assert done == count, f"{done} of {count} {kind} requests done"
+            # Everything the commands send: the listing (segment pages, batched reads), work, hand-over.
             figures[kind] = {"contacts": count, "requests": client.stats.total, "seconds": seconds}
         api.close()
         client.close()

@@ -13,7 +13,8 @@ where they are raised, never caught all over the code.
     │   ├── MauticRateLimited     429 that outlived the retries
     │   └── MauticHTTPError       any other unexpected status; carries status, method, path, Mautic's message
     ├── PlanError                 no safe plan: an unmanaged object in the way, an unresolvable reference
-    │   └── StalePlanError        a saved plan no longer matches its spec, instance, tool or live objects
+    │   ├── StalePlanError        a saved plan no longer matches its spec, instance, tool or live objects
+    │   └── LargeChangeError      the plan deletes, or updates a large share of, the managed objects
     ├── ApplyError                a write failed, or Mautic did not keep a change (verification)
     │   └── ApplyInterrupted      Ctrl-C during apply (exit 130); carries the changes made, for the receipt
     ├── NotApproved               apply was not confirmed (no TTY and no --auto-approve, or the answer was no)
@@ -106,6 +107,11 @@ class PlanError(GdprAsCodeError):
 
 class StalePlanError(PlanError):
     """A saved plan no longer matches the spec, the instance, the tool, or the live objects it touches."""
+
+
+class LargeChangeError(PlanError):
+    """Apply refused a plan over the safety threshold (``converge.threshold``) for want of
+    ``--allow-large-changes``."""
 
 
 class ApplyError(GdprAsCodeError):

@@ -268,8 +268,8 @@ def test_a_mautic_url_with_index_php_works_on_the_sandbox_as_on_mautic(
     monkeypatch.setenv("MAUTIC_URL", sandbox.url + "/index.php")
     code, out, err = run(capsys, "plan", str(SPEC_PATH))
     assert (code, err) == (0, "")
-    assert out.startswith(f"Plan for {sandbox.url}/index.php:")
-    assert "Plan: 9 to add, 0 to change, 0 to destroy." in out
+    assert out.startswith(f"Plan for {sandbox.url}/index.php (Mautic 5.1.0):")
+    assert "Plan: 11 to add, 0 to change, 0 to destroy." in out
 
 
 def _client(url: str) -> MauticClient:
@@ -493,7 +493,7 @@ def test_debug_may_follow_the_command(capsys: pytest.CaptureFixture[str]) -> Non
     """The internal-error message says "Rerun with --debug"; typed at the end it was "No such option"."""
     code, out, err = run(capsys, "validate", str(SPEC_PATH), "--debug")
     assert (code, err) == (0, "")
-    assert out == f"{SPEC_PATH}: valid (2 fields, 2 segments, 3 emails, 1 form)\n"
+    assert out == f"{SPEC_PATH}: valid (2 fields, 2 segments, 5 emails, 1 form)\n"
 
 
 def test_the_readme_demo_output_is_what_demo_prints(capsys: pytest.CaptureFixture[str]) -> None:

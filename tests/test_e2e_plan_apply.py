@@ -70,7 +70,7 @@ def test_fresh_apply_then_a_second_apply_makes_zero_writes(
     controls.clear_requests()
     second = converge.plan(spec, client)
     assert converge.apply(second, client) == ()
-    assert render_text(second) == "No changes. Mautic matches the spec."
+    assert render_text(second) == "No changes. Mautic 5.1.0 matches the spec."
     assert writes(controls) == []
     reads = controls.requests()["counts"]
     assert sum(reads.values()) == 5  # one list call per kind, nothing per object
@@ -236,7 +236,7 @@ def test_cli_plan_apply_plan_with_exit_codes(
     assert main(["apply", str(SPEC_PATH), "--auto-approve", "--receipts", str(tmp_path)]) == 0
     assert f"Apply complete! Resources: {n} added, 0 changed, 0 destroyed." in capsys.readouterr().out
     assert main(["plan", str(SPEC_PATH), "--detailed-exitcode"]) == 0
-    assert capsys.readouterr().out.strip() == "No changes. Mautic matches the spec."
+    assert capsys.readouterr().out.strip() == "No changes. Mautic 5.1.0 matches the spec."
 
 
 def test_cli_look_alike_error_then_import(

@@ -9,6 +9,7 @@ every canary. The one exception is the access export: the copy of the person's d
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from collections.abc import Iterator
@@ -143,9 +144,17 @@ def test_no_command_prints_or_writes_a_canary(
     submit_requests(canary_sandbox.url, work.root)
     assert run("requests", "list", "gdpr.yaml") == 0
     assert run("requests", "list", "gdpr.yaml", "--json") == 0
+    listed = json.loads(list(work.outputs.values())[-1])["requests"]
+    access = next(row["request"] for row in listed if row["type"] == "access")
+    assert run("requests", "extend", "gdpr.yaml", access, "--reason", "many requests", "--days", "30") == 0
     assert run("requests", "fulfil", "gdpr.yaml", "--dry-run") == 0
     assert run("requests", "fulfil", "gdpr.yaml", "--yes") == 0
-    assert "2 done, 0 failed" in list(work.outputs.values())[-1]
+    assert "1 done, 0 failed, 0 skipped, 1 waiting" in list(work.outputs.values())[-1]
+    assert run("requests", "delivered", "gdpr.yaml", access) == 0
+    assert run("requests", "show", "gdpr.yaml", access) == 0
+    assert run("requests", "show", "gdpr.yaml", access, "--json") == 0
+    assert run("requests", "verify-erasure", "gdpr.yaml", PEOPLE[1][2]) == 0
+    assert run("requests", "reimported", "gdpr.yaml") == 0
     assert run("requests", "fulfil", "gdpr.yaml", "--yes", "--json") == 0
     assert run("requests", "retention", "gdpr.yaml") in (0, 2)
     # the inventory forms of plan and apply, the instance with its own login variables

@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 from browser import request_form_body
+from headless import chromium, png_pixels
 
 from gdpr_as_code.cli import main
 from gdpr_as_code.dsr.erasure import RECEIPT_KEY_ENV, email_hash
@@ -119,11 +120,20 @@ def test_access_and_erasure_from_form_submit_to_export_notification_and_404(
 
     assert site.cli("requests", "fulfil", "--yes") == 0
     out = capsys.readouterr()
-    assert "2 done, 0 failed, 0 skipped" in out.out
+    # Bob is erased; Alice's export waits in the delivery folder, and the summary says where.
+    assert "1 done, 0 failed, 0 skipped, 1 waiting for hand-over" in out.out
+    (folder,) = (site.spec.parent / "exports").glob(f"*/access-{alice}-*")
+    assert f"waiting  {folder.name}: export in {folder}" in out.out
     assert "@" not in out.out.replace("a***@example.com", "").replace("b***@example.com", "")
+    waiting = [(m["emailId"], m["contactId"]) for m in site.outbox()[confirmations:]]
+    assert waiting == [(site.email_id("GDPR erasure done"), bob)]  # no "your data" before she has it
+    assert site.cli("requests", "fulfil", "--yes") == 0  # still waiting: nothing sent
+    assert len(site.outbox()) == confirmations + 1
+    capsys.readouterr()
+    assert site.cli("requests", "delivered", folder.name) == 0
+    assert "1 done, 0 failed, 0 skipped" in capsys.readouterr().out
 
     # The export holds what Mautic holds, field by field.
-    (folder,) = (site.spec.parent / "exports").glob(f"*/access-{alice}-*")
     data = json.loads((folder / "data.json").read_text())
     expected = {k: v for k, v in before["fields"]["all"].items() if k != "id"}
     assert data["fields"] == expected
@@ -169,7 +179,7 @@ def test_access_and_erasure_from_form_submit_to_export_notification_and_404(
     audit_text = (state / "audit.jsonl").read_text()
     assert "@" not in audit_text and "alice" not in audit_text.lower() and "bob" not in audit_text.lower()
     steps = {(line["contact"], line["step"]) for line in map(json.loads, audit_text.splitlines())}
-    assert {(alice, s) for s in ("export", "deliver", "notify", "mark_done", "finish")} <= steps
+    assert {(alice, s) for s in ("export", "deliver", "delivered", "notify", "mark_done", "finish")} <= steps
     assert {(bob, s) for s in ("receipt", "notify", "delete", "confirm", "finish")} <= steps
     (receipt,) = [json.loads(line) for line in (state / "receipts.jsonl").read_text().splitlines()]
     assert receipt["contact"] == bob and receipt["email_hmac"] == email_hash(KEY.encode(), "bob@example.com")
@@ -203,9 +213,9 @@ def test_without_a_terminal_erasures_are_refused_unless_yes(
     capsys.readouterr()
     assert site.cli("requests", "fulfil") == 1  # pytest's stdin is not a terminal
     out = capsys.readouterr().out
-    assert "1 done, 0 failed, 1 skipped" in out and "rerun with --yes" in out
+    assert "0 done, 0 failed, 1 skipped, 1 waiting for hand-over" in out and "rerun with --yes" in out
     assert site.api.get(f"/api/contacts/{bob}").status_code == 200
-    assert f"access-{alice}-" not in out  # done requests are counted, not listed
+    assert f"waiting  access-{alice}-" in out  # its export is in the folder, waiting for `delivered`
 
 
 def test_an_erasure_waits_for_the_access_request_of_the_same_person(
@@ -218,8 +228,11 @@ def test_an_erasure_waits_for_the_access_request_of_the_same_person(
     assert "access request that is not finished" in capsys.readouterr().out
     assert site.api.get(f"/api/contacts/{carol}").status_code == 200
     assert site.cli("requests", "fulfil", "--yes") == 0
-    assert "2 done" in capsys.readouterr().out
-    assert list((site.spec.parent / "exports").glob(f"*/access-{carol}-*/data.json"))
+    assert "1 skipped, 1 waiting for hand-over" in capsys.readouterr().out  # the export is not hers yet
+    (export,) = (site.spec.parent / "exports").glob(f"*/access-{carol}-*/data.json")
+    assert site.cli("requests", "delivered", export.parent.name) == 0
+    assert site.cli("requests", "fulfil", "--yes") == 0
+    assert "1 done, 0 failed, 0 skipped" in capsys.readouterr().out
     assert site.api.get(f"/api/contacts/{carol}").status_code == 404
 
 
@@ -277,13 +290,25 @@ def _fulfil_in_child(site: Site, crash_at: int) -> int:
 
     def child() -> None:
         os.environ[CRASH_ENV] = str(crash_at)
-        os._exit(site.cli("requests", "fulfil", "--yes", "--workers", "1"))
+        os._exit(_fulfil_and_hand_over(site))
 
     process = multiprocessing.get_context("fork").Process(target=child)
     process.start()
     process.join(60)
     assert process.exitcode is not None, "the child hung"
     return process.exitcode
+
+
+def _fulfil_and_hand_over(site: Site) -> int:
+    """``requests fulfil``, then ``requests delivered`` for each export it left waiting: a whole round."""
+    code = site.cli("requests", "fulfil", "--yes", "--workers", "1")
+    journal = site.state / "journal.jsonl"
+    records = [json.loads(line) for line in journal.read_text().splitlines()] if journal.exists() else []
+    done = {r["request"] for r in records if r["step"] == "delivered" and r["status"] == "done"}
+    waiting = {r["request"] for r in records if r["step"] == "deliver" and r["status"] == "done"} - done
+    for request_id in sorted(waiting):
+        code = max(code, site.cli("requests", "delivered", request_id, "--workers", "1"))
+    return code
 
 
 def _two_requests(site: Site, n: int) -> tuple[int, int]:
@@ -294,11 +319,11 @@ def _two_requests(site: Site, n: int) -> tuple[int, int]:
     return alice, bob
 
 
-@pytest.mark.timeout(600)  # one killed process per step boundary: minutes on a loaded 2-core machine
+@pytest.mark.timeout(600)  # about 45 rounds of two requests, each killed once and finished by a rerun
 def test_killed_at_any_step_boundary_a_rerun_loses_nothing_and_sends_nothing_twice(site: Site) -> None:
     journal = site.state / "journal.jsonl"
     _two_requests(site, 0)
-    assert site.cli("requests", "fulfil", "--yes", "--workers", "1") == 0
+    assert _fulfil_and_hand_over(site) == 0
     boundaries = 2 * len(journal.read_text().splitlines())  # one record: a boundary before it and after it
     export_email, erasure_email = site.email_id("GDPR data export sent"), site.email_id("GDPR erasure done")
     assert boundaries >= 30
@@ -313,7 +338,7 @@ def test_killed_at_any_step_boundary_a_rerun_loses_nothing_and_sends_nothing_twi
         if site.api.get(f"/api/contacts/{bob}").status_code == 404:
             assert (erasure_email, bob) in sent, f"deleted before notified (boundary {crash_at})"
 
-        assert site.cli("requests", "fulfil", "--yes", "--workers", "1") == 0, f"rerun after {crash_at}"
+        assert _fulfil_and_hand_over(site) == 0, f"rerun after {crash_at}"
         sent = [(m["emailId"], m["contactId"]) for m in site.outbox()[base:]]
         assert sorted(sent) == sorted([(export_email, alice), (erasure_email, bob)]), f"boundary {crash_at}"
         (folder,) = (site.spec.parent / "exports").glob(f"*/access-{alice}-*")
@@ -348,3 +373,61 @@ def test_on_a_terminal_fulfil_asks_before_erasing(
     monkeypatch.setattr(sys, "stdin", _Terminal("y\n"))
     assert site.cli("requests", "fulfil") == 0
     assert site.api.get(f"/api/contacts/{bob}").status_code == 404
+
+
+def test_the_html_report_renders_in_a_real_browser(site: Site, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """``requests list --format html``: one self-contained page (no script, nothing fetched) with each
+    request's age against the deadline and the consent text live in Mautic, rendered by headless chromium."""
+    with site.clock("2026-01-01T10:00:00+00:00"):
+        alice = site.submit("Alice", "alice@example.com", "access")
+        site.rebuild()
+    bob = site.submit("Bob", "bob@example.com", "forget")
+    site.rebuild()
+    focus = next(iter(site.api.get("/api/focus").json()["focus"]))
+    focus_id = focus["id"] if isinstance(focus, dict) else int(focus)
+    edited = {"properties": {"content": {"headline": "Cookies!", "tagline": "Edited by hand."}}}
+    site.api.patch(f"/api/focus/{focus_id}/edit", json=edited).raise_for_status()
+    capsys.readouterr()
+    assert site.cli("requests", "list", "--format", "html") == 2  # Alice's request is overdue
+    page = capsys.readouterr().out
+    assert page.startswith("<!DOCTYPE html>") and "<script" not in page
+    assert "http" not in page.split("<body")[0]  # nothing fetched: no link, font or style from elsewhere
+    assert "alice@example.com" not in page and "bob@example.com" not in page  # masked, as in the table
+    report = tmp_path / "report.html"
+    report.write_text(page)
+
+    dom = chromium("--dump-dom", report.as_uri(), profile=tmp_path / "profile").stdout
+    for text in ("GDPR requests", "Pending requests", "2 pending", "1 overdue", str(alice), str(bob),
+                 "Consent text live in Mautic", "Cookies! Edited by hand.", "differs from the spec",
+                 "I agree that Example Ltd processes my data", "as in the spec"):
+        assert text in dom, text
+    assert dom.count("<svg") == 2  # one deadline bar per request
+
+    shot = tmp_path / "report.png"
+    result = chromium(f"--screenshot={shot}", "--window-size=1000,900", report.as_uri(),
+                      profile=tmp_path / "profile")
+    assert shot.is_file(), result.stderr
+    width, height, rows = png_pixels(shot)
+    colours = {row[x:x + 3] for row in rows[::9] for x in range(0, width * 3, 27)}
+    assert (width, height) == (1000, 900) and len(colours) > 8  # text, table lines, bars: not a blank page
+    pdf = tmp_path / "report.pdf"
+    chromium(f"--print-to-pdf={pdf}", "--no-pdf-header-footer", report.as_uri(), profile=tmp_path / "profile")
+    assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 5_000
+
+
+def test_list_warns_when_the_segment_cron_looks_stale(site: Site, capsys: pytest.CaptureFixture[str]) -> None:
+    """A request form submission newer than every request segment membership: the cron has not run."""
+    with site.clock("2026-12-01T10:00:00+00:00"):
+        site.submit("Alice", "alice@example.com", "access")
+        site.rebuild()
+    assert site.cli("requests", "list") == 0
+    assert "looks stale" not in capsys.readouterr().out
+    with site.clock("2026-12-01T10:05:00+00:00"):
+        site.submit("Bob", "bob@example.com", "forget")  # no rebuild: Mautic's cron did not run
+    assert site.cli("requests", "list") == 0
+    out = capsys.readouterr().out
+    assert "1 submission(s) of the request form" in out and "mautic:segments:update" in out, out
+    site.rebuild()
+    assert site.cli("requests", "list") == 0
+    assert "looks stale" not in capsys.readouterr().out

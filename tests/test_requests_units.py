@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from recordings import recorded_answer
 
-from gdpr_as_code.dsr import erasure, export
+from gdpr_as_code.dsr import batch, erasure, export
 from gdpr_as_code.dsr.audit import AuditLog
 from gdpr_as_code.dsr.journal import CRASH_ENV, CRASH_EXIT, Journal
 from gdpr_as_code.dsr.pending import (
@@ -213,3 +213,25 @@ def test_the_steps_table_is_the_sequence_the_runner_walks() -> None:
         assert list(steps) == own + [s for s in BATCHED if s in steps], kind
         assert set(own) <= set(actions), kind
     assert set(actions) == {s for steps in STEPS.values() for s in steps} - set(BATCHED)
+
+
+def test_batched_memberships_read_as_the_contacts_own_segments_answer() -> None:
+    """The stats rows of ``lead_lists_leads`` plus the segment list give what ``/contacts/{id}/segments``
+    answers, value for value (both recorded on real 5.1.0, batch/)."""
+    rows = recorded_answer("batch/006_GET_stats_lead_lists_leads_lead_in.json")["stats"]
+    segment = recorded_answer("batch/001_POST_segments_new_static.json")["list"]
+    own = recorded_answer("batch/015_GET_contacts_1_segments_first.json")
+    first = [row for row in rows if row["lead_id"] == "1"]
+    assert list(batch.as_segments(first, {int(segment["id"]): segment})) == collection(own, "lists")
+    assert membership(batch.as_segments(first, {int(segment["id"]): segment}), "batch-requests") == (
+        1,
+        parse_time(collection(own, "lists")[0]["dateAdded"]),
+    )
+
+
+def test_batched_notes_read_as_the_contacts_own_notes_answer() -> None:
+    """``/notes?where lead in`` items, ``lead: {}``, are the contact's own list items, plus ``dateTime``."""
+    listed = recorded_answer("batch/013_GET_notes_where_lead_in.json")["notes"]
+    own = recorded_answer("batch/016_GET_contacts_1_notes_first.json")["notes"]
+    mine = [{**note, "lead": {}} for note in listed if note["lead"]["id"] == 1]
+    assert [{k: v for k, v in note.items() if k != "dateTime"} for note in mine] == own

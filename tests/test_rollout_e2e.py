@@ -157,7 +157,11 @@ def test_mixed_states_give_one_combined_plan_and_the_right_exit_code(
     code, out, err = run(capsys, "plan", str(SPEC), "--inventory", str(inventory), "--detailed-exitcode",
                          "--parallelism", "6")
     assert code == 1  # some instances failed
-    table = {line.split()[0]: line.split()[1:] for line in out.split("\n\n")[0].splitlines()[1:]}
+    cells = {line.split()[0]: line.split()[1:] for line in out.split("\n\n")[0].splitlines()[1:]}
+    answered = [*names["fresh"], *names["converged"], *names["drifted"]]
+    assert {cells[name][0] for name in answered} == {"5.1.0"}  # the MAUTIC column: the sandbox's version
+    assert cells["shop-down"][0] == "-"
+    table = {name: row[1:] for name, row in cells.items()}
     for name in names["fresh"]:
         assert table[name][0] == "changes" and int(table[name][1]) > 0  # everything to add
     for name in names["converged"]:
@@ -212,7 +216,7 @@ def test_a_missing_credential_stops_apply_before_any_write_anywhere(
     assert code == 1
     assert "SHOP_SHOP_05_PASSWORD are not set" in out
     rows = out.split("\n\n")[-2].splitlines()[1:]
-    assert [row.split()[2] for row in rows] == ["skipped"] * 5 + ["failed"]
+    assert [row.split()[3] for row in rows] == ["skipped"] * 5 + ["failed"]
     assert "not attempted: 1 instance(s) failed before any write, so nothing was written anywhere" in rows[0]
     assert all(writes(box) == [] for box in fresh)
 
@@ -239,8 +243,8 @@ def test_a_failing_canary_stops_the_rollout_and_a_rerun_resumes(
     assert code == 1
     assert "Stopping: wave 'canary' failed on at least one instance, so wave 'main'" in err
     table = out.split("\n\n")[-2].splitlines()
-    assert table[1].split()[:3] == ["shop-00", "canary", "failed"]
-    assert all(line.split()[1:3] == ["main", "skipped"] for line in table[2:])
+    assert table[1].split()[:4] == ["shop-00", "-", "canary", "failed"]
+    assert all(line.split()[2:4] == ["main", "skipped"] for line in table[2:])
     assert all(writes(box) == [] for box in main_wave)  # the next wave was never started
 
     # Fixed: the rerun goes through the canary, then the main wave.

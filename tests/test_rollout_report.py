@@ -33,8 +33,9 @@ def instance(name: str) -> Instance:
     return Instance(name, target, MappingProxyType({"region": "eu"}))
 
 
-def planned(name: str, *changes: Change) -> InstanceResult[Plan]:
-    return InstanceResult(instance(name), "ok", Plan(f"https://{name}.example", changes))
+def planned(name: str, *changes: Change, mautic: str = "7.0.2") -> InstanceResult[Plan]:
+    plan = Plan(f"https://{name}.example", changes, mautic_version=mautic)
+    return InstanceResult(instance(name), "ok", plan)
 
 
 RENAME = Update(kind="segments", key="forget", name="Forget me", mautic_id=7, desired={"name": "Forget me"},
@@ -49,7 +50,7 @@ def results() -> list[InstanceResult[Plan]]:
     return [
         planned("shop-a", RENAME, CREATE),
         InstanceResult(instance("shop-b"), "failed", error=str(refused), exception=refused),
-        planned("shop-c"),
+        planned("shop-c", mautic="5.1.0"),
     ]
 
 
@@ -67,13 +68,13 @@ def test_text_is_a_table_then_details_then_a_tally(
 ) -> None:
     text = render_plan_text(results, redactor)
     table, *details = text.split("\n\n")
-    assert [line.split()[:5] for line in table.splitlines()] == [
-        ["INSTANCE", "RESULT", "ADD", "CHANGE", "DESTROY"],
-        ["shop-a", "changes", "1", "1", "0"],
-        ["shop-b", "failed", "-", "-", "-"],
-        ["shop-c", "no", "changes", "0", "0"],
+    assert [line.split()[:6] for line in table.splitlines()] == [  # a mixed-version fleet at a glance
+        ["INSTANCE", "MAUTIC", "RESULT", "ADD", "CHANGE", "DESTROY"],
+        ["shop-a", "7.0.2", "changes", "1", "1", "0"],
+        ["shop-b", "-", "failed", "-", "-", "-"],
+        ["shop-c", "5.1.0", "no", "changes", "0", "0"],
     ]
-    assert details[0] == "=== shop-a ===\nPlan for https://shop-a.example:"
+    assert details[0] == "=== shop-a ===\nPlan for https://shop-a.example (Mautic 7.0.2):"
     drift = text.index('name: "Renamed by hand" → "Forget me"')
     assert drift < text.index("=== shop-b (failed) ===\nMautic at")
     assert "=== shop-c" not in text  # nothing to say about an instance that matches

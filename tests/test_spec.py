@@ -83,8 +83,8 @@ def test_validate_passes_the_shipped_configs(capsys: pytest.CaptureFixture[str])
     paths = [str(CONFIGS / "gdpr.yaml"), str(CONFIGS / "gdpr-de.yaml")]
     assert main(["validate", *paths]) == 0
     assert capsys.readouterr().out.splitlines() == [
-        f"{paths[0]}: valid (2 fields, 2 segments, 3 emails, 1 form)",
-        f"{paths[1]}: valid (2 fields, 2 segments, 3 emails, 1 form)",
+        f"{paths[0]}: valid (2 fields, 2 segments, 5 emails, 1 form)",
+        f"{paths[1]}: valid (2 fields, 2 segments, 3 emails, 1 form)",  # no extension/refusal notices
     ]
 
 

@@ -80,8 +80,8 @@ def test_plan_inventory_shows_the_unknown_variable_as_that_instances_error(
     out = capsys.readouterr().out
     assert code == 1
     table = out.split("\n\n")[0].splitlines()
-    assert table[1].split()[:2] == ["good", "changes"]
-    assert table[2].split()[:2] == ["typo", "failed"] and f"{inventory}:6:18: variable 'comp" in table[2]
+    assert table[1].split()[:3] == ["good", "5.1.0", "changes"]
+    assert table[2].split()[:3] == ["typo", "-", "failed"] and f"{inventory}:6:18: variable 'comp" in table[2]
     details = out.split("=== typo (failed) ===\n")[1].splitlines()[0]
     assert details.startswith(f"{inventory}:6:18: variable 'compny' is not known to {SPEC}")
     assert details.endswith("did you mean 'company'? Otherwise remove it (its variables are company, "

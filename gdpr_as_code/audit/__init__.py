@@ -57,9 +57,9 @@ def audit(client: MauticClient, spec: Spec | None = None, at: datetime | None = 
 
 def _pending(client: MauticClient, setup: Setup) -> list[PendingRequest]:
     """Members of the published request segments (as ``requests list`` reads them)."""
-    segments = [(kind, str(s["alias"])) for kind, s in setup.segments.items()
+    segments = [(kind, str(s["alias"]), int(s["id"])) for kind, s in setup.segments.items()
                 if s is not None and s.get("isPublished")]
-    return pending_requests(client, segments) if segments else []  # type: ignore[arg-type]
+    return list(pending_requests(client, segments)) if segments else []  # type: ignore[arg-type]
 
 
 def _unfinished(requests: list[PendingRequest], client: MauticClient, spec: Spec | None

@@ -1,4 +1,5 @@
-"""Configuration: ``plan``, ``apply``, ``import``, and saved plans and receipts (``show``, ``history``)."""
+"""Configuration: ``plan``, ``apply``, ``import``, ``list``, and saved plans and receipts (``show``,
+``history``)."""
 
 from __future__ import annotations
 
@@ -57,41 +58,53 @@ def plan_command(spec_path: str, detailed_exitcode: bool, prune: bool, out_path:
 @click.option("--lock-timeout", type=click.FloatRange(min=0), default=0, show_default=True,
               help="Seconds to wait for another apply to the same instance to finish.")
 @click.option("--remote-lock", is_flag=True, help="Also lock in Mautic itself (runners on other machines).")
+@click.option("--allow-large-changes", is_flag=True,
+              help="Apply a plan that deletes objects or updates more than 30% (and at least 4) of them.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print what was done as JSON (schemas/apply.schema.json); the plan goes to stderr.")
 @inventory_options
 def apply_command(spec_path: str, auto_approve: bool, prune: bool, receipts_dir: str | None,
-                  lock_timeout: float, remote_lock: bool, rollout: Rollout | None) -> int:
+                  lock_timeout: float, remote_lock: bool, allow_large_changes: bool, as_json: bool,
+                  rollout: Rollout | None) -> int:
     """Make Mautic match the spec: show the plan, ask, apply, verify. A PLANFILE is applied as saved."""
     if rollout:
         return apply_rollout(rollout, spec_path=spec_path, auto_approve=auto_approve, prune=prune,
-                             receipts_dir=receipts_dir, lock_timeout=lock_timeout, remote_lock=remote_lock)
+                             receipts_dir=receipts_dir, lock_timeout=lock_timeout, remote_lock=remote_lock,
+                             allow_large_changes=allow_large_changes, as_json=as_json)
     from gdpr_as_code.guard.apply import ApplyOptions, apply_saved, plan_and_apply, spec_redactor
     from gdpr_as_code.guard.planfile import is_plan_file
     from gdpr_as_code.redact import Redactor
     from gdpr_as_code.render import render
+    from gdpr_as_code.render.json import render_apply_json
     from gdpr_as_code.render.text import describe
+
+    def report(applied: Any, redactor: Redactor) -> None:
+        if as_json:
+            click.echo(render_apply_json(applied.plan, applied.outcomes, applied.receipt, redactor))
+        elif applied.plan.has_changes:
+            click.echo(describe(applied.outcomes) + _receipt_line(applied.receipt))
 
     if Path(spec_path).is_dir():
         raise click.UsageError(
             f"{spec_path} is a directory: the saved plans of a rollout are applied with --inventory FILE "
             f"(apply {spec_path} --inventory inventory.yaml); otherwise give a spec or a plan file."
         )
-    options = ApplyOptions(Path(receipts_dir) if receipts_dir else None, lock_timeout, remote_lock)
+    options = ApplyOptions(Path(receipts_dir) if receipts_dir else None, lock_timeout, remote_lock,
+                           allow_large_changes=allow_large_changes)
     if is_plan_file(Path(spec_path)):
         applied = apply_saved(Path(spec_path), options)
-        shown = render(applied.plan, "text", Redactor.from_environ())
-        click.echo(shown + "\n" + describe(applied.outcomes) + _receipt_line(applied.receipt))
+        click.echo(render(applied.plan, "text", Redactor.from_environ()), err=as_json)
+        report(applied, Redactor.from_environ())
         return EXIT_OK
     spec, client = spec_and_client(spec_path)
 
-    def review(planned: Any) -> None:
-        click.echo(render(planned, "text", spec_redactor(spec)))
-        if planned.has_changes:
-            approve(auto_approve)
+    def show(planned: Any) -> None:
+        click.echo(render(planned, "text", spec_redactor(spec)), err=as_json)
 
     with client:
-        applied = plan_and_apply(spec, client, options, prune=prune, review=review)
-    if applied.plan.has_changes:
-        click.echo(describe(applied.outcomes) + _receipt_line(applied.receipt))
+        applied = plan_and_apply(spec, client, options, prune=prune, show=show,
+                                 approve=lambda _: approve(auto_approve))
+    report(applied, spec_redactor(spec))
     return EXIT_OK
 
 
@@ -114,6 +127,27 @@ def import_command(address: str, mautic_id: int, spec_path: str | None) -> int:
         f"Imported Mautic {label} #{outcome.mautic_id} as {outcome.address} ({outcome.detail}). "
         "Run plan to see what apply would change to match the spec."
     )
+    return EXIT_OK
+
+
+@cli.command("list", short_help="The objects the tool manages on the instance: kind, key, id, name.")
+@click.argument("spec_path", metavar="[SPEC]", required=False, type=click.Path(exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="A JSON array of {kind, key, address, id, name}.")
+def list_command(spec_path: str | None, as_json: bool) -> int:
+    """List the Mautic objects that carry the tool's marker (reads only); with SPEC, connect to its target
+    and say which are no longer in it."""
+    from gdpr_as_code.converge import desired_state, read_live
+    from gdpr_as_code.mautic.client import client_from_env
+    from gdpr_as_code.redact import Redactor
+    from gdpr_as_code.render.text import managed_rows, render_managed
+
+    spec, client = spec_and_client(spec_path) if spec_path else (None, client_from_env())
+    with client:
+        live = read_live(client)
+    rows = managed_rows(live, desired_state(spec) if spec else None)
+    redactor = Redactor.from_environ()
+    click.echo(redactor.text(json.dumps(rows, indent=2, ensure_ascii=False) if as_json
+                             else render_managed(rows, client.name)))
     return EXIT_OK
 
 

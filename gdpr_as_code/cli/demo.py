@@ -13,7 +13,6 @@ import click
 
 from gdpr_as_code.cli.app import cli
 
-DEFAULT_SPEC = Path(__file__).resolve().parents[2] / "configs" / "gdpr.yaml"
 SANDBOX_USER = "admin"
 SANDBOX_PASSWORD = "sandbox"  # the sandbox's own well-known password, not a secret
 
@@ -53,6 +52,13 @@ def run_demo(spec_path: Path, echo: Callable[[str], None]) -> int:
 
 @cli.command("demo", short_help="Plan, apply and plan again on a throw-away sandbox.")
 @click.argument("spec_path", metavar="[SPEC]", required=False, type=click.Path(exists=True, dir_okay=False))
-def demo_command(spec_path: str | None) -> int:
+@click.option("--spec", "spec_option", type=click.Path(exists=True, dir_okay=False),
+              help="The spec to run (the same as giving SPEC).")
+def demo_command(spec_path: str | None, spec_option: str | None) -> int:
     """Start a sandbox and run plan → apply → plan of configs/gdpr.yaml (or SPEC) on it."""
-    return run_demo(Path(spec_path) if spec_path else DEFAULT_SPEC, click.echo)
+    from gdpr_as_code.spec.shipped import template_spec
+
+    if spec_path and spec_option and spec_path != spec_option:
+        raise click.UsageError("give the spec once: as SPEC or as --spec SPEC.")
+    chosen = spec_path or spec_option
+    return run_demo(Path(chosen) if chosen else template_spec(), click.echo)

@@ -52,15 +52,42 @@ def requests_group() -> None:
 
 @requests_group.command("list", short_help="Pending requests; exit 2 when one is overdue.")
 @_requests_options
-def requests_list(spec_path: str, as_json: bool, state_dir: str | None, workers: int) -> int:
-    """Pending requests with masked email, age and deadline; exit 2 when any is overdue."""
+@click.option("--format", "output", type=click.Choice(["text", "json", "html"]), default="text",
+              show_default=True, help="html: one self-contained page for the privacy officer (print it).")
+def requests_list(spec_path: str, as_json: bool, state_dir: str | None, workers: int, output: str) -> int:
+    """Pending requests with masked email, age and deadline; exit 2 when any is overdue. Warns when the
+    request form has submissions Mautic's segment cron has not sorted into a request segment yet."""
+    import dataclasses
+
     from gdpr_as_code import dsr
+    from gdpr_as_code.dsr import cron
 
     setup = _requests_setup(spec_path, state_dir, workers)
     with setup.client:
-        listing = dsr.listing(setup, dsr.pending(setup))
-    click.echo(listing.as_json() if as_json else listing.text())
+        found = dsr.pending(setup)
+        listing = dsr.listing(setup, found)
+        warning = cron.stale_warning(setup, [request.contact_id for request in found])
+        listing = dataclasses.replace(listing, warning=warning)
+        if output == "html" and not as_json:
+            click.echo(_html_report(spec_path, setup, listing), nl=False)
+            return listing.exit_code
+    click.echo(listing.as_json() if as_json or output == "json" else listing.text())
     return listing.exit_code
+
+
+def _html_report(spec_path: str, setup: Any, listing: Any) -> str:
+    """The page: the pending requests against their deadline, and the consent text live in Mautic."""
+    from gdpr_as_code.dsr.consent import read_consent_texts
+    from gdpr_as_code.dsr.journal import now
+    from gdpr_as_code.guard.apply import spec_redactor
+    from gdpr_as_code.render import html
+    from gdpr_as_code.spec import load_spec
+
+    spec = load_spec(Path(spec_path))
+    sections = [html.requests_section(listing.rows, listing.deadline_days),
+                html.consent_section(read_consent_texts(spec, setup.client))]
+    when = now().strftime("%Y-%m-%d %H:%M UTC")
+    return html.page("GDPR requests", f"{listing.instance}, as of {when}", sections, spec_redactor(spec))
 
 
 @requests_group.command("fulfil", short_help="Answer access and erasure requests (resumable).")
@@ -102,5 +129,119 @@ def requests_retention(spec_path: str, as_json: bool, state_dir: str | None, wor
             return listing.exit_code
         options = dsr.Options(("retention",), limit, dry_run, yes)
         summary = dsr.erase(setup, found, options, _ask_or_refuse(), None if as_json else _progress)
+    click.echo(json.dumps(summary.as_dict(), indent=2) if as_json else summary.text())
+    return summary.exit_code
+
+
+def _pending(setup: Any) -> Any:
+    from gdpr_as_code import dsr
+
+    return lambda: dsr.pending(setup)
+
+
+def _case_command(name: str, short: str) -> Any:
+    """A ``requests`` command that acts on one request by its id (``requests list`` shows the ids)."""
+
+    def decorate(function: Any) -> Any:
+        command = click.argument("request_id", metavar="ID")(function)
+        command = _requests_options(command)
+        return requests_group.command(name, short_help=short)(command)
+
+    return decorate
+
+
+@_case_command("delivered", "The person has the export: notify, close.")
+def requests_delivered(spec_path: str, request_id: str, as_json: bool, state_dir: str | None,
+                       workers: int) -> int:
+    """Record that the person has the export of access request ID (folder delivery), then send the "your
+    data" notification and take the request out of its segment."""
+    from gdpr_as_code.dsr import cases
+
+    setup = _requests_setup(spec_path, state_dir, workers)
+    with setup.client:
+        summary = cases.delivered(setup, request_id, _pending(setup))
+    click.echo(json.dumps(summary.as_dict(), indent=2) if as_json else summary.text())
+    return summary.exit_code
+
+
+@_case_command("extend", "Extend the deadline (Art. 12(3)).")
+@click.option("--reason", required=True, help="Why more time is needed; sent to the person as {reason}.")
+@click.option("--days", type=click.IntRange(1, 61), default=61, show_default=True,
+              help="Days added to the deadline (at most two months).")
+def requests_extend(spec_path: str, request_id: str, as_json: bool, state_dir: str | None, workers: int,
+                    reason: str, days: int) -> int:
+    """Extend request ID's deadline, within its first month, and send the spec's extension email."""
+    from gdpr_as_code.dsr import cases
+
+    setup = _requests_setup(spec_path, state_dir, workers)
+    with setup.client:
+        message = cases.extend(setup, request_id, reason, _pending(setup), days)
+    click.echo(json.dumps({"request": request_id, "message": message}) if as_json else message)
+    return 0
+
+
+@_case_command("refuse", "Refuse a request (Art. 12(4)), close it.")
+@click.option("--reason", required=True,
+              help="Why; sent to the person as {reason}, with the right to complain.")
+def requests_refuse(spec_path: str, request_id: str, as_json: bool, state_dir: str | None, workers: int,
+                    reason: str) -> int:
+    """Send the spec's refusal email for request ID, take it out of its segment and close the case."""
+    from gdpr_as_code.dsr import cases
+
+    setup = _requests_setup(spec_path, state_dir, workers)
+    with setup.client:
+        message = cases.refuse(setup, request_id, reason, _pending(setup))
+    click.echo(json.dumps({"request": request_id, "message": message}) if as_json else message)
+    return 0
+
+
+@_case_command("show", "One request's timeline.")
+def requests_show(spec_path: str, request_id: str, as_json: bool, state_dir: str | None, workers: int) -> int:
+    """Received, extended, exported, delivered, notified, erased: request ID's timeline (masked address)."""
+    from gdpr_as_code.dsr import cases
+
+    setup = _requests_setup(spec_path, state_dir, workers)
+    with setup.client:
+        case = cases.show(setup, request_id)
+    click.echo(json.dumps(case, indent=2) if as_json else cases.show_text(case))
+    return 0
+
+
+@requests_group.command("verify-erasure", short_help="Was this address erased? (receipts).")
+@_requests_options
+@click.argument("email", metavar="EMAIL")
+def requests_verify_erasure(spec_path: str, email: str, as_json: bool, state_dir: str | None,
+                            workers: int) -> int:
+    """When and where EMAIL was erased, and the receipt ids; exit 1 when there is no receipt."""
+    from gdpr_as_code.dsr import receipts
+
+    setup = _requests_setup(spec_path, state_dir, workers)
+    with setup.client:
+        found = receipts.verify_erasure(setup, email)
+    click.echo(json.dumps(found, indent=2) if as_json else receipts.verify_text(setup, email, found))
+    return 0 if found else 1
+
+
+@requests_group.command("reimported", short_help="Erased people back in Mautic.")
+@_requests_options
+@click.option("--erase", is_flag=True,
+              help="Erase them again (receipt, delete, confirm), journaled as reimport.")
+@click.option("--yes", is_flag=True, help="Erase without asking (needed when not on a terminal).")
+def requests_reimported(spec_path: str, as_json: bool, state_dir: str | None, workers: int, erase: bool,
+                        yes: bool) -> int:
+    """Live contacts whose address matches an erasure receipt; exit 2 when there are any (without --erase)."""
+    from gdpr_as_code import dsr
+    from gdpr_as_code.dsr import receipts
+
+    setup = _requests_setup(spec_path, state_dir, workers)
+    with setup.client:
+        found = receipts.reimported(setup)
+        if not erase:
+            rows = [c.as_dict() for c in found]
+            click.echo(json.dumps(rows, indent=2) if as_json else receipts.reimported_text(setup, found))
+            return 2 if found else 0
+        options = dsr.Options(("reimport",), None, False, yes)
+        summary = dsr.erase(setup, [c.request() for c in found], options, _ask_or_refuse(),
+                            None if as_json else _progress)
     click.echo(json.dumps(summary.as_dict(), indent=2) if as_json else summary.text())
     return summary.exit_code

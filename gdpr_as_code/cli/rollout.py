@@ -51,8 +51,12 @@ def plan_rollout(selection: Rollout, *, spec_path: str, detailed_exitcode: bool,
 
 
 def apply_rollout(selection: Rollout, *, spec_path: str, auto_approve: bool, prune: bool,
-                  receipts_dir: str | None, lock_timeout: float, remote_lock: bool) -> int:
+                  receipts_dir: str | None, lock_timeout: float, remote_lock: bool, allow_large_changes: bool,
+                  as_json: bool) -> int:
     """``apply SPEC|PLANDIR --inventory FILE``: plan all, show, ask once, then apply wave by wave."""
+    if as_json:
+        raise click.UsageError("apply --json is for one instance; with --inventory, plan --json shows every "
+                               "instance's plan and each apply writes its receipt (history --json).")
     from gdpr_as_code.rollout import report, steps
     from gdpr_as_code.rollout import runner as rollout
 
@@ -63,7 +67,8 @@ def apply_rollout(selection: Rollout, *, spec_path: str, auto_approve: bool, pru
     from gdpr_as_code.guard.apply import ApplyOptions
 
     receipts = Path(receipts_dir) if receipts_dir else None
-    options = replace(options, prune=prune, apply=ApplyOptions(receipts, lock_timeout, remote_lock))
+    options = replace(options, prune=prune, apply=ApplyOptions(receipts, lock_timeout, remote_lock,
+                                                               allow_large_changes=allow_large_changes))
     progress = rollout.Progress(len(instances), report.describe_plan(redactor))
     progress.note(f"Planning {len(instances)} instance(s) of {inventory.path}")
     ready, plans = steps.plan_inventory(Path(spec_path), instances, os.environ, options, progress)

@@ -56,4 +56,5 @@ def plan(spec: Spec, client: MauticClient, *, prune: bool = False) -> Plan:
         ids={**adopting, **live.ids()},
         prune=prune,
         spec_sha256=spec.sha256,
+        mautic_version=live.mautic_version,
     )

@@ -197,6 +197,12 @@ class Plan:
     prune: bool = False
     spec_sha256: str = ""
     tool_version: str = field(default_factory=tool_version)
+    mautic_version: str | None = None  # the instance's Mautic-Version header; None when it sent none
+
+    @property
+    def mautic_label(self) -> str:
+        """``Mautic 7.0.2``, or ``Mautic`` when the instance did not say (how plan headers name it)."""
+        return f"Mautic {self.mautic_version}" if self.mautic_version else "Mautic"
 
     @property
     def actionable(self) -> tuple[Change, ...]:
@@ -225,6 +231,7 @@ class Plan:
             "format_version": PLAN_FORMAT_VERSION,
             "tool_version": self.tool_version,
             "instance": self.instance,
+            "mautic_version": self.mautic_version,
             "spec_sha256": self.spec_sha256,
             "prune": self.prune,
             "counts": self.counts(),
@@ -242,4 +249,5 @@ class Plan:
             prune=bool(data.get("prune")),
             spec_sha256=data.get("spec_sha256", ""),
             tool_version=data.get("tool_version", ""),
+            mautic_version=data.get("mautic_version"),
         )

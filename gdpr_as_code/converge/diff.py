@@ -15,6 +15,7 @@ from typing import Any
 from gdpr_as_code.converge.changes import Adopt, Change, Create, Delete, FieldChange, Update, fingerprint
 from gdpr_as_code.converge.state import Desired, Live, LiveState, State
 from gdpr_as_code.errors import PlanError
+from gdpr_as_code.mautic.versions import at_least
 from gdpr_as_code.resources import KINDS, Json, Kind
 
 COLLECTIONS = frozenset(part for kind in KINDS for part in kind.parts)
@@ -101,6 +102,18 @@ def _conflict(kind: Kind, want: Desired, other: Live, attr: str) -> str:
     )
 
 
+def _unsupported(kind: Kind, want: Desired, version: str | None) -> list[str]:
+    """Attributes the spec sets that this Mautic does not have (``Kind.since``): it would drop them and
+    every plan would show them again."""
+    runs = f"Mautic {version}" if version else "a Mautic that names no version"
+    return [
+        f"{kind.address(want.key)} ({want.where or 'spec'}): {spec_name} needs Mautic {major}.{minor} or "
+        f"later, and this instance runs {runs}. Remove {spec_name} from the spec, or upgrade Mautic."
+        for attr, (spec_name, major, minor) in kind.since.items()
+        if want.data.get(attr) is not None and not at_least(version, major, minor)
+    ]
+
+
 def _immutable(kind: Kind, want: Desired, have: Live) -> list[str]:
     """The kind's ``immutable`` attributes (a contact field's alias and type) never change in Mautic;
     planning such a change would loop forever."""
@@ -164,6 +177,7 @@ def diff(
                     "you want to keep unmanaged, or delete them."
                 )
         for key, want in wanted.items():
+            problems.extend(_unsupported(kind, want, live.mautic_version))
             claims = managed.get(key, [])
             if len(claims) > 1:
                 continue

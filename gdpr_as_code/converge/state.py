@@ -10,7 +10,7 @@ live object is managed when it carries one, and its spec key is then known.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from gdpr_as_code.resources import (
@@ -68,6 +68,7 @@ class LiveState:
     """What Mautic holds: every object of every managed kind, each either managed (has a key) or not."""
 
     objects: Mapping[str, tuple[Live, ...]]
+    mautic_version: str | None = None  # what the instance named in its Mautic-Version header
 
     def managed(self, kind: str) -> dict[str, list[Live]]:
         """Managed objects of a kind by spec key (a list: a clone in Mautic's UI copies the marker)."""
@@ -104,7 +105,7 @@ def read_live(
     registry = None
     if any(kind.ownership == "registry" for kind in kinds) and SEGMENTS not in kinds:  # it is a segment
         registry = read_registry(client.list_all(SEGMENTS.path, SEGMENTS.list_key))
-    return live_from_raw(raws, known, registry)
+    return replace(live_from_raw(raws, known, registry), mautic_version=client.mautic_version)
 
 
 def live_from_raw(

@@ -19,19 +19,19 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gdpr_as_code import converge
 from gdpr_as_code.dsr.fulfil import Confirm, Options, Progress, Summary, run
 from gdpr_as_code.dsr.journal import Journal, now
-from gdpr_as_code.dsr.pending import PendingRequest, mask_email, pending_requests
+from gdpr_as_code.dsr.pending import Listed, PendingRequest, mask_email, pending_requests
 from gdpr_as_code.dsr.retention import past_retention
 from gdpr_as_code.dsr.steps import RequestOutcome, Setup
 from gdpr_as_code.errors import GdprAsCodeError
 from gdpr_as_code.mautic.client import instance_key, instance_slug
-from gdpr_as_code.resources import EMAILS, SEGMENTS
+from gdpr_as_code.resources import EMAILS, FORMS, SEGMENTS
 from gdpr_as_code.spec.model import Spec
 
 if TYPE_CHECKING:
@@ -74,9 +74,10 @@ def prepare(
             "gdpr.requests.access and gdpr.requests.erasure (each with its value, segment and email, as in "
             "configs/gdpr.yaml) and apply the spec first."
         )
-    live = converge.read_live(client, (SEGMENTS, EMAILS))
-    segments, emails = live.managed("segments"), live.managed("emails")
+    live = converge.read_live(client, (SEGMENTS, EMAILS, FORMS))
+    segments, emails, forms = live.managed("segments"), live.managed("emails"), live.managed("forms")
     aliases: dict[str, str] = {}
+    segment_ids: dict[str, int] = {}
     email_ids: dict[str, int] = {}
     clear_values: dict[str, tuple[str, str]] = {}
     for request_type in gdpr.request_types:
@@ -87,12 +88,15 @@ def prepare(
                 f"{client.name} (no object carries its ownership marker). Run "
                 "`gdpr-as-code apply` with this spec first."
             )
-        aliases[request_type.kind] = str(
-            min(segments[request_type.segment], key=lambda o: o.id).data["alias"]
-        )
+        segment = min(segments[request_type.segment], key=lambda o: o.id)
+        aliases[request_type.kind] = str(segment.data["alias"])
+        segment_ids[request_type.kind] = segment.id
         email_ids[request_type.kind] = min(emails[request_type.email], key=lambda o: o.id).id
         if not spec.segment(request_type.segment).static:
             clear_values[request_type.kind] = (spec.field(gdpr.request_field).alias, request_type.value)
+    for notice, key in (("extension", gdpr.extension_email), ("refusal", gdpr.refusal_email)):
+        if key is not None and key in emails:  # checked when used: `requests extend|refuse`
+            email_ids[notice] = min(emails[key], key=lambda o: o.id).id
     environ = dict(os.environ if env is None else env)
     instance = instance_key(client.base_url)
     base = spec.source.resolve().parent
@@ -102,22 +106,26 @@ def prepare(
         instance=instance,
         gdpr=gdpr,
         segments=aliases,
+        segment_ids=segment_ids,
         clear_values=clear_values,
         state_dir=(state if state_dir else state / instance_slug(instance)),
         export_dir=base / gdpr.delivery.folder / instance_slug(instance),
         email_ids=email_ids,
         env=environ,
         workers=workers,
+        form_id=min(forms[gdpr.request_form], key=lambda o: o.id).id if gdpr.request_form in forms else None,
     )
 
 
-def pending(setup: Setup, kinds: Sequence[str] | None = None) -> list[PendingRequest]:
+def pending(setup: Setup, kinds: Sequence[str] | None = None) -> Listed:
     """Pending requests of ``kinds`` (default: every type the spec handles). Erasures bring access along: an
     erasure must see whether its contact still waits for an export."""
     wanted = set(setup.segments if kinds is None else kinds)
     if wanted & {"erasure", "retention"}:
         wanted.add("access")
-    segments = [(kind, alias) for kind, alias in setup.segments.items() if kind in wanted]
+    segments = [
+        (kind, alias, setup.segment_ids[kind]) for kind, alias in setup.segments.items() if kind in wanted
+    ]
     return pending_requests(setup.client, segments, setup.workers)
 
 
@@ -129,6 +137,7 @@ class Listing:
     deadline_days: int
     rows: tuple[dict[str, Any], ...]
     retention: bool = False  # rows are contacts past retention; "received" is when it ran out
+    warning: str = ""  # the segment cron looks stale (``cron``)
 
     @property
     def overdue(self) -> int:
@@ -141,18 +150,20 @@ class Listing:
 
     def as_json(self) -> str:
         body = {"instance": self.instance, "deadline_days": self.deadline_days, "overdue": self.overdue}
-        return json.dumps({**body, "requests": list(self.rows)}, indent=2)
+        return json.dumps({**body, "warning": self.warning, "requests": list(self.rows)}, indent=2)
 
     def text(self) -> str:
         if self.retention:
             return self._retention_text()
+        warning = [self.warning] if self.warning else []
         if not self.rows:
-            return f"No pending GDPR requests on {self.instance}."
+            return "\n".join([f"No pending GDPR requests on {self.instance}.", *warning])
         header = f"{'TYPE':9} {'CONTACT':>8}  {'EMAIL':28} {'RECEIVED':20} {'AGE':>4}  STATUS"
         lines = [
             f"{row['type']:9} {row['contact']:>8}  {row['email']:28} {row['received'][:19]:20} "
             f"{row['age_days']:>3}d  "
-            + ("OVERDUE" if row["overdue"] else f"due in {row['days_left']}d")
+            + ("OVERDUE" if row["overdue"] else f"due in {row['days_left']}d ({row['due']})")
+            + (" extended" if row["extended"] else "")
             + (" (in progress)" if row["in_progress"] else "")
             for row in self.rows
         ]
@@ -160,7 +171,7 @@ class Listing:
             f"{len(self.rows)} pending, {self.overdue} overdue (deadline {self.deadline_days} days) on "
             f"{self.instance}."
         )
-        return "\n".join([header, *lines, tail])
+        return "\n".join([header, *lines, tail, *warning])
 
     def _retention_text(self) -> str:
         if not self.rows:
@@ -187,7 +198,9 @@ def listing(
     with Journal(setup.journal_path, read_only=True) as journal:
         # Finished here but still in Mautic's segment until its next cron rebuild: not pending any more.
         requests = [r for r in requests if not journal.finished(r.request_id)]
-        begun = {r.request_id for r in requests if journal.state(r.request_id) is not None}
+        states = {r.request_id: journal.state(r.request_id) for r in requests}
+    # An extension (``requests extend``) moves the request's own deadline; the journal holds it.
+    extra = {rid: int(s.data.get("extended_days") or 0) if s else 0 for rid, s in states.items()}
     rows = tuple(
         {
             "request": r.request_id,
@@ -195,10 +208,12 @@ def listing(
             "contact": r.contact_id,
             "email": r.masked_email,
             "received": r.received.isoformat(),
+            "due": (r.received + timedelta(days=deadline + extra[r.request_id])).date().isoformat(),
+            "extended": bool(extra[r.request_id]),
             "age_days": r.age_days(at),
-            "days_left": deadline - r.age_days(at),
-            "overdue": r.overdue(at, deadline),
-            "in_progress": r.request_id in begun,
+            "days_left": deadline + extra[r.request_id] - r.age_days(at),
+            "overdue": r.overdue(at, deadline + extra[r.request_id]),
+            "in_progress": states[r.request_id] is not None,
         }
         for r in requests
     )
@@ -224,8 +239,9 @@ def erase(
     confirm: Confirm | None = None,
     progress: Progress | None = None,
 ) -> Summary:
-    """Erase retention requests through the journaled erasure path (receipt, delete, confirm). Pending access
-    requests are read too: a contact whose export is still owed is not erased before it is delivered."""
-    owed = pending(setup, ("access",))
-    only = Options(("retention",), options.limit, options.dry_run, options.yes)
-    return run(setup, [*requests, *owed], only, confirm, progress)
+    """Erase requests found another way (retention, re-imported people) through the journaled erasure path
+    (receipt, delete, confirm). Pending access requests are read too: a contact whose export is still owed is
+    not erased before it is delivered."""
+    kinds = tuple(sorted({r.kind for r in requests})) or ("retention",)
+    only = Options(kinds, options.limit, options.dry_run, options.yes)
+    return run(setup, [*requests, *pending(setup, ("access",))], only, confirm, progress)

@@ -32,6 +32,7 @@ from gdpr_as_code.dsr.pending import PendingRequest, collection
 from gdpr_as_code.errors import GdprAsCodeError
 
 if TYPE_CHECKING:
+    from gdpr_as_code.dsr.batch import Known
     from gdpr_as_code.mautic.client import MauticClient
     from gdpr_as_code.spec import DataItem
 
@@ -75,10 +76,15 @@ def activity(client: MauticClient, contact_id: int, only: Sequence[str] = ()) ->
 
 
 def gather(
-    client: MauticClient, request: PendingRequest, inventory: Sequence[DataItem] = ()
+    client: MauticClient,
+    request: PendingRequest,
+    inventory: Sequence[DataItem] = (),
+    known: Known | None = None,
 ) -> dict[str, Any]:
-    """Everything Mautic holds on the requester, and why (the spec's data ``inventory``), as one document."""
+    """Everything Mautic holds on the requester, and why (the spec's data ``inventory``), as one document.
+    ``known``: the run's batched reads; what they cover is not read again for this contact."""
     cid = request.contact_id
+    batched = known if known is not None and cid in known.ids else None
     contact = request.contact or client.get(f"/contacts/{cid}")["contact"]
     fields = contact.get("fields") or {}
     entries = [
@@ -108,11 +114,20 @@ def gather(
         },
         "fieldLabels": labels,
         "segments": list(request.segments) or collection(client.get(f"/contacts/{cid}/segments"), "lists"),
-        "companies": collection(client.get(f"/contacts/{cid}/companies"), "companies"),
-        "campaigns": collection(client.get(f"/contacts/{cid}/campaigns"), "campaigns"),
+        # Companies and campaigns: read only for a contact the batch saw in any (their details are there).
+        "companies": collection(client.get(f"/contacts/{cid}/companies"), "companies")
+        if batched is None or cid in batched.with_companies
+        else [],
+        "campaigns": collection(client.get(f"/contacts/{cid}/campaigns"), "campaigns")
+        if batched is None or cid in batched.with_campaigns
+        else [],
         # Notes and devices page (default 30); their order column needs the query alias (n., d.).
-        "devices": client.list_all(f"/contacts/{cid}/devices", "devices", params={"orderBy": "d.id"}),
-        "notes": client.list_all(f"/contacts/{cid}/notes", "notes", params={"orderBy": "n.id"}),
+        "devices": list(batched.devices.get(cid, ()))
+        if batched
+        else client.list_all(f"/contacts/{cid}/devices", "devices", params={"orderBy": "d.id"}),
+        "notes": list(batched.notes.get(cid, ()))
+        if batched
+        else client.list_all(f"/contacts/{cid}/notes", "notes", params={"orderBy": "n.id"}),
         "formSubmissions": [
             (event.get("details") or {}).get("submission")
             for event in events

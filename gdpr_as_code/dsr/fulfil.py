@@ -18,7 +18,7 @@ from typing import Any, get_args
 from gdpr_as_code.dsr import erasure
 from gdpr_as_code.dsr.audit import AuditLog
 from gdpr_as_code.dsr.journal import Journal, RequestState
-from gdpr_as_code.dsr.pending import PendingRequest, parse_time
+from gdpr_as_code.dsr.pending import Listed, PendingRequest, parse_time
 from gdpr_as_code.dsr.steps import DESTRUCTIVE, STEPS, RequestOutcome, Runner, Setup, Status
 from gdpr_as_code.errors import GdprAsCodeError
 from gdpr_as_code.redact import Redactor
@@ -69,7 +69,9 @@ class Summary:
             return "\n".join([head, *lines])
         head = (
             f"Requests on {self.instance}: {self.count('done')} done, {self.count('failed')} failed, "
-            f"{self.count('skipped') + self.count('refused')} skipped ({self.api_requests} API requests)."
+            f"{self.count('skipped') + self.count('refused')} skipped"
+            + (f", {self.count('waiting')} waiting for hand-over" if self.count("waiting") else "")
+            + f" ({self.api_requests} API requests)."
         )
         lines = [f"  {o.status:8} {o.request_id}: {o.detail}" for o in self.outcomes if o.status != "done"]
         lines += [f"  warning  {o.request_id}: {o.warning}" for o in self.outcomes if o.warning]
@@ -153,7 +155,12 @@ def run(
         work = work_list(found, journal, options.kinds, options.limit)
         destructive = [r for r in work if r.kind in DESTRUCTIVE]
         key = erasure.receipt_key(setup.env) if destructive else None
-        outcomes: list[RequestOutcome] = []
+        unread = found.unreadable if isinstance(found, Listed) else []
+        outcomes = [
+            RequestOutcome(f"{u.kind}-{u.contact_id}", u.kind, u.contact_id, "failed", u.reason)
+            for u in unread
+            if u.kind in options.kinds
+        ]
         if destructive and not options.yes:
             question = (
                 f"Erase {len(destructive)} contact(s) from {setup.instance}? They are deleted from Mautic "
@@ -172,6 +179,7 @@ def run(
         runner = Runner(setup, journal, audit, key)
         access = [r for r in work if r.kind == "access"]
         total, refused = len(access) + len(destructive), len(outcomes)
+        runner.read_ahead(access, destructive)
 
         def report(outcome: RequestOutcome) -> None:
             outcomes.append(outcome)

@@ -32,6 +32,7 @@ from gdpr_as_code.errors import GdprAsCodeError, LockError
 
 CRASH_ENV = "GDPR_AS_CODE_TEST_CRASH_AT"
 CRASH_EXIT = 86
+_BOUNDARIES: dict[str, int] = {}  # the crash hook's count: one process may open several journals in turn
 Status = Literal["start", "done", "failed"]
 
 
@@ -72,7 +73,6 @@ class Journal:
         self.read_only = read_only
         self.states: dict[str, RequestState] = {}
         self._handle: IO[str] | None = None
-        self._boundaries = 0
         self._write_lock = threading.Lock()
         crash_at = os.environ.get(CRASH_ENV, "")
         self._crash_at = int(crash_at) if crash_at.isdigit() else 0
@@ -199,6 +199,8 @@ class Journal:
 
     def _boundary(self) -> None:
         """The crash-test hook: die here, without cleanup, when this is the boundary the test asked for."""
-        self._boundaries += 1
-        if self._boundaries == self._crash_at:
+        pid, count = _BOUNDARIES.get("pid", 0), _BOUNDARIES.get("count", 0)
+        count = count + 1 if pid == os.getpid() else 1  # counted per process, across its journals
+        _BOUNDARIES.update(pid=os.getpid(), count=count)
+        if count == self._crash_at:
             os._exit(CRASH_EXIT)

@@ -14,6 +14,7 @@ own request. The audit log notes the DNC reason when there is one.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -28,10 +29,14 @@ CLOCK_SKEW = timedelta(minutes=2)
 DNC_REASONS = {1: "unsubscribed", 2: "bounced", 3: "set manually"}
 
 
-def send(client: MauticClient, email_id: int, contact_id: int) -> None:
-    """Have Mautic send email ``email_id`` to contact ``contact_id`` now; raise if Mautic says it failed."""
+def send(
+    client: MauticClient, email_id: int, contact_id: int, tokens: Mapping[str, str] | None = None
+) -> None:
+    """Have Mautic send email ``email_id`` to contact ``contact_id`` now; raise if Mautic says it failed.
+    ``tokens`` (``{"reason": ...}``) replace ``{reason}`` in the email (Mautic's send API reads them)."""
     try:
-        answer = client.post(f"/emails/{email_id}/contact/{contact_id}/send")
+        body = {"tokens": dict(tokens)} if tokens else None
+        answer = client.post(f"/emails/{email_id}/contact/{contact_id}/send", body)
     except MauticError as err:
         rerun = "it looks for this send in the contact's timeline and sends only if Mautic has none."
         raise outcome_unknown(err, f"email {email_id} may or may not have been sent", rerun) or err from None

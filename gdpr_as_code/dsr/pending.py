@@ -4,7 +4,8 @@ Mautic has no "request" object; the seed's setup files a request by putting the 
 Requested", "Request to be Forgotten"). So a pending request is a segment membership, found with one paged
 list call per segment (``GET /contacts?search=segment:ALIAS``, which also returns every field, the IP
 addresses, UTM tags and do-not-contact entries), and its received date is the membership date Mautic keeps per
-contact (``GET /contacts/{id}/segments`` → ``dateAdded``; no list call exposes it). For a filter-based segment
+contact (``dateAdded`` of ``GET /contacts/{id}/segments``, read for all members at once from the stats table
+``lead_lists_leads``: ``batch``). For a filter-based segment
 that is when the cron rebuild added the contact, which can be later than the form submission by one cron
 interval.
 
@@ -31,7 +32,7 @@ from gdpr_as_code.errors import GdprAsCodeError, MauticError, MauticHTTPError, M
 if TYPE_CHECKING:
     from gdpr_as_code.mautic.client import MauticClient
 
-RequestType = Literal["access", "erasure", "retention"]
+RequestType = Literal["access", "erasure", "retention", "reimport"]
 # Contacts come with every field hydrated; Mautic builds a whole page in PHP memory, so pages stay modest.
 CONTACT_PAGE = 500
 
@@ -132,34 +133,91 @@ def membership(segments: Iterable[Mapping[str, Any]], segment_alias: str) -> tup
     return None
 
 
-def pending_requests(
-    client: MauticClient, segments: Sequence[tuple[RequestType, str]], workers: int = 4
-) -> list[PendingRequest]:
-    """The pending requests of each ``(kind, segment alias)``, oldest first.
+@dataclass(frozen=True)
+class Unreadable:
+    """A member of a request segment whose request Mautic failed to describe (a 5xx on its own read): this
+    request fails, the others go on; the next run tries it again."""
 
-    One list call per page per segment, then one ``/segments`` call per member for the received date, run
-    ``workers`` at a time: that is the only place Mautic keeps the membership date.
+    kind: RequestType
+    contact_id: int
+    reason: str
+
+
+class Listed(list[PendingRequest]):
+    """The pending requests, oldest first, and the members that could not be read (``unreadable``)."""
+
+    def __init__(self, found: Iterable[PendingRequest], unreadable: Iterable[Unreadable] = ()) -> None:
+        super().__init__(found)
+        self.unreadable = list(unreadable)
+
+
+def pending_requests(
+    client: MauticClient, segments: Sequence[tuple[RequestType, str, int]], workers: int = 4
+) -> Listed:
+    """The pending requests of each ``(kind, segment alias, segment id)``, oldest first.
+
+    One list call per page per segment, then the members' segment memberships a few calls per 200
+    (``batch.memberships``: the received date, and the segments an export lists) and the segment names once.
+    Should the batched read fail, each member's own ``/contacts/{id}/segments`` is read instead, ``workers``
+    at a time, and a member whose read fails too is ``unreadable``: that request fails alone.
     """
+    from gdpr_as_code.dsr import batch  # batch reads Mautic's tables; it needs nothing from here
+
     members = [
         (kind, alias, contact)
-        for kind, alias in segments
+        for kind, alias, _ in segments
         for contact in client.list_all(
             "/contacts", "contacts", params={"search": f"segment:{alias}"}, page_size=CONTACT_PAGE
         )
     ]
     contacts = {int(contact["id"]): contact for _, _, contact in members}  # one call for a contact in both
-
-    def segments_of(contact_id: int) -> tuple[int, tuple[Mapping[str, Any], ...]]:
-        return contact_id, tuple(collection(client.get(f"/contacts/{contact_id}/segments"), "lists"))
-
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        lists = dict(pool.map(segments_of, contacts))
-    found = []
+    lists: dict[int, tuple[Mapping[str, Any], ...]] = {}
+    failed: dict[int, str] = {}
+    if contacts:
+        try:
+            names = batch.segment_names(client)
+            rows = batch.memberships(client, contacts)
+            lists = {cid: batch.as_segments(rows.get(cid, ()), names) for cid in contacts}
+        except MauticHTTPError as err:
+            if err.status < 500:
+                raise
+            lists, failed = _one_by_one(client, list(contacts), workers)
+        except MauticError:
+            raise
+        except GdprAsCodeError:  # the stats API refused the table: the per-contact reads still work
+            lists, failed = _one_by_one(client, list(contacts), workers)
+    found, unreadable = [], []
     for kind, alias, contact in members:
         cid = int(contact["id"])
+        if cid in failed:
+            unreadable.append(Unreadable(kind, cid, failed[cid]))
+            continue
         joined = membership(lists[cid], alias)
         if joined is not None:  # None: it left the segment between the two calls
             segment_id, received = joined
             email = contact_email(contact)
             found.append(PendingRequest(kind, cid, received, segment_id, email, contact, lists[cid]))
-    return sorted(found, key=lambda request: (request.received, request.contact_id))
+    return Listed(sorted(found, key=lambda request: (request.received, request.contact_id)), unreadable)
+
+
+def _one_by_one(
+    client: MauticClient, ids: Sequence[int], workers: int
+) -> tuple[dict[int, tuple[Mapping[str, Any], ...]], dict[int, str]]:
+    """Each contact's ``/contacts/{id}/segments``; a 5xx or no answer marks that contact failed."""
+
+    def segments_of(contact_id: int) -> tuple[int, tuple[Mapping[str, Any], ...] | str]:
+        try:
+            return contact_id, tuple(collection(client.get(f"/contacts/{contact_id}/segments"), "lists"))
+        except (MauticHTTPError, MauticUnreachable) as err:
+            if isinstance(err, MauticHTTPError) and err.status < 500:
+                raise
+            return contact_id, (
+                f"Mautic at {err.instance} failed to list contact {contact_id}'s segments ({err.method} "
+                f"{err.path}: {getattr(err, 'status', 'no answer')}), so this request's date is unknown; "
+                "rerun later: the other requests went on."
+            )
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        answers = dict(pool.map(segments_of, ids))
+    lists = {cid: answer for cid, answer in answers.items() if not isinstance(answer, str)}
+    return lists, {cid: answer for cid, answer in answers.items() if isinstance(answer, str)}

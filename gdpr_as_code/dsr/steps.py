@@ -1,14 +1,17 @@
 """One request's steps: each a journaled action that a rerun resumes where it stopped.
 
-    access:    begin → export → deliver → notify → mark_done → finish
+    access:    begin → export → deliver → delivered → notify → mark_done → finish
     erasure:   begin → receipt → notify → delete → confirm → finish
     retention: begin → receipt → delete → confirm → finish      (nobody asked: no notification)
+    reimport:  the same, for an erased person imported again
 
 A step is recorded ``start`` before it runs and ``done`` after (see ``journal``). On a rerun a step left at
 ``start`` or ``failed`` is resolved first: an export is written again (it is read fresh from Mautic and
 replaces the old folder), a notification is looked up in the contact's timeline and sent only if Mautic has no
 record of it, a delete is repeated (Mautic skips ids already gone), marking done is repeated (it is
-idempotent). In which order and how many at a time the requests go through their steps is ``fulfil``'s part.
+idempotent). ``delivered`` is the hand-over: SMTP delivery is it; an export left in the delivery folder waits
+(``waiting``) until the operator runs ``requests delivered ID``, so "here is your data" never precedes the
+data. In which order and how many at a time the requests go through their steps is ``fulfil``'s part.
 """
 
 from __future__ import annotations
@@ -21,33 +24,36 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from gdpr_as_code.dsr import delivery, erasure, export, notify
+from gdpr_as_code.dsr import batch, delivery, erasure, export, notify
 from gdpr_as_code.dsr.audit import AuditLog
 from gdpr_as_code.dsr.journal import Journal, now
 from gdpr_as_code.dsr.journal import Status as JournalStatus
 from gdpr_as_code.dsr.pending import PendingRequest, contact_email, field_values, parse_time
-from gdpr_as_code.errors import GdprAsCodeError
+from gdpr_as_code.errors import GdprAsCodeError, MauticError, MauticHTTPError
 from gdpr_as_code.spec.gdpr_model import Gdpr
 
 if TYPE_CHECKING:
     from gdpr_as_code.mautic.client import MauticClient
 
-Status = Literal["done", "failed", "skipped", "refused", "planned"]
+Status = Literal["done", "failed", "skipped", "refused", "planned", "waiting"]
 STEPS: Mapping[str, tuple[str, ...]] = {
-    "access": ("export", "deliver", "notify", "mark_done"),
+    "access": ("export", "deliver", "delivered", "notify", "mark_done"),
     "erasure": ("receipt", "notify", "delete", "confirm"),
     "retention": ("receipt", "delete", "confirm"),
+    "reimport": ("receipt", "delete", "confirm"),  # an erased person imported again (``receipts``)
 }
-"""Each kind's steps between ``begin`` and ``finish``, in order: the one declaration of the sequence. Resume
-and dry run read it (``fulfil``), and the runner walks it (``Runner.per_request``, then ``delete`` and
-``confirm`` for a batch of requests at once)."""
+"""Each kind's steps between ``begin`` and ``finish``: the one declaration of the sequence, read by resume,
+dry run (``fulfil``) and the runner (``Runner.per_request``, then the batched ``delete`` and ``confirm``)."""
 BATCHED = ("delete", "confirm")
 """The steps run for up to 200 requests at once, in this order, after each request's own steps."""
-DESTRUCTIVE = frozenset({"erasure", "retention"})
-# Steps whose ``start`` is fsynced: repeating them blindly would send twice. The rest are safe to repeat, so
-# their records are only flushed (a killed process keeps them; a power cut may cost a repeat).
-UNREPEATABLE = frozenset({"notify", "deliver"})
+DESTRUCTIVE = frozenset({"erasure", "retention", "reimport"})
+# Steps whose ``start`` is fsynced (a blind repeat would send twice); the rest are only flushed.
+UNREPEATABLE = frozenset({"notify", "deliver", "extend", "refuse"})
 T = TypeVar("T")
+
+
+class Waiting(Exception):
+    """A request stops here until the operator acts (an export in the folder, not yet handed over)."""
 
 
 @dataclass(frozen=True)
@@ -58,24 +64,18 @@ class Setup:
     instance: str
     gdpr: Gdpr
     segments: Mapping[str, str]  # request kind -> alias of its segment in Mautic
+    segment_ids: Mapping[str, int]  # request kind -> id of that segment
     clear_values: Mapping[str, tuple[str, str]]  # kind -> (field alias, value) when its segment has filters
     state_dir: Path  # journal.jsonl, audit.jsonl, receipts.jsonl
     export_dir: Path
     email_ids: Mapping[str, int]  # request kind -> Mautic id of its notification email
     env: Mapping[str, str]
     workers: int = 4
+    form_id: int | None = None  # the request form (``cron``: is the segment cron running?)
 
-    @property
-    def journal_path(self) -> Path:
-        return self.state_dir / "journal.jsonl"
-
-    @property
-    def audit_path(self) -> Path:
-        return self.state_dir / "audit.jsonl"
-
-    @property
-    def receipts_path(self) -> Path:
-        return self.state_dir / "receipts.jsonl"
+    journal_path = property(lambda self: self.state_dir / "journal.jsonl")
+    audit_path = property(lambda self: self.state_dir / "audit.jsonl")
+    receipts_path = property(lambda self: self.state_dir / "receipts.jsonl")
 
 
 @dataclass(frozen=True)
@@ -111,6 +111,22 @@ class Runner:
         self._contacts: dict[int, Mapping[str, Any]] = {}
         self._receipts: set[str] | None = None
         self._lock = threading.Lock()
+        self.known = batch.Known()  # the run's batched reads (``read_ahead``)
+
+    def read_ahead(self, access: Sequence[PendingRequest], erasures: Sequence[PendingRequest]) -> None:
+        """Read what the exports and receipts need for all these requests at once (``batch``). Should that
+        fail, each request reads its own, and only a request whose own read fails too fails."""
+        try:
+            self.known = batch.read_known(
+                self.setup.client, [r.contact_id for r in access], [r.contact_id for r in erasures]
+            )
+        except MauticHTTPError as err:
+            if err.status < 500:
+                raise
+        except MauticError:
+            raise
+        except GdprAsCodeError:
+            pass  # the stats API refused a table: the per-contact reads still work
 
     # --- one journaled step ---
 
@@ -123,15 +139,13 @@ class Runner:
         self.audit.write(rid, kind, cid, step, status, self.masked(request, reason))
 
     def masked(self, request: PendingRequest, text: str) -> str:
-        """``text`` about ``request`` with the person's names masked too, should a message have echoed them
-        (addresses and secrets are masked by pattern and value already; names can only be masked by value)."""
+        """``text`` with the person's names masked too (addresses and secrets are masked already)."""
         values = field_values(request.contact)
         names = (str(values.get(alias) or "") for alias in ("firstname", "lastname"))
         return self.audit.redactor.with_personal(*names).text(text)
 
     def is_done(self, request: PendingRequest, step: str) -> bool:
-        state = self.journal.state(request.request_id)
-        return state is not None and state.is_done(step)
+        return (state := self.journal.state(request.request_id)) is not None and state.is_done(step)
 
     def step(
         self,
@@ -220,7 +234,7 @@ class Runner:
 
     def do_export(self, request: PendingRequest) -> dict[str, Any]:
         full = replace(request, contact=self.contact(request))  # a resumed request has no contact yet
-        document = export.gather(self.setup.client, full, self.setup.gdpr.data_inventory)
+        document = export.gather(self.setup.client, full, self.setup.gdpr.data_inventory, self.known)
         files = export.render(document, self.setup.gdpr.export_formats)
         path = export.write(self.setup.export_dir, request.request_id, files)
         return {"folder": str(path), "files": sorted(files)}
@@ -228,7 +242,7 @@ class Runner:
     def do_deliver(self, request: PendingRequest) -> dict[str, Any]:
         method = self.setup.gdpr.delivery
         if method.method == "folder":
-            return {"method": "folder", "note": "export left in the delivery folder for the operator"}
+            return {"method": "folder", "note": f"export left in {self.folder(request)} for the operator"}
         address = contact_email(self.contact(request))
         delivery.send_smtp(method, address, request.request_id, self.folder(request), self.setup.env)
         return {"method": "smtp"}
@@ -278,7 +292,9 @@ class Runner:
         address = contact_email(self.contact(request))
         return {
             "email_hmac": erasure.email_hash(self.key, address) if address else None,
-            "form_results": erasure.form_results(self.setup.client, request.contact_id),
+            "form_results": self.known.forms.get(request.contact_id, [])
+            if request.contact_id in self.known.ids
+            else erasure.form_results(self.setup.client, request.contact_id),
         }
 
     # --- the sequences ---
@@ -287,6 +303,8 @@ class Runner:
         """Run ``work`` for one request; an expected error fails this request only, with its message."""
         try:
             return work()
+        except Waiting as wait:
+            return RequestOutcome(request.request_id, request.kind, request.contact_id, "waiting", str(wait))
         except GdprAsCodeError as err:
             reason = self.masked(request, str(err))
             return RequestOutcome(request.request_id, request.kind, request.contact_id, "failed", reason)
@@ -299,14 +317,30 @@ class Runner:
         for name in STEPS[request.kind]:
             if name in BATCHED:
                 return
+            if name == "delivered":  # the hand-over journals itself, or waits for the operator
+                if not self.is_done(request, name):
+                    actions[name](request)
+                continue
             already = self.was_notified(request) if name == "notify" else None
             self.step(request, name, functools.partial(actions[name], request), already)
+
+    def hand_over(self, request: PendingRequest, *, by_operator: bool = False) -> dict[str, Any]:
+        """Record that the person has the export: SMTP delivered it, or the operator says so; else wait."""
+        if by_operator or self.setup.gdpr.delivery.method != "folder":
+            by = {"delivered_by": "operator" if by_operator else "smtp"}
+            self.step(request, "delivered", lambda: by)
+            return by
+        raise Waiting(
+            f"export in {self.folder(request)}; hand it to the person, then run `gdpr-as-code requests "
+            f"delivered SPEC {request.request_id}` (the notification waits until then)"
+        )
 
     def actions(self) -> Mapping[str, Callable[[PendingRequest], Mapping[str, Any]]]:
         """What each per-request step of ``STEPS`` does."""
         return {
             "export": self.do_export,
             "deliver": self.do_deliver,
+            "delivered": self.hand_over,
             "notify": self.do_notify,
             "mark_done": self.do_mark_done,
             "receipt": self.do_receipt,

@@ -1,7 +1,7 @@
 """The one guarded apply, which every path takes (``apply SPEC``, ``apply PLANFILE``, each instance of a
 rollout, and a script calling ``gdpr_as_code.apply``):
 
-    origin (a saved plan: same tool, spec, instance) → lock → freshness → apply and verify → receipt
+    origin (a saved plan: same tool, spec, instance) → threshold → lock → freshness → apply, verify → receipt
 
 ``apply`` takes a plan reviewed earlier; ``plan_and_apply`` plans, lets the caller review, and applies under
 one hold of the lock (nothing can change between its plan and its writes, so it needs no freshness check).
@@ -17,10 +17,11 @@ from pathlib import Path
 from gdpr_as_code import converge
 from gdpr_as_code.converge import Outcome
 from gdpr_as_code.converge.changes import Plan
+from gdpr_as_code.converge.threshold import check_threshold
 from gdpr_as_code.errors import StalePlanError
 from gdpr_as_code.guard.lock import apply_lock
 from gdpr_as_code.guard.planfile import check_fresh, check_origin, read_plan
-from gdpr_as_code.guard.receipts import apply_with_receipt, default_receipt_dir
+from gdpr_as_code.guard.receipts import applied_before, apply_with_receipt, default_receipt_dir
 from gdpr_as_code.mautic.client import MauticClient, client_from_env
 from gdpr_as_code.redact import Redactor
 from gdpr_as_code.spec import Spec, load_spec
@@ -41,6 +42,7 @@ class ApplyOptions:
     remote_lock: bool = False
     plan_path: Path | None = None  # a saved plan's file: its origin is checked, and messages name it
     shown_as: str = "the plan shown"  # what messages call a plan that was not saved
+    allow_large_changes: bool = False  # past the safety threshold (converge.threshold)
 
     @property
     def plan_name(self) -> Path:
@@ -69,6 +71,13 @@ def apply(plan: Plan, spec: Spec, client: MauticClient, options: ApplyOptions | 
         check_origin(plan, options.plan_path, spec.sha256, client.name)
     if not plan.has_changes:
         return Applied(plan)
+    directory = options.receipts or default_receipt_dir(spec.source)
+    if options.plan_path is not None and (done := applied_before(directory, plan.to_dict()["plan_sha256"])):
+        raise StalePlanError(
+            f"{options.plan_path} was already applied, at {done.receipt.get('finished_at')} (receipt "
+            f"{done.path}); nothing was changed now. To change Mautic again, make a new plan: plan --out."
+        )
+    check_threshold(plan, options.allow_large_changes)
     with apply_lock(client, remote=options.remote_lock, timeout=options.lock_timeout):
         check_fresh(plan, client, options.plan_name)
         return _write(plan, spec, client, options)
@@ -101,14 +110,18 @@ def plan_and_apply(
     options: ApplyOptions | None = None,
     *,
     prune: bool = False,
-    review: Callable[[Plan], None] = lambda plan: None,
+    show: Callable[[Plan], None] = lambda plan: None,
+    approve: Callable[[Plan], None] = lambda plan: None,
 ) -> Applied:
-    """``apply SPEC``: plan, ``review`` (show it and ask; raise to stop), apply and receipt, all under one
-    hold of the apply lock, so nothing another apply writes comes between the plan shown and the writes."""
+    """``apply SPEC``: plan, ``show`` it, check the threshold, ``approve`` (ask; raise to stop), apply and
+    receipt, all under one hold of the apply lock, so nothing another apply writes comes between the plan
+    shown and the writes."""
     options = options or ApplyOptions()
     with apply_lock(client, remote=options.remote_lock, timeout=options.lock_timeout):
         planned = converge.plan(spec, client, prune=prune)
-        review(planned)
+        show(planned)
         if not planned.has_changes:
             return Applied(planned)
+        check_threshold(planned, options.allow_large_changes)
+        approve(planned)
         return _write(planned, spec, client, options)

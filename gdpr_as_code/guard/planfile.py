@@ -17,6 +17,7 @@ normalised objects, and normalising turns ids of other kinds into references, so
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -68,9 +69,10 @@ def save_plan(plan: Plan, path: Path, spec_path: Path, base: Redactor) -> dict[s
 
 def _portable(spec_path: Path) -> Path:
     """The spec's path relative to the working directory when it is below it, so a plan made on one CI
-    runner (``/home/runner/work/...``) finds its spec on another that checks the repository out elsewhere."""
+    runner (``/home/runner/work/...``) finds its spec on another that checks the repository out elsewhere.
+    Symlinks stay as written (``configs/`` in the repository is one)."""
     try:
-        return spec_path.resolve().relative_to(Path.cwd().resolve())
+        return Path(os.path.abspath(spec_path)).relative_to(os.getcwd())
     except ValueError:
         return spec_path
 

@@ -25,6 +25,7 @@ from gdpr_as_code.errors import ApplyError, GdprAsCodeError
 from gdpr_as_code.mautic.client import instance_slug
 from gdpr_as_code.redact import Redactor
 from gdpr_as_code.render.json import plan_redactor
+from gdpr_as_code.render.text import is_change_of
 
 if TYPE_CHECKING:
     from gdpr_as_code.mautic.client import MauticClient
@@ -130,6 +131,7 @@ def build_receipt(run: Run, redactor: Redactor) -> dict[str, Any]:
         "kind": RECEIPT_KIND,
         "status": "failed" if run.error else "applied",
         "instance": run.plan.instance,
+        "mautic_version": run.plan.mautic_version,
         "started_at": run.started.astimezone(UTC).isoformat(),
         "finished_at": run.finished.astimezone(UTC).isoformat(),
         "tool_version": run.plan.tool_version,
@@ -214,5 +216,20 @@ def read_receipts(where: Path) -> list[ReceiptEntry]:
 
 
 def touching(entries: Sequence[ReceiptEntry], key: str) -> list[ReceiptEntry]:
-    """The receipts whose apply changed the object with spec key ``key``."""
-    return [e for e in entries if any(c.get("key") == key for c in e.receipt.get("changes", []))]
+    """The receipts whose apply changed the object ``key``: an address (``segment.newsletter``), or a bare
+    spec key when only one kind has it (``newsletter`` naming a segment and a form is refused, not mixed)."""
+    if "." not in key:
+        addresses = sorted({c.get("address", "") for e in entries for c in e.receipt.get("changes", [])
+                            if c.get("key") == key})
+        if len(addresses) > 1:
+            raise GdprAsCodeError(f"--key {key} names {len(addresses)} objects ({', '.join(addresses)}): "
+                                  f"give one of them, e.g. history --key {addresses[0]}.")
+    return [e for e in entries if any(is_change_of(c, key) for c in e.receipt.get("changes", []))]
+
+
+def applied_before(directory: Path, plan_sha256: str) -> ReceiptEntry | None:
+    """The receipt of an earlier, successful apply of this very plan, if the receipts directory has one."""
+    if not directory.is_dir():
+        return None
+    receipts = (entry for entry in read_receipts(directory) if entry.receipt.get("status") == "applied")
+    return next((entry for entry in receipts if entry.receipt.get("plan_sha256") == plan_sha256), None)

@@ -14,6 +14,7 @@ repeated only when it certainly never reached Mautic (connection refused, 429, 4
 
 from __future__ import annotations
 
+import difflib
 import os
 import random
 import re
@@ -43,6 +44,7 @@ from gdpr_as_code.mautic.answers import (
     transport_error,
 )
 from gdpr_as_code.mautic.auth import TOKEN_PATH, Auth, BasicAuth, OAuth2ClientCredentials
+from gdpr_as_code.mautic.versions import warn_if_untested
 from gdpr_as_code.spec.model import Target
 
 __all__ = [
@@ -182,6 +184,7 @@ class MauticClient:
         self.page_size = page_size
         self.url_source = url_source
         self.stats = RequestStats()
+        self.mautic_version: str | None = None  # the Mautic-Version header of the last API answer
         self.timeout = timeout
         self._http = httpx.Client(
             base_url=self.base_url,
@@ -356,6 +359,8 @@ class MauticClient:
                     raise error from None
                 raise _AnswerLost(error, retry_worthwhile=True) from None
             self._count(api, method, retried=retry > 0)
+            if api:
+                self._saw_version(response.headers.get("Mautic-Version"))
             status = response.status_code
             if status == 401 and api and not renewed and self.auth.invalidate():
                 renewed = True  # a 401 is refused before anything runs: safe to repeat, even a POST
@@ -386,6 +391,11 @@ class MauticClient:
             self.stats.count("token_requests")
         if retried:
             self.stats.count("retries")
+
+    def _saw_version(self, version: str | None) -> None:
+        if version and version != self.mautic_version:
+            self.mautic_version = version
+            warn_if_untested(version, self.name)
 
     def _wait(self, retry: int) -> None:
         self.retry.sleep(self.retry.backoff(retry))
@@ -438,7 +448,11 @@ def client_from_env(
     def need(var: str, why: str) -> str:
         value = env.get(var, "").strip()
         if not value:
-            raise MissingCredentials(f"The environment variable {var} is not set or empty; set it to {why}.")
+            # a near miss (MAUTIC_USER for MAUTIC_USERNAME) is the usual cause: name it, never its value
+            close = difflib.get_close_matches(var, [k for k, v in env.items() if v.strip()], n=1, cutoff=0.8)
+            hint = f" {close[0]} is set: did you mean {var}? Rename it." if close else ""
+            raise MissingCredentials(f"The environment variable {var} is not set or empty; set it to {why}."
+                                     + hint)
         return value
 
     url = t.url or need(t.url_env, "the base URL of your Mautic, e.g. https://mautic.example.com")

@@ -18,4 +18,7 @@ def render(plan: Plan, output: str, base: Redactor, plan_file: str | None = None
         return render_json(plan, base)
     if output == "markdown":
         return render_markdown(plan, base, plan_file).rstrip("\n")
-    return plan_redactor(plan, base).text(render_text(plan))
+    text = render_text(plan)  # after plan --out, the next step (Terraform says it too)
+    if plan_file and plan.has_changes:
+        text += f"\nSaved the plan to {plan_file}: apply it as reviewed: gdpr-as-code apply {plan_file}"
+    return plan_redactor(plan, base).text(text)

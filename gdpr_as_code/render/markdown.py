@@ -15,9 +15,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from gdpr_as_code.converge.changes import Change, Plan
+from gdpr_as_code.converge.threshold import large_change
 from gdpr_as_code.redact import Redactor
 from gdpr_as_code.render.json import plan_redactor
 from gdpr_as_code.render.text import SYMBOLS, around_difference, cut
+from gdpr_as_code.resources import BY_NAME
 
 DETAILED_CHANGES = 50
 FIELD_ROWS = 60
@@ -43,17 +45,20 @@ def _summary_line(plan: Plan) -> str:
     where = f"`{plan.instance}`"
     if plan.has_changes:
         adopting = f"{counts['adopt']} to adopt, " if counts["adopt"] else ""
+        running = f" ({plan.mautic_label})" if plan.mautic_version else ""
         line = (
-            f"**Plan for {where}: {adopting}{counts['add']} to add, {counts['change']} to change, "
+            f"**Plan for {where}{running}: {adopting}{counts['add']} to add, {counts['change']} to change, "
             f"{counts['destroy']} to destroy.**"
         )
     else:
-        line = f"**No changes.** Mautic at {where} matches the spec."
+        line = f"**No changes.** {plan.mautic_label} at {where} matches the spec."
     if counts["suppressed"]:
         line += (
             f" {counts['suppressed']} managed object(s) removed from the spec are kept; "
             "they are deleted only with `--prune`."
         )
+    if plan.has_changes and (why := large_change(plan)):
+        line += f"\n\n> **Warning:** {why}; apply refuses it without `--allow-large-changes`."
     return line
 
 
@@ -107,6 +112,8 @@ def _field_rows(change: Change, redactor: Redactor) -> list[str]:
         table.append(f"| `{path}` | {' | '.join(cells)} |")
     if len(rows) > FIELD_ROWS:
         table.append(f"| … {len(rows) - FIELD_ROWS} more | see the full plan |" + ("" if creating else " |"))
+    notes = BY_NAME[change.kind].change_notes
+    table.extend(f"\n`{path}`: {notes[path]}." for path, _, _ in rows if path in notes and not creating)
     return table
 
 

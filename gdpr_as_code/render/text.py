@@ -10,10 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 from gdpr_as_code.converge.changes import Change, Plan
 from gdpr_as_code.converge.diff import COLLECTIONS
-from gdpr_as_code.resources import BY_NAME
+from gdpr_as_code.converge.threshold import large_change
+from gdpr_as_code.resources import BY_NAME, KINDS
 
 if TYPE_CHECKING:
-    from gdpr_as_code.converge import Outcome
+    from gdpr_as_code.converge import LiveState, Outcome
+    from gdpr_as_code.converge.state import State
     from gdpr_as_code.guard.receipts import ReceiptEntry
 
 SYMBOLS: Mapping[str, str] = {"create": "+", "update": "~", "delete": "-", "adopt": "=", "consent": "~"}
@@ -83,14 +85,17 @@ def _change_lines(change: Change) -> list[str]:
         else:
             before, after = around_difference(item.before, item.after)
             lines.append(f"      {item.path}: {_show(before)} → {_show(after)}")
+            if note := BY_NAME[change.kind].change_notes.get(item.path):
+                lines.append(f"        ({note})")
     return lines
 
 
 def render_text(plan: Plan) -> str:
     """The plan as a person reads it: one block per object, then Terraform's summary line."""
     if not plan.changes:
-        return "No changes. Mautic matches the spec."
-    lines = [f"Plan for {plan.instance}:", ""]
+        return f"No changes. {plan.mautic_label} matches the spec."
+    running = f" ({plan.mautic_label})" if plan.mautic_version else ""
+    lines = [f"Plan for {plan.instance}{running}:", ""]
     for change in plan.changes:
         lines.extend(_change_lines(change))
     counts = plan.counts()
@@ -101,8 +106,10 @@ def render_text(plan: Plan) -> str:
             f"Plan: {adopting}{counts['add']} to add, {counts['change']} to change, "
             f"{counts['destroy']} to destroy."
         )
+        if why := large_change(plan):
+            lines.append(f"Warning: {why}; apply refuses it without --allow-large-changes.")
     else:
-        lines.append("No changes. Mautic matches the spec.")
+        lines.append(f"No changes. {plan.mautic_label} matches the spec.")
     if counts["suppressed"]:
         lines.append(
             f"{counts['suppressed']} managed object(s) no longer in the spec are kept; "
@@ -128,6 +135,41 @@ def describe(outcomes: Iterable[Outcome]) -> str:
     return "\n".join(lines)
 
 
+def managed_rows(live: LiveState, desired: State | None = None) -> list[dict[str, Any]]:
+    """Every managed object of ``live`` in dependency order (``list``); with the spec's ``desired`` state,
+    whether each is still in it (one that is not is deleted by ``apply --prune``)."""
+    rows = []
+    for kind in KINDS:
+        for obj in sorted(live.objects.get(kind.name, ()), key=lambda o: (o.key or "", o.id)):
+            if obj.key is None:
+                continue
+            row: dict[str, Any] = {"kind": kind.label, "key": obj.key, "address": kind.address(obj.key),
+                                   "id": obj.id, "name": obj.name}
+            if desired is not None:
+                row["in_spec"] = obj.key in desired.get(kind.name, {})
+            rows.append(row)
+    return rows
+
+
+def render_managed(rows: Sequence[Mapping[str, Any]], instance: str) -> str:
+    """``list`` as a table, one managed object a line."""
+    if not rows:
+        return f"No object on {instance} carries the gdpr-as-code marker: apply a spec, or import one."
+    width = max(len(str(row["address"])) for row in rows)
+    lines = [f"{'address':<{width}}  {'id':>5}  name"]
+    for row in rows:
+        note = "" if row.get("in_spec", True) else "  (not in the spec: apply --prune deletes it)"
+        lines.append(f"{row['address']:<{width}}  {row['id']:>5}  {row['name']}{note}")
+    lines.append(f"{len(rows)} managed object(s) on {instance}.")
+    return "\n".join(lines)
+
+
+def is_change_of(change: Mapping[str, Any], key: str) -> bool:
+    """Whether a receipt's change is of the object ``key``: an address (``segment.newsletter``) matches
+    exactly, a bare spec key matches that key (``history --key``)."""
+    return change.get("address") == key if "." in key else change.get("key") == key
+
+
 def render_history(entries: Sequence[ReceiptEntry], key: str | None = None) -> str:
     """A table of receipts, oldest first; with ``key``, each row also shows that object's new values."""
     if not entries:
@@ -147,7 +189,7 @@ def render_history(entries: Sequence[ReceiptEntry], key: str | None = None) -> s
         )
         if key is not None:
             for change in r.get("changes", []):
-                if change.get("key") == key:
+                if is_change_of(change, key):
                     lines.append(f"    {change.get('action')} {change.get('address', key)}")
                     lines.extend(
                         f"      {item['path']}: {json.dumps(item['after'], ensure_ascii=False)}"

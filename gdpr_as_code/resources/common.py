@@ -192,6 +192,13 @@ class Kind:
     to_spec: Callable[[Json], Json | str] | None = None
     """``export``: a normalised live object (references as ``@kind.key``) as its spec entry, the inverse of
     ``render``; or the reason the spec cannot declare it. None: the kind is not exported on its own."""
+    change_notes: Mapping[str, str] = field(default_factory=dict)
+    """Why an attribute can differ though nobody edited it (Mautic changes it as a side effect of another
+    edit); the plan shows the note under such a change, so the reviewer is not left wondering."""
+    since: Mapping[str, tuple[str, int, int]] = field(default_factory=dict)
+    """Attributes older Mautic lines do not have: attribute -> (the spec's name for it, major, minor of the
+    first line that has it). A plan that would set one on an older (or unnamed) Mautic is refused, since it
+    could never converge."""
 
     def address(self, key: str) -> str:
         """How the user names this object on the command line and in messages, e.g. ``segment.forget``."""

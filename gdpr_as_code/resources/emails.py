@@ -106,7 +106,7 @@ def render_email(email: Email) -> Json:
         "fromName": optional_text(email.from_name),
         "fromAddress": optional_text(email.from_address),
         "replyToAddress": optional_text(email.reply_to_address),
-    }
+    } | ({"preheaderText": email.preheader} if email.preheader is not None else {})
 
 
 def normalise_email(raw: Mapping[str, Any], refs: RefIndex) -> Json:
@@ -122,6 +122,7 @@ def normalise_email(raw: Mapping[str, Any], refs: RefIndex) -> Json:
         "fromName": optional_text(raw.get("fromName")),
         "fromAddress": optional_text(raw.get("fromAddress")),
         "replyToAddress": optional_text(raw.get("replyToAddress")),
+        "preheaderText": optional_text(raw.get("preheaderText")),  # 5.2+; compared only when declared
         "lists": sorted(filter(None, (id_ref("segments", x, refs) for x in raw.get("lists") or []))),
     }
 
@@ -168,4 +169,6 @@ EMAILS = Kind(
     comparable=comparable_email,
     marker_in="customHtml",
     to_spec=email_entry,
+    # 5.2 added preheaderText (#13792); real 5.1.0 ignores it, 7.0.2 keeps it (tests/recorded/*/versions)
+    since={"preheaderText": ("preheader", 5, 2)},
 )

@@ -290,4 +290,8 @@ FORMS = Kind(
     parts=("fields", "actions"),
     claim=claim_actions,
     to_spec=form_entry,
+    change_notes={
+        "postAction": "Mautic resets it to \"return\" when a form is saved without it, as another client's "
+                      "PATCH (e.g. unpublishing by hand) does; apply sets the spec's again",
+    },
 )

@@ -19,7 +19,6 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
@@ -29,7 +28,6 @@ from gdpr_as_code.spec import Target
 from gdpr_as_code.spec.interpolate import Origin
 from gdpr_as_code.spec.yaml_loader import Locator, load_yaml_document
 
-SCHEMA_FILE = "inventory.schema.json"
 SELECTOR = re.compile(r"^(?P<key>[A-Za-z0-9][A-Za-z0-9._-]*)=(?P<value>.*)$")
 SHARD = re.compile(r"^(?P<index>\d+)/(?P<total>\d+)$")
 
@@ -72,8 +70,9 @@ class Inventory:
 @cache
 def inventory_schema() -> Mapping[str, Any]:
     """The inventory JSON Schema, shipped in the package (``schemas/`` in the repository links to it)."""
-    text = resources.files("gdpr_as_code").joinpath("data", SCHEMA_FILE).read_text(encoding="utf-8")
-    return json.loads(text)
+    from gdpr_as_code.spec.shipped import schema_text
+
+    return json.loads(schema_text("inventory"))
 
 
 def load_inventory(path: str | os.PathLike[str]) -> Inventory:
@@ -153,6 +152,41 @@ def validate_inventories(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[
             size = len(inventory.instances)
             lines.append(f"{path}: valid inventory ({size} instance{'s' * (size != 1)})")
     return lines, count
+
+
+def validate_overrides(spec_paths: Sequence[str], inventory_paths: Sequence[str]) -> tuple[list[str], int]:
+    """``validate SPEC INVENTORY``: each valid spec loaded with each instance's variables, as ``plan
+    --inventory`` will, so a variable typo (``compny``) is caught at the inventory's line before any run."""
+    from gdpr_as_code.spec import load_spec
+
+    inventories, specs = [], []
+    for path in inventory_paths:
+        try:
+            inventories.append(load_inventory(path))
+        except SpecError:
+            continue  # reported by validate_inventories
+    for path in spec_paths:
+        try:
+            load_spec(path)
+        except SpecError:
+            continue  # reported by validate
+        specs.append(path)
+    lines: list[str] = []
+    problems: set[Problem] = set()
+    for spec in specs:
+        for inventory in inventories:
+            found: set[Problem] = set()
+            for instance in inventory.instances:
+                try:
+                    load_spec(spec, variables=instance.variables, origins=instance.variable_origins)
+                except SpecError as err:
+                    found.update(err.problems)
+            problems |= found
+            if not found:
+                lines.append(f"{spec} with {inventory.path}: valid for its {len(inventory.instances)} "
+                             "instance(s)")
+    ordered = sorted(problems, key=lambda p: (p.file, p.line, p.column, p.message))
+    return [str(problem) for problem in ordered] + lines, len(problems)
 
 
 ENV_KEYS = ("username_env", "password_env", "client_id_env", "client_secret_env")

@@ -95,6 +95,11 @@ def _numbers(plan: Plan | None) -> list[str]:
     return [str(counts["add"]), str(counts["change"]), str(counts["destroy"])]
 
 
+def _mautic(plan: Plan | None) -> str:
+    """The instance's Mautic version for the tables (a mixed-version fleet reads at a glance)."""
+    return (plan.mautic_version or "?") if plan is not None else "-"
+
+
 def _tally(statuses: Sequence[str]) -> str:
     order = ("changes", "applied", "no changes", "failed", "skipped")
     parts = [f"{statuses.count(status)} {status}" for status in order if status in statuses]
@@ -104,10 +109,11 @@ def _tally(statuses: Sequence[str]) -> str:
 def render_plan_text(results: Sequence[InstanceResult[Plan]], redactor: Redactor) -> str:
     """The combined plan: one table row per instance, then each instance's plan or error, then the tally."""
     rows = [
-        [r.instance.name, plan_status(r), *_numbers(r.value), redactor.text(_first_line(r.error))]
+        [r.instance.name, _mautic(r.value), plan_status(r), *_numbers(r.value),
+         redactor.text(_first_line(r.error))]
         for r in results
     ]
-    parts = [_table(["INSTANCE", "RESULT", "ADD", "CHANGE", "DESTROY", "NOTE"], rows)]
+    parts = [_table(["INSTANCE", "MAUTIC", "RESULT", "ADD", "CHANGE", "DESTROY", "NOTE"], rows)]
     for result in results:
         if result.value is not None and result.value.changes:
             body = plan_redactor(result.value, redactor).text(render_text(result.value))
@@ -133,11 +139,12 @@ def render_apply_text(results: Sequence[InstanceResult[Applied]], redactor: Reda
                 f"=== {result.instance.name} ({result.status}) ===\n{redactor.text(result.error)}{before}"
             )
     rows = [
-        [r.instance.name, r.wave or "-", apply_status(r),
+        [r.instance.name, _mautic(r.value.plan if r.value else None), r.wave or "-", apply_status(r),
          *_numbers(r.value.plan if r.value else None), redactor.text(_first_line(r.error))]
         for r in results
     ]
-    parts.append(_table(["INSTANCE", "WAVE", "RESULT", "ADDED", "CHANGED", "DESTROYED", "NOTE"], rows))
+    header = ["INSTANCE", "MAUTIC", "WAVE", "RESULT", "ADDED", "CHANGED", "DESTROYED", "NOTE"]
+    parts.append(_table(header, rows))
     parts.append("Rollout apply: " + _tally([apply_status(r) for r in results]))
     return "\n\n".join(parts)
 
@@ -171,13 +178,13 @@ def plan_markdown(results: Sequence[InstanceResult[Plan]], redactor: Redactor) -
     lines = [
         f"**Rollout plan: {_tally(statuses)}**",
         "",
-        "| instance | result | add | change | destroy | note |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| instance | mautic | result | add | change | destroy | note |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for result, status in zip(results, statuses, strict=True):
         note = redactor.text(_first_line(result.error)).replace("|", "&#124;")
-        numbers = " | ".join(_numbers(result.value))
-        lines.append(f"| `{result.instance.name}` | {status} | {numbers} | {note} |")
+        cells = [f"`{result.instance.name}`", _mautic(result.value), status, *_numbers(result.value), note]
+        lines.append(f"| {' | '.join(cells)} |")
     text = "\n".join(lines) + "\n"
     left_out = []
     for result in results:

@@ -40,6 +40,7 @@ from gdpr_as_code.errors import GdprAsCodeError
 from gdpr_as_code.sandbox.auth import Auth
 from gdpr_as_code.sandbox.server import App, SandboxHTTPServer
 from gdpr_as_code.sandbox.store import Store
+from gdpr_as_code.sandbox.versions import profile_for
 
 __all__ = ["DEFAULT_CLIENT_ID", "DEFAULT_CLIENT_SECRET", "Sandbox"]
 
@@ -60,6 +61,7 @@ RESOURCE_MODULES: tuple[str, ...] = (
     "submit",
     "submissions",
     "messages",
+    "stats",
 )
 
 DEFAULT_CLIENT_ID = "1_sandbox"
@@ -95,6 +97,7 @@ class Sandbox:
         oauth_clients: dict[str, str] | None = None,
         rate_limit: int | None = None,
         allow_remote: bool = False,
+        mautic_version: str = "5.1",
     ) -> None:
         if not allow_remote and not _is_loopback(host):
             raise GdprAsCodeError(
@@ -112,13 +115,14 @@ class Sandbox:
             Store(),
             Auth(username, password, clients, rate_limit or 0),
             Path(state_file) if state_file is not None else None,
+            profile_for(mautic_version),
         )
         self._server: SandboxHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
-        """Base URL, e.g. ``http://127.0.0.1:8080`` (API calls go to ``url + "/api/..."``)."""
+        """Base URL, e.g. ``http://127.0.0.1:8765`` (API calls go to ``url + "/api/..."``)."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
@@ -155,7 +159,7 @@ class Sandbox:
         clients = ", ".join(f"{cid} / {secret}" for cid, secret in self.app.auth.clients.items())
         state = f"\n  state:    {self.app.state_file}" if self.app.state_file else ""
         return (
-            f"Mautic sandbox listening on {self.url}\n"
+            f"Mautic {self.app.profile.header} sandbox listening on {self.url}\n"
             f"  API:      {self.url}/api\n"
             f"  Basic:    {self.app.auth.username} / {self.app.auth.password}\n"
             f"  OAuth2:   {clients} (client credentials at {self.url}/oauth/v2/token)\n"

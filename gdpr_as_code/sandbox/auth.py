@@ -65,6 +65,8 @@ class Auth:
                 password.encode(), self.password.encode()
             ):
                 return self.user(), "basic"
+            if req.app.profile.empty_bad_credentials_body:  # 7.0.2: no body at all (crud/002)
+                raise ApiError(Response(401, b"", controller=False))
             raise kernel_error(401, "Authorization denied, invalid credentials.", "access_denied")
         raise kernel_error(401, "API authorization denied.", "access_denied")
 

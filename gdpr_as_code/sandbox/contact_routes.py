@@ -16,6 +16,7 @@ from gdpr_as_code.sandbox.contact_write import (
     edit,
     get_contact,
     identifier_index,
+    merged_to,
     new_row,
     touch,
     write,
@@ -27,8 +28,10 @@ from gdpr_as_code.sandbox.http import (
     Response,
     controller_error,
 )
+from gdpr_as_code.sandbox.notes import by_lead
 from gdpr_as_code.sandbox.query import batch_items, query_ids
 from gdpr_as_code.sandbox.routing import route
+from gdpr_as_code.sandbox.store import Store
 
 # --- single contacts and batches -----------------------------------------------------------------------
 
@@ -110,6 +113,8 @@ def batch_delete(req: Request) -> Response:
     if len(ids) > BATCH_MAX:
         raise controller_error(500, f"A max of {BATCH_MAX} entities are supported at a time.")
     table = req.store.table("contacts")
+    if req.app.profile.batch_follows_merges:  # 7.0.2: ids=1 deleted 16, which 1 was merged into (flows/133)
+        ids = list(dict.fromkeys(merged_to(req.store, i) for i in ids))
     deleted = [delete_contact(req.store, table[i], batch=True) for i in ids if i in table]
     return Response(200, {"contacts": deleted})
 
@@ -137,7 +142,8 @@ def dnc_add(req: Request) -> Response:
                 "channelId": data.get("channelId"),
             }
         )
-        touch(store, row, req)
+        if req.app.profile.dnc_saves_contact:
+            touch(store, row, req)
     return Response(200, {"contact": render(store, row, "dnc")})
 
 
@@ -148,7 +154,7 @@ def dnc_remove(req: Request) -> Response:
     channel = req.path_args["channel"]
     found = [d for d in row["doNotContact"] if d["channel"] == channel]
     row["doNotContact"] = [d for d in row["doNotContact"] if d["channel"] != channel]
-    if found:
+    if found and req.app.profile.dnc_saves_contact:
         touch(store, row, req)
     return Response(200, {"recordFound": bool(found), "contact": render(store, row, "dnc")})
 
@@ -165,6 +171,38 @@ def contact_devices(req: Request) -> Response:
         if d["contact"] == contact["id"]
     ]
     return Response(200, {"total": len(devices), "devices": devices})
+
+
+DEVICE_KEYS = ("clientInfo", "device", "deviceBrand", "deviceModel", "deviceOsName", "deviceOsShortName",
+               "deviceOsVersion", "deviceOsPlatform")
+# The contact's core columns as the device list's serializer flattens them (recorded, 5.1.0).
+FLAT_FIELDS = ("title", "firstname", "lastname", "company", "position", "email", "phone", "mobile",
+               "address1", "address2", "city", "state", "zipcode", "timezone", "country")
+
+
+def device_lead(store: Store, contact_id: int) -> dict[str, Any]:
+    """A device's contact in the generic device list: the core columns flat, ``fields: []``."""
+    row = store.table("contacts")[contact_id]
+    full = render(store, row)
+    flat = {alias: row["values"].get(alias) for alias in FLAT_FIELDS}
+    return {"createdByUser": None, "modifiedByUser": " ", "id": row["id"], "points": row["points"],
+            "color": None, **flat, "fields": [], "lastActive": row["lastActive"], "owner": None,
+            "ipAddresses": full.get("ipAddresses", []), "tags": full.get("tags", []), "utmtags": [],
+            "stage": None, "dateIdentified": row["dateIdentified"], "preferredProfileImage": "gravatar",
+            "doNotContact": full.get("doNotContact", []), "frequencyRules": []}
+
+
+@route("GET", "/api/devices")
+def list_devices(req: Request) -> Response:
+    """The generic device list (``where lead in``, recorded on real 5.1.0): an array, every device column
+    (null ones too, unlike the contact's own list), each device's contact flattened."""
+    total, rows = by_lead(req, "devices")
+    devices = [
+        {"id": d["id"], "lead": device_lead(req.store, d["contact"]),
+         **{key: d["details"].get(key) for key in DEVICE_KEYS}}
+        for d in rows
+    ]
+    return Response(200, {"total": total, "devices": devices})
 
 
 @route("GET", "/api/contacts/{id}/companies")

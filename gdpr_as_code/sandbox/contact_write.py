@@ -29,17 +29,20 @@ def user_stamp(req: Request) -> tuple[int | None, str | None]:
     return user.get("id"), f"{user.get('firstName', '')} {user.get('lastName', '')}".strip()
 
 
-def new_row(store: Store, req: Request | None) -> dict[str, Any]:
-    """A contact row with Mautic's defaults (not yet stored)."""
-    by, name = user_stamp(req) if req is not None else (None, None)
+def new_row(store: Store, req: Request, *, tracked: bool = False) -> dict[str, Any]:
+    """A contact row with Mautic's defaults (not yet stored); ``tracked``: made by the tracking of a public
+    request, so by nobody (no user, no name)."""
+    by, name = (None, None) if tracked else user_stamp(req)
+    # 7.0 stamps a create as its first modification, except a visitor's tracking row (flows/052)
+    first = req.app.profile.stamps_modified_on_create and not tracked
     return {
         "id": 0,
         "dateAdded": iso(now(store)),
-        "dateModified": None,
+        "dateModified": iso(now(store)) if first else None,
         "createdBy": by,
         "createdByUser": name,
-        "modifiedBy": None,
-        "modifiedByUser": None,
+        "modifiedBy": by if first else None,
+        "modifiedByUser": name if first else None,
         "points": 0,
         "values": {},
         "lastActive": None,
@@ -276,6 +279,16 @@ def merge_into(store: Store, winner: dict[str, Any], loser: dict[str, Any]) -> N
                 row["contact"] = winner["id"]
     winner["dateIdentified"] = winner["dateIdentified"] or loser["dateIdentified"]
     del store.table("contacts")[loser["id"]]
+    store.table("merged")[loser["id"]] = {"id": loser["id"], "into": winner["id"]}
+    for record in store.table("merged").values():  # what was merged into the loser now leads to the winner
+        if record["into"] == loser["id"]:
+            record["into"] = winner["id"]
+
+
+def merged_to(store: Store, contact_id: int) -> int:
+    """The id a merged-away contact lives on as (``MergeRecord``); any other id as it is."""
+    record = store.table("merged").get(contact_id)
+    return int(record["into"]) if record else contact_id
 
 
 def edit(store: Store, req: Request, row: dict[str, Any], *, put: bool) -> None:

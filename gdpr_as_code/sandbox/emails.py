@@ -58,6 +58,8 @@ DETAIL_KEYS = (
     "lists",
     "headers",
 )
+LINE_KEYS = ("preheaderText",)  # properties of later lines (sandbox/versions.py, email_keys)
+PREHEADER_MAX = 130  # EmailType on 5.2+ (#13792); 7.0.2 refuses 131 characters (versions/004)
 TEXT_KEYS = (
     "name",
     "subject",
@@ -176,6 +178,11 @@ def write(req: Request, current: dict[str, Any] | None, data: dict[str, Any], pu
     if data.get("category") not in (None, ""):
         raise kernel_error(500)  # no categories here; Mautic throws on an unknown category id
     errors: dict[str, list[str]] = {}
+    for key in req.app.profile.email_keys:  # preheaderText on 5.2+; 5.1 ignores it (versions/001-006)
+        if key in data or put:
+            email[key] = text_or_none(data.get(key))
+        if len(email.get(key) or "") > PREHEADER_MAX:
+            errors[key] = [f"Preheader Text maximum length is {PREHEADER_MAX} characters."]
     if not email["name"]:
         errors["name"] = ["A name is required."]
     if not email["subject"]:
@@ -196,11 +203,12 @@ def write(req: Request, current: dict[str, Any] | None, data: dict[str, Any], pu
     too_long(email["name"])
     if current is None:
         stamp_new(req, email)
-        email["dateModified"], email["modifiedBy"], email["modifiedByUser"] = email["dateAdded"], None, None
+        if not req.app.profile.stamps_modified_on_create:  # 5.1 saves it again, without a user
+            email.update(dateModified=email["dateAdded"], modifiedBy=None, modifiedByUser=None)
     else:
         stamp_edit(req, email)
         email["revision"] = int(current.get("revision") or 0) + 1
-    return {k: email.get(k) for k in DETAIL_KEYS}
+    return {k: email.get(k) for k in (*DETAIL_KEYS, *req.app.profile.email_keys)}
 
 
 def segment_brief(segment: dict[str, Any]) -> dict[str, Any]:
@@ -212,6 +220,7 @@ def segment_brief(segment: dict[str, Any]) -> dict[str, Any]:
 def render(store: Store, email: dict[str, Any]) -> dict[str, Any]:
     segments = store.table("segments")
     out = {k: email.get(k) for k in DETAIL_KEYS}
+    out.update({k: email[k] for k in LINE_KEYS if k in email})  # stored only by a line that has them
     out["lists"] = [segment_brief(segments[i]) for i in email["lists"] if i in segments]
     return out
 

@@ -87,6 +87,8 @@ def stamp_new(req: Request, obj: dict[str, Any]) -> None:
             "modifiedByUser": None,
         }
     )
+    if req.app.profile.stamps_modified_on_create:  # 7.0: the create counts as the first modification
+        obj.update(dateModified=obj["dateAdded"], modifiedBy=by, modifiedByUser=name)
 
 
 def stamp_edit(req: Request, obj: dict[str, Any]) -> None:

@@ -348,7 +348,8 @@ def writer(obj_type: str) -> Writer:
         if "properties" in data:
             check_properties(obj["type"], data["properties"])
             sent = data["properties"] if isinstance(data["properties"], dict) else {}
-            kept = {k: v for k, v in sent.items() if k in KEPT_PROPERTIES.get(obj["type"], ())}
+            keep_all = req.app.profile.keeps_unknown_field_properties  # 5.2+ (#14112): versions/007, 011
+            kept = {k: v for k, v in sent.items() if keep_all or k in KEPT_PROPERTIES.get(obj["type"], ())}
             obj["properties"] = escaped(kept)  # FieldModel::setFieldProperties: InputHelper::clean (L837)
         elif current is None:
             check_properties(obj["type"], {})

@@ -136,11 +136,11 @@ def write_fields(req: Request, form: dict[str, Any], sent: Any, put: bool, new_f
         if not base["label"]:
             raise controller_error(400, "label: Label is required.")
         base["order"] = position
+        # 5.1 stores the mapping ``leadField`` implies only on fields added to an existing form (crud/032);
+        # 5.2+ on every field written (7.0.2 crud/026, 042, flows/054).
+        if req.app.profile.stores_form_field_mapping or (base["id"] is None and not new_form):
+            base.update({k: v for k, v in backfilled(base).items() if k in ("mappedObject", "mappedField")})
         if base["id"] is None:
-            if not new_form:  # fields added to an existing form keep the back-filled mapping (crud/032)
-                base.update(
-                    {k: v for k, v in backfilled(base).items() if k in ("mappedObject", "mappedField")}
-                )
             created.append(base)
         elif base is not field:
             field.clear()  # PUT: the field is rebuilt from what was sent

@@ -185,7 +185,9 @@ def write(req: Request, current: dict[str, Any] | None, data: dict[str, Any], pu
         )
         actions = write_actions(req, form, data.get("actions") if put or "actions" in data else [], put)
     except Exception:
-        if current is None:
+        if current is None and req.app.profile.saves_form_before_actions:
+            keep_bare(req, form)  # 7.0.2: the form row stays, without fields or actions (crud/031)
+        elif current is None:
             store.next_id("forms")  # the form row was inserted before the fields failed, then rolled back
         raise
     for field in fields:
@@ -195,12 +197,7 @@ def write(req: Request, current: dict[str, Any] | None, data: dict[str, Any], pu
         action["id"] = store.next_id("form_actions")
         form["actions"].append(action)
     if current is None:
-        taken = {f["alias"] for f in store.table("forms").values()}
-        alias = base = clean_alias(form["name"], max_length=10, empty=random_letters())
-        suffix = 1
-        while alias in taken:
-            alias, suffix = f"{base}{suffix}", suffix + 1
-        form["alias"] = alias
+        form["alias"] = new_alias(store, form["name"])
         stamp_new(req, form)
         form["dateModified"], form["modifiedBy"], form["modifiedByUser"] = (
             form["dateAdded"],
@@ -218,6 +215,24 @@ def write(req: Request, current: dict[str, Any] | None, data: dict[str, Any], pu
             props.pop("list", None)
     stored["_echo"] = echo
     return stored
+
+
+def new_alias(store: Store, name: str) -> str:
+    """A new form's alias: its name cleaned to 10 characters, numbered when taken."""
+    taken = {f["alias"] for f in store.table("forms").values()}
+    alias = base = clean_alias(name, max_length=10, empty=random_letters())
+    suffix = 1
+    while alias in taken:
+        alias, suffix = f"{base}{suffix}", suffix + 1
+    return alias
+
+
+def keep_bare(req: Request, form: dict[str, Any]) -> None:
+    """The form a refused POST leaves behind on 7.0: saved before its parts, never rendered (no HTML)."""
+    bare = {k: form.get(k) for k in FORM_KEYS} | {"fields": [], "actions": [], "cachedHtml": None}
+    bare["alias"] = new_alias(req.store, form["name"])
+    stamp_new(req, bare)
+    req.store.insert("forms", bare)
 
 
 def finish(store: Store, form: dict[str, Any]) -> None:
@@ -263,7 +278,11 @@ register(FORMS)
 def delete_parts(req: Request, part: str) -> Response:
     """``DELETE /api/forms/{id}/fields/delete?fields[]=N`` (or actions): answers the whole form."""
     form = get_or_404(FORMS, req)
-    ids = req.query.get(part)
+    # ``$request->get()``: the query first, then the body (JSON or form); both lines, versions/032-036
+    body = req.data if isinstance(req.data, dict) else {}
+    ids = req.query.get(part, body.get(part))
+    if ids is None and req.app.profile.field_delete_without_param_is_noop:
+        ids = []  # 7.0.2 answers the form unchanged (versions/037); a scalar is still refused (038)
     if not isinstance(ids, (list, dict)):
         raise controller_error(400, f"The {part} attribute must be array.")
     wanted = {int(i) for i in (ids.values() if isinstance(ids, dict) else ids) if str(i).isdigit()}

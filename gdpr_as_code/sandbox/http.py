@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from gdpr_as_code.sandbox.server import App
     from gdpr_as_code.sandbox.store import Store
 
-MAUTIC_VERSION = "5.1.0"
 GENERIC_ERROR = (
     "Looks like I encountered an error (error #{code}). If I do it again, please report me to the system "
     "administrator!"

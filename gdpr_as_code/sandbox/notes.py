@@ -10,8 +10,16 @@ from typing import Any
 
 from gdpr_as_code.sandbox.clock import iso, now
 from gdpr_as_code.sandbox.contact_values import render_fields
-from gdpr_as_code.sandbox.contact_write import body_object, created_at, get_contact
-from gdpr_as_code.sandbox.http import Request, Response, controller_error, not_found, validation_error
+from gdpr_as_code.sandbox.contact_write import as_list, body_object, created_at, get_contact
+from gdpr_as_code.sandbox.http import (
+    Request,
+    Response,
+    controller_error,
+    kernel_error,
+    not_found,
+    validation_error,
+)
+from gdpr_as_code.sandbox.query import paging
 from gdpr_as_code.sandbox.routing import route
 from gdpr_as_code.sandbox.store import Store
 
@@ -61,11 +69,27 @@ def get_note(req: Request) -> Response:
     return Response(200, {"note": render_note(req.store, note, "proxy")})
 
 
+def by_lead(req: Request, table: str) -> tuple[int, list[dict[str, Any]]]:
+    """The total and the page of ``table`` (notes, devices) the generic list returns: ``where`` on ``lead``
+    (``n.lead``, ``d.lead``) with ``eq``/``in`` (ids as one comma-separated string), id order,
+    ``start``/``limit``."""
+    rows = sorted(req.store.table(table).values(), key=lambda r: r["id"])
+    for clause in as_list(req.query.get("where")):
+        if not isinstance(clause, dict):
+            continue
+        if str(clause.get("col", "")).split(".")[-1] != "lead" or clause.get("expr") not in ("eq", "in"):
+            raise kernel_error(500)  # the sandbox reads only what the request flow sends
+        wanted = {v.strip() for v in str(clause.get("val", "")).split(",")}
+        rows = [r for r in rows if str(r["contact"]) in wanted]
+    start, limit = paging(req.query)
+    return len(rows), rows[start : start + limit if limit else None]
+
+
 @route("GET", "/api/notes")
 def list_notes(req: Request) -> Response:
-    notes = list(req.store.table("notes").values())
-    rendered = {str(n["id"]): render_note(req.store, n, "proxy") for n in notes}
-    return Response(200, {"total": len(notes), "notes": rendered or []})
+    """An array (measured on real 5.1.0 with and without ``where``), each note's contact as a lazy proxy."""
+    total, notes = by_lead(req, "notes")
+    return Response(200, {"total": total, "notes": [render_note(req.store, n, "proxy") for n in notes]})
 
 
 @route("GET", "/api/contacts/{id}/notes")

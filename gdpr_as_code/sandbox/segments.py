@@ -259,7 +259,8 @@ def write(req: Request, current: dict[str, Any] | None, data: dict[str, Any], pu
     for key in ("name", "publicName", "alias", "description"):
         if key in data:
             obj[key] = text_or_none(data[key])
-            if key in ("name", "publicName") and obj[key] is not None:  # ListType.php L38: 'clean'
+            cleaned = req.app.profile.cleans_segment_names  # ListType.php L38 'clean'; 7.0.2 keeps & as sent
+            if key in ("name", "publicName") and obj[key] is not None and cleaned:
                 obj[key] = special_chars(obj[key])
     for key in ("isPublished", "isGlobal", "isPreferenceCenter"):
         if key in data:

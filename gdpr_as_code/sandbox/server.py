@@ -20,9 +20,9 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from gdpr_as_code.sandbox import routing
 from gdpr_as_code.sandbox.auth import Auth
+from gdpr_as_code.sandbox.entities import php_truthy
 from gdpr_as_code.sandbox.faults import Faults
 from gdpr_as_code.sandbox.http import (
-    MAUTIC_VERSION,
     ApiError,
     Request,
     Response,
@@ -31,6 +31,7 @@ from gdpr_as_code.sandbox.http import (
     route_not_found,
 )
 from gdpr_as_code.sandbox.store import Store
+from gdpr_as_code.sandbox.versions import V51, Profile, shape
 
 CONTROL_PREFIX = "/_sandbox/"
 # Query parameters whose values the request log masks: credentials, and what searches for a person.
@@ -90,8 +91,11 @@ class RequestLog:
 class App:
     """One sandbox's state and services; ``handle`` answers one request."""
 
-    def __init__(self, store: Store, auth: Auth, state_file: Path | None) -> None:
+    def __init__(
+        self, store: Store, auth: Auth, state_file: Path | None, profile: Profile = V51
+    ) -> None:
         self.store = store
+        self.profile = profile  # the Mautic line answered as (versions.py)
         self.auth = auth
         self.state_file = state_file
         self.faults = Faults()
@@ -214,7 +218,7 @@ class App:
         try:
             if path.startswith("/api/") or path == "/api":
                 request.user, key = self.auth.authenticate(request)
-                extra = self.auth.count_call(key)
+                extra = self.auth.count_call(key) if self.profile.rate_limiter else {}
             if found is None:
                 raise route_not_found(path)
             route, request.path_args = found
@@ -228,7 +232,8 @@ class App:
             self.errors.append(err)
             response = kernel_error(500).response
         if response.controller and path.startswith("/api/"):
-            response.headers.setdefault("Mautic-Version", MAUTIC_VERSION)
+            response.headers.setdefault("Mautic-Version", self.profile.header)
+            response.body = shape(self.profile, path, response.body, php_truthy(query.get("minimal")))
         response.headers.update(extra)
         return response
 

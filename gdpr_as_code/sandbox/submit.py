@@ -102,7 +102,7 @@ def track_contact(store: Store, req: Request) -> tuple[dict[str, Any], bool]:
     contacts = store.table("contacts")
     if cookie_id.isdigit() and int(cookie_id) in contacts:
         return contacts[int(cookie_id)], False
-    row = new_row(store, None)
+    row = new_row(store, req, tracked=True)
     row["preferredProfileImage"] = "gravatar"
     row["ipAddresses"] = [ip_id(store, client_ip(req))]
     store.insert("contacts", row)
@@ -139,7 +139,7 @@ def identify(
     identified_before = False
     if not fresh and known_email and email and known_email != email:
         # The cookie's contact is somebody else: a new contact gets the values directly (flows/062).
-        contact = new_row(store, None)
+        contact = new_row(store, req)
         contact.update(
             preferredProfileImage="gravatar",
             lastActive=iso(now(store)),

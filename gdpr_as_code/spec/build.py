@@ -46,6 +46,7 @@ class Builder:
         self.read_body = read_body
         self.problems: list[Problem] = []
         self.fields: dict[str, ContactField] = {}
+        self.dropped: set[tuple[str, str]] = set()  # (kind, key) left out for a problem already reported
 
     def fail(self, path: Path_, message: str, fix: str, *, key: bool = False) -> None:
         """Record a problem at ``path``."""
@@ -302,20 +303,22 @@ class Builder:
         for key, item in self.data.get("emails", {}).items():
             path: Path_ = ("emails", key)
             self.unique(names, item["name"], key, (*path, "name"), "email name")
-            self.plain_texts(path, item, ("name", "subject"))
+            self.plain_texts(path, item, ("name", "subject", "preheader"))
             if ("body" in item) == ("body_file" in item):
                 self.fail(
                     path,
                     f"email '{key}' needs exactly one of body or body_file",
                     "write the body inline (body:) or name a file next to the spec (body_file:)",
                 )
+                self.dropped.add(("email", key))
                 continue
             if "body" in item:
                 text, source, fmt = item["body"], "inline", item.get("body_format", "markdown")
             else:
                 source = item["body_file"]
                 file_text = self.read_body(source, (*path, "body_file"))
-                if file_text is None:
+                if file_text is None:  # its problem is reported (missing, unreadable, too large)
+                    self.dropped.add(("email", key))
                     continue
                 default_format = "html" if source.lower().endswith((".html", ".htm")) else "markdown"
                 text, fmt = file_text, item.get("body_format", default_format)
@@ -325,6 +328,7 @@ class Builder:
                     name=item["name"],
                     subject=item["subject"],
                     html=render(text, fmt),
+                    preheader=item.get("preheader"),
                     from_name=item.get("from_name"),
                     from_address=item.get("from_address"),
                     reply_to_address=item.get("reply_to"),
@@ -337,7 +341,11 @@ class Builder:
         return tuple(result)
 
     def unknown(self, path: Path_, kind: str, name: str, known: list[str]) -> None:
-        """Report a reference to a spec key that is not declared, suggesting the closest one."""
+        """Report a reference to a spec key that is not declared, suggesting the closest one. A key that is
+        declared but was left out for a problem of its own (a missing body file) has that problem reported
+        already: a second "unknown" would send the reader looking for a typo that is not there."""
+        if (kind, name) in self.dropped:
+            return
         self.fail(
             path,
             f"unknown {kind} '{name}'",

@@ -88,7 +88,13 @@ class SpecBuilder(FormsBuilder):
                 "access and erasure use the same option value",
                 "give each request type its own value",
             )
+        notices = item.get("notices", {})
+        for notice, key in notices.items():
+            if key not in {e.key for e in emails}:
+                self.unknown((*path, "notices", notice), "email", key, [e.key for e in emails])
         return Gdpr(
+            extension_email=notices.get("extension"),
+            refusal_email=notices.get("refusal"),
             request_form=item["request_form"],
             request_field=item["request_field"],
             request_types=request_types,

@@ -109,6 +109,10 @@ class Gdpr:
     delivery: ExportDelivery = ExportDelivery()
     data_inventory: tuple[DataItem, ...] = ()
     consent: ConsentSettings = ConsentSettings()
+    # Spec keys of the emails of ``requests extend`` and ``requests refuse`` (Art. 12(3) and 12(4)); they
+    # get the operator's reason as the token {reason} and the new due date as {due_date}.
+    extension_email: str | None = None
+    refusal_email: str | None = None
 
     def request_type(self, kind: str) -> RequestType:
         """The request type of this kind (KeyError if the spec does not handle it)."""

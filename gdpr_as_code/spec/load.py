@@ -209,15 +209,16 @@ def _build(
 
 
 def validate(
-    paths: list[str], *, variables: Mapping[str, str] | None = None, env: Mapping[str, str] | None = None
+    paths: list[str], *, variables: Mapping[str, str] | None = None, env: Mapping[str, str] | None = None,
+    origins: Mapping[str, Origin] | None = None,
 ) -> tuple[list[str], int]:
     """What ``gdpr-as-code validate`` prints for each spec, and the number of problems found in all of
-    them."""
+    them; ``origins`` say where an override was set (a ``--var-file`` line)."""
     lines: list[str] = []
     count = 0
     for path in paths:
         try:
-            spec = load_spec(path, variables=variables, env=env)
+            spec = load_spec(path, variables=variables, env=env, origins=origins)
         except SpecError as err:
             lines.extend(str(problem) for problem in err.problems)
             count += len(err.problems)

@@ -183,6 +183,7 @@ class Email:
     name: str
     subject: str
     html: str
+    preheader: str | None = None  # the inbox preview text; Mautic 5.2+ (resources.emails, Kind.since)
     from_name: str | None = None
     from_address: str | None = None
     reply_to_address: str | None = None

@@ -1,9 +1,9 @@
 """The spec's JSON Schema (the first validation pass) and the translation of schema errors into located
 problems.
 
-The schema ships inside the package (``gdpr_as_code/data/gdpr-spec.schema.json``) so ``gdpr-as-code schema``
-and validation work after any kind of install; ``schemas/gdpr-spec.schema.json`` in the repository is a
-symlink to it, for editors (``# yaml-language-server: $schema=../schemas/gdpr-spec.schema.json``).
+The schema ships inside the package (``gdpr_as_code/data/schemas/``) so ``gdpr-as-code schema`` and
+validation work after any kind of install; ``schemas/`` in the repository is a symlink to that folder, for
+editors (``# yaml-language-server: $schema=../schemas/gdpr-spec.schema.json``).
 """
 
 from __future__ import annotations
@@ -13,21 +13,20 @@ import json
 import re
 from collections.abc import Mapping
 from functools import cache
-from importlib import resources
 from typing import Any
 
 import jsonschema
 from jsonschema.exceptions import ValidationError
 
 from gdpr_as_code.errors import Problem
+from gdpr_as_code.mautic.aliases import clean_alias
+from gdpr_as_code.spec.shipped import schema_text
 from gdpr_as_code.spec.yaml_loader import Locator, display_path
-
-SCHEMA_RESOURCE = "gdpr-spec.schema.json"
 
 
 def spec_schema_text() -> str:
     """The schema exactly as shipped (what ``gdpr-as-code schema`` prints)."""
-    return resources.files("gdpr_as_code").joinpath("data", SCHEMA_RESOURCE).read_text(encoding="utf-8")
+    return schema_text("gdpr-spec")
 
 
 @cache
@@ -71,6 +70,15 @@ def _explain(error: ValidationError, locator: Locator) -> list[Problem]:
         deepest = max(error.context, key=lambda e: (len(e.absolute_path), -len(list(e.schema_path))))
         if len(deepest.absolute_path) > len(path):
             return _explain(deepest, locator)
+    if kind == "pattern" and "propertyNames" in error.relative_schema_path and isinstance(error.instance,
+                                                                                          str):
+        name = error.instance  # a key, not a value: never a secret
+        hint = "keys are plain ASCII letters, digits and _ (the texts shown to people may use any letter)"
+        return [locator.problem((*path, name), f"the key '{name}' in {where} has the wrong form",
+                                _spelling_fix(name, expected, hint), key=True)]
+    if kind == "pattern" and path and path[-1] == "alias" and isinstance(error.instance, str):
+        return [locator.problem(path, f"{where} has the wrong form",
+                                _spelling_fix(error.instance, expected, _hint(error)))]
     if kind == "additionalProperties" and isinstance(error.instance, dict):
         allowed = sorted(error.schema.get("properties", {}))
         extras = [key for key in error.instance if key not in error.schema.get("properties", {})]
@@ -105,6 +113,16 @@ def _explain(error: ValidationError, locator: Locator) -> list[Problem]:
     else:
         message, fix = f"{where} is not valid here ({kind})", _hint(error)
     return [locator.problem(path, message, fix or "see the schema: gdpr-as-code schema")]
+
+
+def _spelling_fix(text: str, pattern: str, hint: str) -> str:
+    """The schema's hint, and the spelling Mautic's own alias cleaning makes of ``text`` (``préférence`` →
+    ``preference``) when that spelling fits: the usual mistake outside English is an accent."""
+    for separator in ("_", "-"):
+        spelled = clean_alias(text, separator=separator)
+        if spelled and re.search(pattern, spelled):
+            return f"write '{spelled}' (as Mautic would spell it){'; ' + hint if hint else ''}"
+    return hint or f"it must match {pattern}"
 
 
 def _unknown_key_fix(key: str, allowed: list[str]) -> str:

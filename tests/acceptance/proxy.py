@@ -55,6 +55,11 @@ class RecordingProxy:
         with self._lock:
             self.calls.clear()
 
+    def api_calls(self) -> list[str]:
+        """API requests since the last ``clear``, as ``METHOD /path``; token requests are not counted."""
+        with self._lock:
+            return [f"{m} {p}" for m, p in self.calls if not p.startswith("/oauth/")]
+
     def writes(self) -> list[str]:
         """Write requests since the last ``clear``, as ``METHOD /path``; a token request is not a write."""
         with self._lock:

@@ -9,6 +9,8 @@ notification is in Mautic's own records (the email's send count and the contact'
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
 import httpx
 from browser import request_form_body
@@ -32,6 +34,14 @@ def submit(mautic: RealMautic, api: httpx.Client, name: str, address: str, choic
     return int(contact["id"])
 
 
+def ready(mautic: RealMautic, tool: Tool) -> tuple[Path, list[str], dict[str, str]]:
+    """The spec applied to the instance; the state folder option and the receipt key every command takes."""
+    tool.point_at(mautic)
+    spec = tool.spec(auth=mautic.preferred_auth())
+    converge(tool, spec)
+    return spec, ["--state-dir", str(tool.work / "state")], {"GDPR_AS_CODE_RECEIPT_KEY": RECEIPT_KEY}
+
+
 def sent_count(api: httpx.Client, name: str) -> int:
     email = by_name(api, "/api/emails", "emails", name)
     return int(api.get(f"/api/emails/{email['id']}").json()["email"]["sentCount"] or 0)
@@ -40,11 +50,7 @@ def sent_count(api: httpx.Client, name: str) -> int:
 def test_access_and_erasure_from_the_public_form_to_export_notification_and_404(
     mautic: RealMautic, tool: Tool
 ) -> None:
-    tool.point_at(mautic)
-    spec = tool.spec(auth=mautic.preferred_auth())
-    converge(tool, spec)
-    state = ["--state-dir", str(tool.work / "state")]
-    env = {"GDPR_AS_CODE_RECEIPT_KEY": RECEIPT_KEY}
+    spec, state, env = ready(mautic, tool)
     with mautic.api() as api:
         alice = submit(mautic, api, "Alice", "alice@example.com", "access")
         bob = submit(mautic, api, "Bob", "bob@example.com", "forget")
@@ -59,10 +65,16 @@ def test_access_and_erasure_from_the_public_form_to_export_notification_and_404(
         assert (rows[bob]["type"], rows[bob]["email"]) == ("erasure", "b***@example.com")
 
         done = tool("requests", "fulfil", spec, "--yes", *state, env=env)
-        assert done.code == 0 and "2 done, 0 failed, 0 skipped" in done.out, done.out + done.err
+        assert done.code == 0, done.out + done.err
+        assert "1 done, 0 failed, 0 skipped, 1 waiting for hand-over" in done.out, done.out
         assert "alice@" not in done.out + done.err and "bob@" not in done.out + done.err
-
         (folder,) = (tool.work / "exports").glob(f"*/access-{alice}-*")
+        assert f"export in {folder}" in done.out  # where the export went
+        # Folder delivery: no "your data" email before the operator says the person has it.
+        assert sent_count(api, "GDPR data export sent") == sent_before["GDPR data export sent"]
+        handed = tool("requests", "delivered", spec, folder.name, *state, env=env)
+        assert handed.code == 0 and "1 done, 0 failed" in handed.out, handed.out + handed.err
+
         data = json.loads((folder / "data.json").read_text())
         assert data["fields"] == {k: v for k, v in before["fields"]["all"].items() if k != "id"}
         assert data["fields"]["email"] == "alice@example.com" and data["fields"]["firstname"] == "Alice"
@@ -84,3 +96,62 @@ def test_access_and_erasure_from_the_public_form_to_export_notification_and_404(
     assert again.code == 0, again.err
     with mautic.api() as api:
         assert sent_count(api, "GDPR erasure done") - sent_before["GDPR erasure done"] == 1  # nothing twice
+
+    # The case as the privacy team reads it, and the receipts as the answer to "did we erase Bob?".
+    shown = tool("requests", "show", spec, folder.name, *state, env=env)
+    assert shown.code == 0, shown.err
+    for event in ("received", "exported", "delivered", "notified", "closed"):
+        assert event in shown.out, shown.out
+    assert "a***@example.com" in shown.out and "alice@" not in shown.out
+    verified = tool("requests", "verify-erasure", spec, "Bob@Example.com", *state, env=env)
+    assert verified.code == 0 and f"receipt erasure-{bob}-" in verified.out, verified.out + verified.err
+    assert tool("requests", "verify-erasure", spec, "nobody@example.com", *state, env=env).code == 1
+
+
+def listing(tool: Tool, spec: Path, state: list[str]) -> dict[int, dict[str, Any]]:
+    """``requests list --json``'s rows by contact id."""
+    listed = tool("requests", "list", spec, "--json", *state)
+    assert listed.code in (0, 2), listed.err
+    return {row["contact"]: row for row in json.loads(listed.out)["requests"]}
+
+
+def test_extend_refuse_and_an_erased_person_imported_again(mautic: RealMautic, tool: Tool) -> None:
+    """Art. 12(3) and 12(4) on a real Mautic, and marketing's re-import of an erased address."""
+    spec, state, env = ready(mautic, tool)
+    with mautic.api() as api:
+        carol = submit(mautic, api, "Carol", "carol@example.com", "access")
+        dave = submit(mautic, api, "Dave", "dave@example.com", "forget")
+        erin = submit(mautic, api, "Erin", "erin@example.com", "forget")
+        mautic.cron()
+        rows = listing(tool, spec, state)
+        sent = {n: sent_count(api, n) for n in ("GDPR request extended", "GDPR request refused")}
+
+        extended = tool("requests", "extend", spec, rows[carol]["request"], "--reason",
+                        "many requests this month", *state, env=env)
+        assert extended.code == 0 and "extended by 61 days" in extended.out, extended.out + extended.err
+        again = tool("requests", "extend", spec, rows[carol]["request"], "--reason", "x", *state, env=env)
+        assert again.code != 0 and "extended already" in again.err and "Traceback" not in again.err
+        refused = tool("requests", "refuse", spec, rows[dave]["request"], "--reason", "manifestly unfounded",
+                       *state, env=env)
+        assert refused.code == 0 and "refused and closed" in refused.out, refused.out + refused.err
+        assert {n: sent_count(api, n) - c for n, c in sent.items()} == {
+            "GDPR request extended": 1, "GDPR request refused": 1}
+        events = api.get(f"/api/contacts/{dave}/activity", params={"limit": 100}).json()["events"]
+        assert any(e["event"] == "email.sent" and "About your request" in json.dumps(e) for e in events)
+        listed = listing(tool, spec, state)
+        assert listed[carol]["extended"] and listed[carol]["days_left"] == 91  # 30 + 61
+        assert dave not in listed and api.get(f"/api/contacts/{dave}").status_code == 200  # refused: kept
+
+        erased = tool("requests", "fulfil", spec, "--type", "erasure", "--yes", *state, env=env)
+        assert erased.code == 0 and api.get(f"/api/contacts/{erin}").status_code == 404, erased.out
+        # Marketing imports an old list: Erin is back.
+        back = api.post("/api/contacts/new", json={"email": "erin@example.com", "firstname": "Erin"})
+        back_id = int(back.json()["contact"]["id"])
+        found = tool("requests", "reimported", spec, *state, env=env)
+        assert found.code == 2 and f"contact {back_id:>7}" in found.out and "e***@example.com" in found.out
+        assert "erin@" not in found.out
+        again_erased = tool("requests", "reimported", spec, "--erase", "--yes", *state, env=env)
+        assert again_erased.code == 0 and "1 done" in again_erased.out, again_erased.out + again_erased.err
+        assert api.get(f"/api/contacts/{back_id}").status_code == 404
+    journal = (tool.work / "state" / "journal.jsonl").read_text()
+    assert f'"request":"reimport-{back_id}-' in journal  # journaled as a re-import

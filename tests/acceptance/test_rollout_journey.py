@@ -48,3 +48,5 @@ def test_one_inventory_plans_both_applies_both_and_then_has_nothing_to_do(
     again = tool("plan", spec, "--inventory", inventory, "--detailed-exitcode", env=env)
     assert again.code == 0, again.out + again.err
     assert mautic.proxy.writes() == [] and second_mautic.proxy.writes() == []
+    versions = {line.split()[0]: line.split()[1] for line in again.out.split("\n\n")[0].splitlines()[1:]}
+    assert versions == {"shop-one": mautic.version, "shop-two": second_mautic.version}  # the MAUTIC column

@@ -17,7 +17,10 @@ import pytest
 from .conftest import RealMautic
 from .tooling import Tool, rows
 
-NO_CHANGES = "No changes. Mautic matches the spec."
+
+def no_changes(mautic: RealMautic) -> str:
+    """What a converged plan prints: it names the Mautic version the instance answered with."""
+    return f"No changes. Mautic {mautic.version} matches the spec."
 
 
 def by_name(api: httpx.Client, path: str, key: str, name: str) -> dict[str, Any]:
@@ -42,8 +45,10 @@ def test_spec_converges_and_a_second_apply_writes_nothing(
     assert first.code == 2, first.err
     added = int(re.search(r"Plan: (\d+) to add, 0 to change, 0 to destroy\.", first.out)[1])  # type: ignore[index]
     converge(tool, spec)
+    mautic.proxy.clear()
     second = tool("plan", spec, "--detailed-exitcode")
-    assert (second.code, second.out.strip()) == (0, NO_CHANGES), second.err
+    assert (second.code, second.out.strip()) == (0, no_changes(mautic)), second.err
+    assert len(mautic.proxy.api_calls()) == 5, mautic.proxy.api_calls()  # the same on 5.1 and 7.0
     mautic.proxy.clear()
     again = tool("apply", spec, "--auto-approve")
     assert again.code == 0, again.err
@@ -98,30 +103,46 @@ def change_email_subject(api: httpx.Client) -> None:
     api.patch(f"/api/emails/{email['id']}/edit", json={"subject": "Changed by hand"}).raise_for_status()
 
 
-DRIFTS: list[tuple[Callable[[httpx.Client], None], str]] = [
-    (rename_segment, "~ segment.data_requested"),
-    (unpublish_form, "~ form.gdpr_request"),
-    (edit_focus_headline, "~ focus.consent"),
-    (delete_form_field, "~ form.gdpr_request"),
-    (remove_form_action, "~ form.gdpr_request"),
-    (change_email_subject, "~ email.erasure_done"),
+# Each hand edit, and what the plan then names: the object and the attribute that drifted.
+DRIFTS: list[tuple[Callable[[httpx.Client], None], str, str]] = [
+    (rename_segment, "~ segment.data_requested", "name:"),
+    (unpublish_form, "~ form.gdpr_request", "isPublished:"),
+    (edit_focus_headline, "~ focus.consent", "properties.content.headline:"),
+    (delete_form_field, "~ form.gdpr_request", "+ fields.name"),
+    (remove_form_action, "~ form.gdpr_request", "+ actions.confirm"),
+    (change_email_subject, "~ email.erasure_done", "subject:"),
 ]
 
 
-def test_each_drift_made_by_hand_is_planned_and_repaired(mautic: RealMautic, tool: Tool) -> None:
-    """One converged instance; each hand edit in turn is seen by plan, repaired by apply, and then gone."""
+def test_drift_made_by_hand_in_every_kind_is_planned_and_repaired(mautic: RealMautic, tool: Tool) -> None:
+    """Six hand edits across segments, forms (a field, an action, publication), focus items and emails: one
+    plan names each, one apply repairs them all, and the next plan and apply have nothing to do."""
     tool.point_at(mautic)
     spec = tool.spec(auth=mautic.preferred_auth())
     converge(tool, spec)
     with mautic.api() as api:
-        for drift, seen in DRIFTS:
+        for drift, _, _ in DRIFTS:
             drift(api)
-            planned = tool("plan", spec, "--detailed-exitcode")
-            assert planned.code == 2 and seen in planned.out, f"{drift.__name__}: {planned.out}{planned.err}"
-            assert "1 to change" in planned.out and "to add" in planned.out, planned.out
-            converge(tool, spec)
-            after = tool("plan", spec, "--detailed-exitcode")
-            assert (after.code, after.out.strip()) == (0, NO_CHANGES), f"{drift.__name__}: {after.out}"
+    planned = tool("plan", spec, "--detailed-exitcode")
+    assert planned.code == 2, planned.out + planned.err
+    for drift, address, attribute in DRIFTS:
+        section = planned.out.split(address, 1)[-1].split("\n  ~ ", 1)[0] if address in planned.out else ""
+        assert attribute in section, f"{drift.__name__}: {attribute!r} not under {address} in\n{planned.out}"
+    assert "0 to add, 4 to change, 0 to destroy" in planned.out, planned.out
+    # the form was unpublished by a PATCH without postAction, which Mautic reset: the plan says why it changes
+    assert 'postAction: "return" → "message"' in planned.out, planned.out
+    assert 'Mautic resets it to "return" when a form is saved without it' in planned.out
+    # 4 of the 9 managed objects (44%) is past the safety threshold: refused before any write, then allowed
+    mautic.proxy.clear()
+    refused = tool("apply", spec, "--auto-approve")
+    assert refused.code == 1 and "Not applying: this plan updates 4 of the 9 managed objects" in refused.err
+    assert mautic.proxy.writes() == []
+    assert tool("apply", spec, "--auto-approve", "--allow-large-changes").code == 0
+    after = tool("plan", spec, "--detailed-exitcode")
+    assert (after.code, after.out.strip()) == (0, no_changes(mautic)), after.out + after.err
+    mautic.proxy.clear()
+    assert tool("apply", spec, "--auto-approve").code == 0
+    assert mautic.proxy.writes() == []
 
 
 NEWSLETTER = """  newsletter:
@@ -145,7 +166,12 @@ def test_prune_deletes_only_what_the_tool_made_and_import_adopts_a_look_alike(
     spec.write_text(text, encoding="utf-8")
     kept = tool("plan", spec, "--detailed-exitcode")
     assert kept.code == 0, kept.out + kept.err  # without --prune, an object left out of the spec stays
-    pruned = tool("apply", spec, "--prune", "--auto-approve")
+    mautic.proxy.clear()
+    refused = tool("apply", spec, "--prune", "--auto-approve")  # the safety threshold: any delete
+    assert refused.code == 1 and "Not applying: this plan deletes 1 managed object(s) (segment.newsletter)" \
+        in refused.err, refused.out + refused.err
+    assert mautic.proxy.writes() == []
+    pruned = tool("apply", spec, "--prune", "--auto-approve", "--allow-large-changes")
     assert pruned.code == 0 and "1 destroyed" in pruned.out, pruned.out + pruned.err
     with mautic.api() as api:
         assert api.get(f"/api/segments/{newsletter}").status_code == 404
@@ -194,3 +220,22 @@ def test_saved_plans_apply_fresh_refuse_stale_and_survive_unrelated_changes(
         assert api.get(f"/api/segments/{forget}").json()["list"]["name"] == "Request to be Forgotten"
     plan = json.loads((tool.work / "good.plan").read_text())
     assert plan["counts"]["change"] == 2
+
+
+def test_an_email_preheader_is_managed_where_mautic_has_one(mautic: RealMautic, tool: Tool) -> None:
+    """preheaderText came with Mautic 5.2: on 7.0 it converges like any attribute, on 5.1 the plan refuses
+    it with the spec line instead of planning it forever."""
+    tool.point_at(mautic)
+    spec = tool.spec(auth=mautic.preferred_auth())
+    subject = "    subject: We received your request\n"
+    spec.write_text(spec.read_text().replace(subject, f"{subject}    preheader: We answer within a month.\n"))
+    if mautic.version.startswith("5.1"):
+        refused = tool("plan", spec)
+        assert refused.code != 0 and "preheader needs Mautic 5.2 or later" in refused.err, refused.err
+        return
+    converge(tool, spec)
+    again = tool("plan", spec, "--detailed-exitcode")
+    assert (again.code, again.out.strip()) == (0, no_changes(mautic)), again.out + again.err
+    with mautic.api() as api:
+        email = by_name(api, "/api/emails", "emails", "GDPR request received")
+    assert email["preheaderText"] == "We answer within a month."
