@@ -68,7 +68,7 @@ def test_fresh_apply_then_a_second_apply_makes_zero_writes(
     spec: Spec, client: MauticClient, controls: Any
 ) -> None:
     first = plan_and_apply(spec, client)
-    assert first.counts() == {"add": objects_in(spec), "change": 0, "destroy": 0, "suppressed": 0}
+    assert first.counts() == {"adopt": 0, "add": objects_in(spec), "change": 0, "destroy": 0, "suppressed": 0}
     controls.clear_requests()
     second = converge.plan(spec, client)
     assert converge.apply(second, client) == ()

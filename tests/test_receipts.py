@@ -79,7 +79,7 @@ def test_receipt_has_instance_time_versions_hashes_and_each_change(spec: Path) -
     assert (r["status"], r["instance"], r["tool_version"]) == ("applied", URL, "0.1.0")
     assert r["plan_sha256"] == plan.to_dict()["plan_sha256"]
     assert (r["started_at"], r["finished_at"]) == ("2026-11-29T05:59:57+00:00", "2026-11-29T06:00:00+00:00")
-    assert r["summary"] == {"create": 1, "update": 0, "delete": 0}
+    assert r["summary"] == {"create": 1, "update": 0, "delete": 0, "adopt": 0, "consent": 0}
     assert r["changes"] == [
         {
             "action": "create", "kind": "focus", "key": "banner", "address": "focus.banner", "mautic_id": 11,

@@ -133,7 +133,7 @@ def test_json_is_versioned_valid_and_redacted() -> None:
     assert document["changes"][2]["fields"] == [
         {"path": "fromAddress", "before": EMAIL_MASK, "after": "privacy@example.org"}
     ]
-    assert document["counts"] == {"add": 1, "change": 2, "destroy": 1, "suppressed": 1}
+    assert document["counts"] == {"adopt": 0, "add": 1, "change": 2, "destroy": 1, "suppressed": 1}
 
 
 def test_secret_in_a_value_is_masked() -> None:

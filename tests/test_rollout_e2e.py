@@ -197,7 +197,8 @@ def test_mixed_states_give_one_combined_plan_and_the_right_exit_code(
     assert code == 1
     assert document["summary"] == {"changes": 9, "no changes": 8, "failed": 4, "skipped": 0}
     by_name = {item["name"]: item for item in document["instances"]}
-    assert by_name["shop-13"]["plan"]["counts"] == {"add": 0, "change": 1, "destroy": 0, "suppressed": 0}
+    counts = by_name["shop-13"]["plan"]["counts"]
+    assert counts == {"adopt": 0, "add": 0, "change": 1, "destroy": 0, "suppressed": 0}
     assert by_name["shop-17"]["plan"] is None and "refused the credentials" in by_name["shop-17"]["error"]
     assert WRONG_PASSWORD not in out
 

@@ -90,7 +90,7 @@ def test_json_covers_every_instance_with_its_single_instance_plan(
     assert document["summary"] == {"changes": 1, "no changes": 1, "failed": 1, "skipped": 0}
     a, b, c = document["instances"]
     assert (a["name"], a["status"], a["error"], a["plan"]["counts"]) == (
-        "shop-a", "changes", None, {"add": 1, "change": 1, "destroy": 0, "suppressed": 0})
+        "shop-a", "changes", None, {"adopt": 0, "add": 1, "change": 1, "destroy": 0, "suppressed": 0})
     assert a["plan"]["format_version"] and a["plan"]["plan_sha256"]
     assert (b["status"], b["plan"]) == ("failed", None) and CANARY_SECRET not in b["error"]
     assert c["plan"]["changes"] == [] and c["labels"] == {"region": "eu"}

@@ -53,7 +53,7 @@ def test_gdpr_yaml_is_the_seeds_whole_setup() -> None:
         "multiselect", "in", ("forget",))
     form = spec.form(spec.gdpr.request_form) if spec.gdpr else None
     assert form is not None
-    assert [f.key for f in form.fields] == ["name", "email", "request", "gdpr_consent", "submit"]
+    assert [f.key for f in form.fields] == ["name", "email", "request", "submit"]  # exempt: Art. 7(4)
     assert form.field("email").contact_field == "email"
     assert form.field("request").options == (
         ("Request for data", "access"), ("Request to be forgotten", "forget"))
@@ -101,8 +101,32 @@ def test_model_is_immutable_and_made_of_tuples() -> None:
     assert load_spec(CONFIGS / "gdpr.yaml", env={}) == spec
 
 
-def test_consent_checkbox_is_added_to_every_form_before_the_button() -> None:
-    spec = load_spec(CONFIGS / "gdpr.yaml", env={})
+def test_consent_checkbox_is_added_to_every_form_before_the_button_but_the_request_form(
+    tmp_path: Path,
+) -> None:
+    text = (CONFIGS / "gdpr.yaml").read_text().replace("\n# The \"GDPR configuration section\"", """
+  newsletter:
+    name: Newsletter
+    fields:
+      email: {label: Email, type: email, contact_field: email}
+      submit: {label: Subscribe, type: button}
+    message: Thanks.
+  partner:
+    name: Partner offers
+    fields:
+      email: {label: Email, type: email, contact_field: email}
+    message: Thanks.
+
+# The "GDPR configuration section\"""")
+    shutil.copytree(CONFIGS / "emails", tmp_path / "emails")
+    spec = load_spec(write(tmp_path, text), env={})
+    assert [f.key for f in spec.form("newsletter").fields] == ["email", "gdpr_consent", "submit"]
+    assert "gdpr_consent" not in [f.key for f in spec.form("gdpr_request").fields]
+    exempting = text.replace("    field: consent\n", "    field: consent\n    exempt: [Partner*]\n")
+    assert [f.key for f in load_spec(write(tmp_path, exempting), env={}).form("partner").fields] == [
+        "email"]
+    opted_in = text.replace("    field: consent\n", "    field: consent\n    request_form: true\n")
+    spec = load_spec(write(tmp_path, opted_in), env={})
     checkbox = spec.form("gdpr_request").field("gdpr_consent")
     assert checkbox.consent and checkbox.required and checkbox.type == "checkboxgrp"
     assert checkbox.label == "Consent"

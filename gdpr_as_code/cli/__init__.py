@@ -5,7 +5,7 @@ commands share), ``spec`` (validate, schema, sandbox), ``config`` (plan, apply, 
 
 from __future__ import annotations
 
-from gdpr_as_code.cli import config, demo, dsr, spec  # noqa: F401  (each registers its commands on the group)
+from gdpr_as_code.cli import audit, config, demo, dsr, spec  # noqa: F401  (each registers its commands on the group)
 from gdpr_as_code.cli.app import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, cli, main
 from gdpr_as_code.cli.rollout import DEFAULT_PARALLELISM, DEFAULT_WRITES, PLAN_FORMATS
 

@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING
 from gdpr_as_code.converge.adopt import adopt
 from gdpr_as_code.converge.apply import Outcome, apply, verify
 from gdpr_as_code.converge.changes import Plan
+from gdpr_as_code.converge.consent import consent_changes
 from gdpr_as_code.converge.diff import diff
 from gdpr_as_code.converge.state import Live, LiveState, desired_state, live_from_raw, read_live
+from gdpr_as_code.resources import kind_of_address, ref
 from gdpr_as_code.spec import Spec
 
 if TYPE_CHECKING:
@@ -43,11 +45,15 @@ __all__ = [
 
 def plan(spec: Spec, client: MauticClient, *, prune: bool = False) -> Plan:
     """Read Mautic and compare it with the spec: what ``apply`` would do."""
-    live = read_live(client)
+    adopting = {ref(kind.name, key): mautic_id for address, mautic_id in spec.adopt.items()
+                 for kind, key in [kind_of_address(address)]}
+    live = read_live(client, known=adopting)
     return Plan(
         instance=client.name,
-        changes=diff(desired_state(spec), live, prune=prune),
-        ids=live.ids(),
+        changes=(
+            *diff(desired_state(spec), live, prune=prune, adopt=spec.adopt), *consent_changes(spec, live)
+        ),
+        ids={**adopting, **live.ids()},
         prune=prune,
         spec_sha256=spec.sha256,
         mautic_version=live.mautic_version,

@@ -11,7 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gdpr_as_code.converge.changes import Change, Create, Delete, Plan, Update
+from gdpr_as_code.converge.changes import Adopt, Change, Consent, Create, Delete, Plan, Update
+from gdpr_as_code.converge.consent import consent_body
 from gdpr_as_code.converge.diff import field_changes
 from gdpr_as_code.converge.state import read_live
 from gdpr_as_code.converge.walk import DEFAULT_PARALLELISM, Step, StepFailed, order, walk
@@ -19,6 +20,7 @@ from gdpr_as_code.errors import ApplyError, ApplyInterrupted, MauticError
 from gdpr_as_code.render.text import cut
 from gdpr_as_code.resources import (
     BY_NAME,
+    FORMS,
     KINDS,
     SEGMENTS,
     Kind,
@@ -45,6 +47,8 @@ class Outcome:
 
     @property
     def address(self) -> str:
+        if self.action == "consent":  # a form outside the spec: named by its id
+            return f"{BY_NAME[self.kind].label} #{self.mautic_id}"
         return BY_NAME[self.kind].address(self.key)
 
 
@@ -79,6 +83,13 @@ class _Run:
                 self.update(change)
             case Delete():
                 self.delete(change)
+            case Adopt():
+                self.adopt(change)
+            case Consent():
+                path = f"{FORMS.path}/{change.mautic_id}/edit"
+                self.client.patch(path, consent_body(change), idempotent=False)
+                self.record(Outcome("consent", change.kind, change.key, change.mautic_id,
+                                    "consent checkbox added"))
 
     def resolve(self, reference: str) -> int:
         if reference not in self.ids:
@@ -111,12 +122,43 @@ class _Run:
 
     def update(self, change: Update) -> None:
         kind = BY_NAME[change.kind]
-        desired = dict(change.desired)
         sub_ids = {part: dict(ids) for part, ids in change.sub_ids.items()}
         for part in kind.parts:
             if part in change.changed:
                 self._delete_parts(kind, change, part, sub_ids)
-        body = kind.payload(desired, change.key, change.changed, self.resolve, sub_ids)
+        self._patch(kind, change, change.changed, sub_ids)
+        self.record(
+            Outcome(
+                "update", kind.name, change.key, change.mautic_id, ", ".join(f.path for f in change.fields)
+            )
+        )
+
+    def adopt(self, change: Adopt) -> None:
+        """Take over an unmanaged object (``adopt:``): write its marker (a contact field: list it in the
+        registry) together with what else the plan changes, in one PATCH; a form's parts go by id, each
+        action with its marker, so nothing is recreated."""
+        kind = BY_NAME[change.kind]
+        desired = dict(change.desired)
+        writes = set(change.changed)
+        if kind.ownership == "registry":
+            save_registry(self.client, {change.key: str(desired[kind.identity])})
+        else:
+            writes |= {kind.marker_in, *(part for part in kind.parts if desired.get(part))}
+        sub_ids = {part: dict(ids) for part, ids in change.sub_ids.items()}
+        for part in kind.parts:
+            if part in writes:
+                self._delete_parts(kind, change, part, sub_ids)
+        if writes:
+            self._patch(kind, change, frozenset(writes), sub_ids)
+        self.record(Outcome("adopt", kind.name, change.key, change.mautic_id,
+                                     ", ".join(f.path for f in change.fields)))
+
+    def _patch(self, kind: Kind, change: Update | Adopt, writes: frozenset[str],
+               sub_ids: dict[str, dict[str, int]]) -> None:
+        """One PATCH of ``writes``; repeated after a lost answer only when it adds no part (a new form field
+        sent twice would be made twice)."""
+        desired = dict(change.desired)
+        body = kind.payload(desired, change.key, writes, self.resolve, sub_ids)
         adds_parts = any(
             slot not in sub_ids.get(part, {})
             for part in kind.parts
@@ -124,13 +166,8 @@ class _Run:
             for slot in desired[part]
         )
         self.client.patch(f"{kind.path}/{change.mautic_id}/edit", body, idempotent=not adds_parts)
-        self.record(
-            Outcome(
-                "update", kind.name, change.key, change.mautic_id, ", ".join(f.path for f in change.fields)
-            )
-        )
 
-    def _delete_parts(self, kind: Kind, change: Update, part: str, sub_ids: dict[str, dict[str, int]]
+    def _delete_parts(self, kind: Kind, change: Update | Adopt, part: str, sub_ids: dict[str, dict[str, int]]
                       ) -> None:
         """Parts gone from the spec (a form's fields and actions) go through their delete endpoint (a PATCH
         never deletes)."""
@@ -249,12 +286,14 @@ def _register_fields(plan: Plan, client: MauticClient) -> None:
 def verify(plan: Plan, client: MauticClient, outcomes: Iterable[Outcome], known: Mapping[str, int]) -> None:
     """Re-read the kinds apply wrote and check Mautic kept every change; raise ``ApplyError`` otherwise.
     ``known`` are the ids of every managed object (from the plan and created in this run)."""
-    touched = [c for c in plan.actionable if not isinstance(c, Delete)]
-    if not touched:
+    touched = [c for c in plan.actionable if not isinstance(c, Delete | Consent)]
+    boxes = [c for c in plan.actionable if isinstance(c, Consent)]
+    if not touched and not boxes:
         return
-    kinds = [kind for kind in KINDS if any(c.kind == kind.name for c in touched)]
+    kinds = [kind for kind in KINDS if any(c.kind == kind.name for c in [*touched, *boxes])]
     live = read_live(client, kinds, known)
-    problems = []
+    problems = [_box_kept(change, live) for change in boxes]
+    problems = [p for p in problems if p]
     for change in touched:
         claims = live.managed(change.kind).get(change.key, [])
         if len(claims) != 1:
@@ -278,6 +317,20 @@ def verify(plan: Plan, client: MauticClient, outcomes: Iterable[Outcome], known:
             "spec, and apply again.",
             outcomes=tuple(outcomes),
         )
+
+
+def _box_kept(change: Consent, live: Any) -> str:
+    """The consent checkbox is in the form, required and mapped, and every field it had is still there."""
+    form = next((o for o in live.objects.get(FORMS.name, ()) if o.id == change.mautic_id), None)
+    if form is None:
+        return f"{change.address}: the form is gone after apply"
+    box = (form.data.get("fields") or {}).get(change.key) or {}
+    want = change.desired["field"]
+    if not box.get("isRequired") or box.get("mappedField") != want["mappedField"]:
+        return f"{change.address}: the consent checkbox {change.key} is not in the form as a required field"
+    kept = form.sub_ids.get("fields", {})
+    lost = [a for a, i in change.sub_ids.get("fields", {}).items() if kept.get(a) != i]
+    return f"{change.address}: fields {', '.join(lost)} changed identity after apply" if lost else ""
 
 
 def _short(value: Any) -> str:

@@ -22,7 +22,7 @@ from typing import Any, ClassVar, Literal, cast
 from gdpr_as_code.resources import BY_NAME
 
 PLAN_FORMAT_VERSION = 1
-Action = Literal["create", "update", "delete"]
+Action = Literal["create", "update", "delete", "adopt", "consent"]
 
 
 def tool_version() -> str:
@@ -108,11 +108,11 @@ class Create(_Addressed):
 
 
 @dataclass(frozen=True, kw_only=True)
-class Update(_Addressed):
-    """A managed object brought back to the spec: ``sub_ids`` are the Mautic ids of its live parts,
-    ``fingerprint`` that of the live object when planned (a saved plan refuses when it moved)."""
+class _Edit(_Addressed):
+    """What every change to an existing object carries: its id, the desired payload source, the changed
+    ``fields``, the Mautic ids of its live parts (``sub_ids``), and the ``fingerprint`` of the live object
+    when planned (a saved plan refuses when it moved)."""
 
-    action: ClassVar[Action] = "update"
     suppressed: ClassVar[bool] = False
     kind: str
     key: str
@@ -122,6 +122,13 @@ class Update(_Addressed):
     fields: tuple[FieldChange, ...]
     fingerprint: str
     sub_ids: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Update(_Edit):
+    """A managed object brought back to the spec."""
+
+    action: ClassVar[Action] = "update"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -139,7 +146,30 @@ class Delete(_Addressed):
     suppressed: bool = False
 
 
-Change = Create | Update | Delete
+@dataclass(frozen=True, kw_only=True)
+class Adopt(_Edit):
+    """An unmanaged object the spec's ``adopt:`` takes over: apply writes its marker with the ``fields``
+    that differ (its parts matched to the spec's by ``Kind.claim``)."""
+
+    action: ClassVar[Action] = "adopt"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Consent(_Edit):
+    """The consent checkbox added to a form the spec does not manage (``gdpr.consent.forms``): inside it the
+    tool owns that one field. ``desired`` holds the checkbox (``field``), the aliases in their live order
+    (``order``) and where it goes (``before``: the first button), and the form's ``postAction``, which every
+    PATCH must repeat; ``sub_ids`` are the live field ids."""
+
+    action: ClassVar[Action] = "consent"
+
+    @property
+    def address(self) -> str:
+        """``form #12``: the form is not in the spec, so it has no spec key."""
+        return f"{BY_NAME[self.kind].label} #{self.mautic_id}"
+
+
+Change = Create | Update | Delete | Adopt | Consent
 
 
 def change_from_dict(data: Mapping[str, Any]) -> Change:
@@ -148,8 +178,9 @@ def change_from_dict(data: Mapping[str, Any]) -> Change:
     fields = tuple(FieldChange(f["path"], f["before"], f["after"]) for f in data.get("fields", ()))
     if data["action"] == "create":
         return Create(**common, desired=data["desired"], fields=fields)
-    if data["action"] == "update":
-        return Update(**common, mautic_id=data["mautic_id"], desired=data["desired"], fields=fields,
+    if data["action"] in ("update", "adopt", "consent"):
+        made = {"update": Update, "adopt": Adopt, "consent": Consent}[data["action"]]
+        return made(**common, mautic_id=data["mautic_id"], desired=data["desired"], fields=fields,
                       fingerprint=data["fingerprint"], sub_ids=data.get("sub_ids") or {})
     return Delete(**common, mautic_id=data["mautic_id"], fingerprint=data["fingerprint"],
                   suppressed=bool(data.get("suppressed")))
@@ -183,11 +214,13 @@ class Plan:
         return bool(self.actionable)
 
     def counts(self) -> dict[str, int]:
-        """Terraform's three numbers, plus the deletes held back for want of ``--prune``."""
+        """Terraform's three numbers, plus adoptions (``adopt:``) and the deletes held back for want of
+        ``--prune``."""
         acting = self.actionable
         return {
+            "adopt": sum(isinstance(c, Adopt) for c in acting),
             "add": sum(isinstance(c, Create) for c in acting),
-            "change": sum(isinstance(c, Update) for c in acting),
+            "change": sum(isinstance(c, Update | Consent) for c in acting),
             "destroy": sum(isinstance(c, Delete) for c in acting),
             "suppressed": len(self.changes) - len(acting),
         }

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from gdpr_as_code.converge.changes import Change, Create, Delete, FieldChange, Update, fingerprint
+from gdpr_as_code.converge.changes import Adopt, Change, Create, Delete, FieldChange, Update, fingerprint
 from gdpr_as_code.converge.state import Desired, Live, LiveState, State
 from gdpr_as_code.errors import PlanError
 from gdpr_as_code.mautic.versions import at_least
@@ -130,12 +130,37 @@ def _immutable(kind: Kind, want: Desired, have: Live) -> list[str]:
     return problems
 
 
-def diff(desired: State, live: LiveState, *, prune: bool = False) -> tuple[Change, ...]:
-    """Every change that makes ``live`` match ``desired``, in dependency order (pure).
+def _adoption(kind: Kind, want: Desired, mautic_id: int, live: LiveState, problems: list[str]
+              ) -> Adopt | None:
+    """``adopt:`` takes over unmanaged object ``mautic_id`` as ``want``: its marker is written with whatever
+    else differs (its parts matched by ``Kind.claim``), so nothing is recreated."""
+    found = next((o for o in live.objects.get(kind.name, ()) if o.id == mautic_id), None)
+    address = kind.address(want.key)
+    if found is None or found.key is not None:
+        problems.append(
+            f"{address} ({want.where or 'spec'}): adopt: names {kind.label} #{mautic_id}, which Mautic "
+            + ("does not have" if found is None else f"already manages as {kind.address(str(found.key))}")
+            + ". Fix the id under adopt: (export again to see the ids), or remove the entry."
+        )
+        return None
+    problems.extend(_immutable(kind, want, found))
+    data, sub_ids = kind.claim(found.data, found.sub_ids, want.data)
+    delta = field_changes(kind.comparable(data), kind.comparable(want.data))
+    return Adopt(kind=kind.name, key=want.key, name=want.name, mautic_id=found.id, desired=want.data,
+                 fields=delta, fingerprint=fingerprint(found.data), sub_ids=sub_ids)
+
+
+def diff(
+    desired: State, live: LiveState, *, prune: bool = False, adopt: Mapping[str, int] | None = None
+) -> tuple[Change, ...]:
+    """Every change that makes ``live`` match ``desired``, in dependency order (pure). ``adopt`` (address ->
+    Mautic id) names unmanaged objects to take over instead of creating their twins; for an object already
+    managed it is a no-op.
 
     Raises ``PlanError`` listing every conflict at once: an unmanaged look-alike in the way, two Mautic
     objects claiming one spec key, a contact field whose alias or type would have to change.
     """
+    adopt = adopt or {}
     changes: list[Change] = []
     problems: list[str] = []
     for kind in KINDS:
@@ -155,6 +180,11 @@ def diff(desired: State, live: LiveState, *, prune: bool = False) -> tuple[Chang
             problems.extend(_unsupported(kind, want, live.mautic_version))
             claims = managed.get(key, [])
             if len(claims) > 1:
+                continue
+            adopted = adopt.get(kind.address(key))
+            if not claims and adopted is not None:
+                taking = _adoption(kind, want, adopted, live, problems)
+                changes.extend([taking] if taking else [])
                 continue
             if not claims:
                 problems.extend(

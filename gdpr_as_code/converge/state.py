@@ -121,24 +121,26 @@ def live_from_raw(
 ) -> LiveState:
     """Pure half of ``read_live``: build the live state from list answers (tested from recorded answers).
     Objects of a kind owned through the registry are managed when it lists them (read from the segments in
-    ``raws`` unless ``registry`` is given)."""
+    ``raws`` unless ``registry`` is given). ``known`` ids only name references (an object being adopted is
+    referred to by its key before it carries a marker); ownership comes from markers alone."""
     registry = registry or read_registry(raws.get(SEGMENTS.name, ()))
     refs: dict[tuple[str, int], str] = {}
     for reference, known_id in (known or {}).items():
         kind, key = parse_ref(reference) or ("", "")
         refs[(kind, known_id)] = key
+    owned: dict[tuple[str, int], str] = {}
     for name, items in raws.items():
         for raw in items:
             owner = registry if BY_NAME[name].ownership == "registry" else BY_NAME[name]
             key = owner.key_of(raw)
             if key is not None:
-                refs[(name, int(raw["id"]))] = key
+                owned[(name, int(raw["id"]))] = refs[(name, int(raw["id"]))] = key
     objects = {
         name: tuple(
             Live(
                 name,
                 int(raw["id"]),
-                refs.get((name, int(raw["id"]))),
+                owned.get((name, int(raw["id"]))),
                 BY_NAME[name].normalise(raw, refs),
                 BY_NAME[name].sub_ids(raw),
             )

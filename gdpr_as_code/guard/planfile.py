@@ -25,6 +25,8 @@ from typing import Any
 from gdpr_as_code.converge import LiveState, read_live
 from gdpr_as_code.converge.changes import (
     PLAN_FORMAT_VERSION,
+    Adopt,
+    Consent,
     Create,
     Delete,
     Plan,
@@ -178,13 +180,19 @@ def staleness(plan: Plan, live: LiveState) -> list[str]:
                 for other in live.objects.get(change.kind, ())
                 if (attr := in_the_way(kind, change.desired, other)) is not None
             )
+        elif isinstance(change, Adopt | Consent):
+            found = next((o for o in live.objects.get(change.kind, ()) if o.id == change.mautic_id), None)
+            if claims or found is None or found.key is not None:
+                problems.append(f"{change.address} (id {change.mautic_id}): no longer adoptable as planned")
+            elif fingerprint(found.data) != change.fingerprint:
+                problems.append(f"{change.address} (id {change.mautic_id}): changed in Mautic since the plan")
         elif len(claims) != 1 or claims[0].id != change.mautic_id:
             problems.append(f"{change.address} (id {change.mautic_id}): no longer in Mautic as planned")
         elif fingerprint(claims[0].data) != change.fingerprint or _parts(claims[0].sub_ids) != _parts(
-            change.sub_ids if isinstance(change, Update) else {}
+            change.sub_ids if isinstance(change, Update | Adopt) else {}
         ):  # the same content with re-created form fields has other ids, which the PATCH would name
             problems.append(f"{change.address} (id {change.mautic_id}): changed in Mautic since the plan")
-    now = live.ids()
+    now = {**adopting(plan), **live.ids()}
     created = {ref(c.kind, c.key) for c in plan.actionable if isinstance(c, Create)}
     writing = [c for c in plan.actionable if not isinstance(c, Delete)]
     for kind, key in sorted({found for c in writing for found in references(c.desired)}):
@@ -192,6 +200,11 @@ def staleness(plan: Plan, live: LiveState) -> list[str]:
         if reference not in created and now.get(reference) != plan.ids.get(reference):
             problems.append(f"{BY_NAME[kind].address(key)}: referred to by the plan, but gone or replaced")
     return problems
+
+
+def adopting(plan: Plan) -> dict[str, int]:
+    """``@kind.key`` -> id of the objects the plan adopts: referred to by key before they carry a marker."""
+    return {ref(c.kind, c.key): c.mautic_id for c in plan.actionable if isinstance(c, Adopt)}
 
 
 def _parts(sub_ids: Mapping[str, Mapping[str, int]]) -> dict[str, dict[str, int]]:
@@ -202,7 +215,7 @@ def check_fresh(plan: Plan, client: MauticClient, plan_path: Path) -> None:
     """Read Mautic (one list call per kind) and refuse a stale plan, naming every changed object."""
     if not plan.actionable:
         return
-    problems = staleness(plan, read_live(client))
+    problems = staleness(plan, read_live(client, known=adopting(plan)))
     if problems:
         raise StalePlanError(
             f"{plan_path} is stale: objects it would change were changed in Mautic ({plan.instance}) after "

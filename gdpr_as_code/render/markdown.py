@@ -44,9 +44,10 @@ def _summary_line(plan: Plan) -> str:
     counts = plan.counts()
     where = f"`{plan.instance}`"
     if plan.has_changes:
+        adopting = f"{counts['adopt']} to adopt, " if counts["adopt"] else ""
         running = f" ({plan.mautic_label})" if plan.mautic_version else ""
         line = (
-            f"**Plan for {where}{running}: {counts['add']} to add, {counts['change']} to change, "
+            f"**Plan for {where}{running}: {adopting}{counts['add']} to add, {counts['change']} to change, "
             f"{counts['destroy']} to destroy.**"
         )
     else:
@@ -67,6 +68,11 @@ def _heading(change: Change, redactor: Redactor) -> str:
         what = "kept: removed from the spec, deleted only with <code>--prune</code>"
     elif change.action == "update":
         what = f"update {len(change.fields)} field(s)"
+    elif change.action == "consent":
+        what = "add the consent checkbox (the form is not in the spec; only this field is managed)"
+    elif change.action == "adopt":
+        what = f"adopt Mautic #{change.mautic_id}" + (f", update {len(change.fields)} field(s)"
+                                                      if change.fields else ", nothing else changes")
     else:
         what = change.action
     name = _cell(change.name, redactor)
@@ -116,6 +122,8 @@ def _section(change: Change, redactor: Redactor) -> str:
         body = ["Still in Mautic; the spec no longer has it. Plan with `--prune` to delete it."]
     elif change.action == "delete":
         body = ["Deleted from Mautic."]
+    elif change.action == "adopt" and not change.fields:
+        body = ["Taken over as it is: only the ownership marker is written."]
     else:
         body = _field_rows(change, redactor)
     summary = f"<summary>{_heading(change, redactor)}</summary>"

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from gdpr_as_code.converge.state import State
     from gdpr_as_code.guard.receipts import ReceiptEntry
 
-SYMBOLS: Mapping[str, str] = {"create": "+", "update": "~", "delete": "-"}
+SYMBOLS: Mapping[str, str] = {"create": "+", "update": "~", "delete": "-", "adopt": "=", "consent": "~"}
 _VALUE_WIDTH = 70
 
 
@@ -63,6 +63,11 @@ def _leaves(path: str, value: Any) -> list[tuple[str, Any]]:
 def _change_lines(change: Change) -> list[str]:
     where = f" (id {change.mautic_id})" if change.mautic_id is not None else ""
     head = f"  {SYMBOLS[change.action]} {change.address}{where}  {_show(change.name)}"
+    if change.action == "adopt":
+        head = f"  = adopt {change.address} (#{change.mautic_id})  {_show(change.name)}"
+    if change.action == "consent":
+        head = (f"  ~ {change.address}  {_show(change.name)}  (not in the spec: only its consent checkbox is "
+                "managed)")
     if change.suppressed:
         return [f"{head}  — kept: removed from the spec, deleted only with --prune"]
     lines = [head]
@@ -96,8 +101,10 @@ def render_text(plan: Plan) -> str:
     counts = plan.counts()
     lines.append("")
     if plan.has_changes:
+        adopting = f"{counts['adopt']} to adopt, " if counts["adopt"] else ""
         lines.append(
-            f"Plan: {counts['add']} to add, {counts['change']} to change, {counts['destroy']} to destroy."
+            f"Plan: {adopting}{counts['add']} to add, {counts['change']} to change, "
+            f"{counts['destroy']} to destroy."
         )
         if why := large_change(plan):
             lines.append(f"Warning: {why}; apply refuses it without --allow-large-changes.")
@@ -119,8 +126,10 @@ def describe(outcomes: Iterable[Outcome]) -> str:
         for o in done
     ]
     counts = {action: sum(o.action == action for o in done) for action in SYMBOLS}
+    adopted = f"{counts['adopt']} adopted, " if counts["adopt"] else ""
     lines.append(
-        f"Apply complete! Resources: {counts['create']} added, {counts['update']} changed, "
+        f"Apply complete! Resources: {adopted}{counts['create']} added, "
+        f"{counts['update'] + counts['consent']} changed, "
         f"{counts['delete']} destroyed."
     )
     return "\n".join(lines)

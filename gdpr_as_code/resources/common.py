@@ -129,6 +129,28 @@ def with_marker(text: str | None, key: str) -> str:
     return f"{text}\n\n{marker(key)}" if text else marker(key)
 
 
+def key_in(reference: object) -> str | None:
+    """The spec key a ``@kind.key`` reference names (None for an unmanaged ``#id`` or nothing)."""
+    parsed = parse_ref(reference)
+    return parsed[1] if parsed else None
+
+
+def spec_entry(pairs: Mapping[str, Any], defaults: Mapping[str, Any]) -> Json:
+    """A spec entry without the values it would default to anyway (a short, readable export)."""
+    return {k: v for k, v in pairs.items() if v is not None and defaults.get(k, object()) != v}
+
+
+def spec_key(text: object, taken: Iterable[str] = (), limit: int = 64) -> str:
+    """A spec key made from a Mautic name (``Request to be Forgotten`` -> ``request_to_be_forgotten``),
+    unique among ``taken``: how ``export`` names objects that carry no marker."""
+    base = re.sub(r"[^a-z0-9]+", "_", str(text or "").lower()).strip("_")[:limit - 4].strip("_") or "item"
+    base = base if base[0].isalpha() else f"x_{base}"
+    taken, key, number = set(taken), base, 2
+    while key in taken:
+        key, number = f"{base}_{number}", number + 1
+    return key
+
+
 def no_sub_ids(raw: Mapping[str, Any]) -> dict[str, dict[str, int]]:
     """Kinds without parts PATCHed by id."""
     return {}
@@ -183,6 +205,12 @@ class Kind:
     waits_for: tuple[str, ...] = ()
     """Kinds whose objects this kind's payloads name by identity (an alias), not by reference: apply writes
     those first."""
+    claim: Callable[[Json, SubIds, Json], tuple[Json, SubIds]] = lambda data, ids, desired: (data, ids)
+    """Adoption: an unmanaged object's parts that carry no marker yet, matched to the desired parts (a form's
+    actions by name and type), so adopting one rewrites none of them."""
+    to_spec: Callable[[Json], Json | str] | None = None
+    """``export``: a normalised live object (references as ``@kind.key``) as its spec entry, the inverse of
+    ``render``; or the reason the spec cannot declare it. None: the kind is not exported on its own."""
     change_notes: Mapping[str, str] = field(default_factory=dict)
     """Why an attribute can differ though nobody edited it (Mautic changes it as a side effect of another
     edit); the plan shows the note under such a change, so the reviewer is not left wondering."""

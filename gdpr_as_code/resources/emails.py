@@ -21,6 +21,7 @@ from gdpr_as_code.resources.common import (
     optional_text,
     pick,
     resolve_refs,
+    spec_entry,
 )
 from gdpr_as_code.spec import Email
 
@@ -141,6 +142,18 @@ def email_payload(
     return resolve_refs(body, resolve)
 
 
+def email_entry(data: Json) -> Json | str:
+    """The spec entry of a template email (``export``); its body goes to a file beside the spec, named by
+    the caller (``body_file``), so the entry carries the HTML under ``body`` until then."""
+    if data.get("emailType") != "template":
+        return "it is a segment (broadcast) email; the spec declares template emails only"
+    return spec_entry({"name": data.get("name"), "subject": data.get("subject") or "",
+                       "body": data.get("customHtml") or "", "from_name": data.get("fromName"),
+                       "from_address": data.get("fromAddress"), "reply_to": data.get("replyToAddress"),
+                       "language": data.get("language"), "published": data.get("isPublished")},
+                      {"language": "en", "published": True})
+
+
 EMAILS = Kind(
     name="emails",
     label="email",
@@ -155,6 +168,7 @@ EMAILS = Kind(
     payload=email_payload,
     comparable=comparable_email,
     marker_in="customHtml",
+    to_spec=email_entry,
     # 5.2 added preheaderText (#13792); real 5.1.0 ignores it, 7.0.2 keeps it (tests/recorded/*/versions)
     since={"preheaderText": ("preheader", 5, 2)},
 )

@@ -28,6 +28,7 @@ from gdpr_as_code.resources.common import (
     optional_text,
     options_of,
     resolve_refs,
+    spec_entry,
     spec_options,
 )
 from gdpr_as_code.spec import ContactField
@@ -136,6 +137,25 @@ def normalise_field(raw: Mapping[str, Any], refs: RefIndex) -> Json:
     }
 
 
+def field_entry(data: Json) -> Json | str:
+    """The spec entry of a custom contact field (``export``)."""
+    props = as_dict(data.get("properties"))
+    type_ = str(data.get("type"))
+    entry = spec_entry({"alias": data.get("alias"), "label": data.get("label"), "type": type_,
+                        "group": data.get("group"), "published": data.get("isPublished")},
+                       {"type": "text", "group": "core", "published": True})
+    if type_ in ("select", "multiselect", "lookup"):
+        entry["options"] = options_of(props.get("list"))
+        if not entry["options"]:
+            return f"its {type_} has no options, and the spec needs them"
+    if type_ == "boolean":
+        entry.update(spec_entry({"yes_label": props.get("yes"), "no_label": props.get("no")},
+                                {"yes_label": "Yes", "no_label": "No"}))
+    if data.get("defaultValue") is not None:
+        entry["default"] = data["defaultValue"]
+    return entry
+
+
 def field_key(raw: Mapping[str, Any]) -> str | None:
     """Contact fields carry no marker (see the module docstring): their keys come from ``read_registry``."""
     return None
@@ -174,6 +194,7 @@ FIELDS = Kind(
     key_of=field_key,
     payload=field_payload,
     ownership="registry",
+    to_spec=field_entry,
     immutable=("alias", "type"),
     delete_warning="Mautic drops the field's column: the value of every contact is lost",
     # Creating a field runs ALTER TABLE leads ADD (Mautic 5.1 LeadBundle/Field/CustomFieldColumn.php L83-117,

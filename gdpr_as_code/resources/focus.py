@@ -16,8 +16,10 @@ from gdpr_as_code.resources.common import (
     description_key,
     flag,
     id_ref,
+    key_in,
     optional_text,
     ref,
+    spec_entry,
     split_description,
 )
 from gdpr_as_code.spec import ConsentFocus
@@ -105,6 +107,31 @@ def focus_payload(
     return body
 
 
+def focus_entry(data: Json) -> Json | str:
+    """The ``consent:`` entry of the consent banner (``export``)."""
+    if data.get("style") not in ("bar", "modal", "notification", "page"):
+        return f"its style '{data.get('style')}' is not one the spec knows"
+    props = as_dict(data.get("properties"))
+    content = as_dict(props.get("content"))
+    style = str(data["style"])
+    colors = {k: v for k, v in as_dict(props.get("colors")).items() if v}
+    timeout = props.get("timeout")
+    entry = spec_entry({
+        "name": data.get("name"), "description": data.get("description"), "style": style,
+        "headline": content.get("headline") or data.get("name"), "text": content.get("tagline"),
+        "button_text": content.get("link_text"), "privacy_url": content.get("link_url"),
+        "form": key_in(data.get("form")), "website": data.get("website"),
+        "published": data.get("isPublished"), "placement": as_dict(props.get(style)).get("placement"),
+        "colors": colors or None, "when": props.get("when"),
+        "timeout": int(timeout) if str(timeout or "").isdigit() else None,
+        "frequency": props.get("frequency"),
+        **{name: bool(props.get(name)) for name in FOCUS_FLAGS},
+        "link_new_window": bool(content.get("link_new_window")),
+    }, {"published": True, "when": "immediately", "frequency": "everypage", "stop_after_conversion": True,
+        "stop_after_close": True, "link_new_window": True})
+    return entry
+
+
 FOCUS = Kind(
     name="focus",
     label="focus",
@@ -117,4 +144,5 @@ FOCUS = Kind(
     normalise=normalise_focus,
     key_of=description_key,
     payload=focus_payload,
+    to_spec=focus_entry,
 )

@@ -15,16 +15,22 @@ from gdpr_as_code.resources.common import (
     description_key,
     flag,
     id_ref,
+    key_in,
     marker,
     optional_text,
     options_of,
     ref,
     resolve_refs,
+    spec_entry,
+    spec_key,
     spec_options,
     split_description,
     with_marker,
 )
 from gdpr_as_code.spec import Form, FormAction, FormField
+from gdpr_as_code.spec.model import FormFieldType
+
+SPEC_FIELD_TYPES = frozenset(FormFieldType.__args__)  # type: ignore[attr-defined]
 
 CHOICE_GROUPS = ("checkboxgrp", "radiogrp")
 
@@ -190,6 +196,84 @@ def form_payload(
     return resolve_refs(body, resolve)
 
 
+def _field_entry(data: Json) -> Json | str:
+    if data.get("type") not in SPEC_FIELD_TYPES:
+        return f"a {data.get('type')} field, which the spec cannot declare"
+    if data.get("mappedField") and data.get("mappedObject") not in (None, "contact"):
+        return f"a field filling a {data.get('mappedObject')} field; the spec maps contact fields only"
+    entry = spec_entry({"label": data.get("label") or "", "type": data.get("type"),
+                        "required": data.get("isRequired"), "contact_field": data.get("mappedField"),
+                        "default": data.get("defaultValue"), "help": data.get("helpMessage")},
+                       {"type": "text", "required": False})
+    props = as_dict(data.get("properties"))
+    if data.get("type") in CHOICE_GROUPS:
+        entry["options"] = as_dict(props.get("optionlist")).get("list") or []
+    elif data.get("type") == "select":
+        entry["options"] = as_dict(props.get("list")).get("list") or []
+    if "options" in entry and not entry["options"]:
+        del entry["options"]  # then they come from the contact field it fills
+    return entry
+
+
+def _action_entry(data: Json) -> Json | str:
+    props = as_dict(data.get("properties"))
+    if data.get("type") == "email.send.lead":
+        email = key_in(props.get("email"))
+        return {"type": "send_email", "name": data.get("name"), "email": email} if email else (
+            "its email is not exported")
+    if data.get("type") == "lead.changelist":
+        add, remove = props.get("addToLists") or [], props.get("removeFromLists") or []
+        if bool(add) == bool(remove):
+            return "it both adds to and removes from segments (the spec has one action for each)"
+        keys = [key_in(x) for x in add or remove]
+        if None in keys:
+            return "one of its segments is not exported"
+        return {"type": "add_to_segments" if add else "remove_from_segments", "name": data.get("name"),
+                "segments": keys}
+    return f"a {data.get('type')} action, which the spec cannot declare"
+
+
+def form_entry(data: Json) -> Json | str:
+    """The spec entry of a form (``export``): fields by alias in their order, actions by key."""
+    if data.get("postAction") not in ("message", "redirect"):
+        return f"after submit it does '{data.get('postAction')}'; the spec shows a message or redirects"
+    fields: Json = {}
+    for alias, item in sorted((data.get("fields") or {}).items(), key=lambda pair: pair[1]["order"]):
+        entry = _field_entry(item)
+        if isinstance(entry, str):
+            return f"field '{alias}' is {entry}"
+        fields[alias] = entry
+    actions: Json = {}
+    for slot, item in (data.get("actions") or {}).items():
+        entry = _action_entry(item)
+        if isinstance(entry, str):
+            return f"action '{item.get('name')}' is {entry}"
+        actions[spec_key(item.get("name"), actions) if slot.startswith("#") else slot] = entry
+    then = "redirect" if data["postAction"] == "redirect" else "message"
+    form = spec_entry({"name": data.get("name"), "description": data.get("description"),
+                       "published": data.get("isPublished"), then: data.get("postActionProperty") or ""},
+                      {"published": True})
+    return {**form, "fields": fields, **({"actions": actions} if actions else {})}
+
+
+def claim_actions(data: Json, sub_ids: SubIds, desired: Json) -> tuple[Json, SubIds]:
+    """An adopted form's actions without a marker (``#ID``) take the key of the desired action they are:
+    the same name, type and properties, else the same name and type."""
+    actions = dict(data.get("actions") or {})
+    ids = {part: dict(found) for part, found in sub_ids.items()}
+    for key, want in (desired.get("actions") or {}).items():
+        if key in actions:
+            continue
+        loose = [s for s, a in actions.items() if s.startswith("#") and (a["name"], a["type"]) == (
+            want["name"], want["type"])]
+        exact = [s for s in loose if actions[s] == want]
+        slot = (exact or loose or [None])[0]
+        if slot is not None:
+            actions[key] = actions.pop(slot)
+            ids.setdefault("actions", {})[key] = ids.get("actions", {}).pop(slot)
+    return {**data, "actions": actions}, ids
+
+
 FORMS = Kind(
     name="forms",
     label="form",
@@ -205,6 +289,8 @@ FORMS = Kind(
     sub_ids=form_sub_ids,
     parts=("fields", "actions"),
     waits_for=("fields",),  # form fields map to contact fields by alias
+    claim=claim_actions,
+    to_spec=form_entry,
     change_notes={
         "postAction": "Mautic resets it to \"return\" when a form is saved without it, as another client's "
                       "PATCH (e.g. unpublishing by hand) does; apply sets the spec's again",

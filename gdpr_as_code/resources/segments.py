@@ -14,6 +14,7 @@ from gdpr_as_code.resources.common import (
     described_payload,
     description_key,
     optional_text,
+    spec_entry,
     split_description,
 )
 from gdpr_as_code.spec import Segment
@@ -89,6 +90,26 @@ def normalise_segment(raw: Mapping[str, Any], refs: RefIndex) -> Json:
     }
 
 
+def segment_entry(data: Json) -> Json | str:
+    """The spec entry of a segment (``export``): filters on a field by alias, values as Mautic holds them."""
+    filters = []
+    for index, row in enumerate(data.get("filters") or []):
+        if row.get("object") not in (None, "lead"):
+            return f"filter {index + 1} is on a {row.get('object')} field; the spec has contact fields only"
+        value = row["properties"]["filter"]
+        item = {"field": row.get("field"), "operator": row.get("operator")}
+        if value is not None and row.get("operator") not in ("empty", "!empty"):
+            item["value"] = value
+        if index and row.get("glue") == "or":
+            item["glue"] = "or"
+        filters.append(item)
+    entry = spec_entry({"name": data.get("name"), "alias": data.get("alias"),
+                        "public_name": data.get("publicName"), "description": data.get("description"),
+                        "published": data.get("isPublished"), "global": data.get("isGlobal")},
+                       {"public_name": data.get("name"), "published": True, "global": True})
+    return {**entry, "filters": filters} if filters else entry
+
+
 SEGMENTS = Kind(
     name="segments",
     label="segment",
@@ -102,6 +123,7 @@ SEGMENTS = Kind(
     key_of=description_key,
     payload=described_payload,
     lookalike=("name",),
+    to_spec=segment_entry,
     verify_hints={
         "isPublished": (
             " (publishing needs the API user's :publish permission; a segment in use cannot be unpublished)"

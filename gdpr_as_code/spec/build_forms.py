@@ -55,7 +55,8 @@ class FormsBuilder(Builder):
                     "say what people see after submitting: message: <text> or redirect: <URL>",
                 )
             fields = self.form_fields(item["fields"], (*path, "fields"))
-            if consent.required and consent.field_alias:
+            asking = key == self.data.get("gdpr", {}).get("request_form")
+            if consent.required and consent.field_alias and not consent.exempts(key, item["name"], asking):
                 fields = self.with_consent(fields, consent, (*path, "fields"))
             actions = tuple(
                 action

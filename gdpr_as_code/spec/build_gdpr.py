@@ -43,6 +43,9 @@ class SpecBuilder(FormsBuilder):
             field=field_key,
             field_alias=alias,
             form_field=item.get("form_field", "gdpr_consent"),
+            forms=tuple(item["forms"]) if isinstance(item.get("forms"), list) else item.get("forms", "spec"),
+            exempt=tuple(item.get("exempt", ())),
+            request_form=item.get("request_form", False),
         )
 
     def gdpr(
@@ -206,6 +209,24 @@ class SpecBuilder(FormsBuilder):
             email=item["email"],
             where=self.where(path),
         )
+
+    def adopt(self, *objects: tuple[Any, ...], focus: Any = None) -> dict[str, int]:
+        """``adopt:``: each address names an object of this spec, and each Mautic id is adopted once."""
+        labels = ("field", "segment", "email", "form")
+        known = {f"{label}.{obj.key}" for label, objs in zip(labels, objects, strict=True) for obj in objs}
+        if focus is not None:
+            known.add("focus.consent")
+        seen: dict[tuple[str, int], str] = {}
+        for address, mautic_id in self.data.get("adopt", {}).items():
+            if address not in known:
+                kind = address.partition(".")[0]
+                similar = sorted(a for a in known if a.startswith(kind))
+                self.unknown(("adopt", address), kind, address, similar)
+            other = seen.setdefault((address.partition(".")[0], mautic_id), address)
+            if other != address:
+                self.fail(("adopt", address), f"{address} and {other} both adopt Mautic id {mautic_id}",
+                          "one Mautic object becomes one spec object only: fix the id")
+        return dict(self.data.get("adopt", {}))
 
     def delivery(self, item: Mapping[str, Any], path: Path_) -> ExportDelivery:
         """Export delivery; SMTP needs its server section."""

@@ -3,6 +3,7 @@ consent box, and the data inventory (what is kept, why, for how long). Frozen li
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -79,6 +80,20 @@ class ConsentSettings:
     field_alias: str | None = None
     form_field: str = "gdpr_consent"
     value: str = "1"
+    forms: str | tuple[str, ...] = "spec"
+    """Which forms get the checkbox: ``spec`` (the spec's forms), ``all`` (also every published form in
+    Mautic that collects an email address), or names/patterns (``*``, ``?``) of forms in Mautic."""
+    exempt: tuple[str, ...] = ()
+    """Form names (or patterns, or spec keys) that never get the checkbox."""
+    request_form: bool = False
+    """The GDPR request form is exempt unless this is true: a person exercising a right must not have to
+    consent first (Art. 7(4): consent is no condition; Art. 12(2): facilitate the exercise of the rights)."""
+
+    def exempts(self, key: str, name: str, is_request_form: bool) -> bool:
+        """Whether the form with this spec key (or Mautic form with this name) is left without the box."""
+        if is_request_form and not self.request_form:
+            return True
+        return any(fnmatch.fnmatchcase(name, p) or p == key for p in self.exempt)
 
 
 @dataclass(frozen=True)

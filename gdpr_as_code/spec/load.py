@@ -217,6 +217,7 @@ def _build(
         emails=emails,
         forms=forms,
         gdpr=gdpr,
+        adopt=MappingProxyType(builder.adopt(fields, segments, emails, forms, focus=focus)),
     )
     return spec, builder.problems + body_problems
 

@@ -285,6 +285,8 @@ class Spec:
     emails: tuple[Email, ...]
     forms: tuple[Form, ...]
     gdpr: Gdpr | None
+    adopt: Mapping[str, int] = field(default_factory=dict)
+    """Existing Mautic objects the spec takes over: object address (``segment.forget``) -> Mautic id."""
 
     def field(self, key: str) -> ContactField:
         """The contact field with this spec key (KeyError if absent)."""
