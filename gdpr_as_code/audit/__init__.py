@@ -21,7 +21,7 @@ from gdpr_as_code.audit.setup import Setup, Snapshot, from_spec, recognise
 from gdpr_as_code.dsr.journal import Journal, now
 from gdpr_as_code.dsr.pending import PendingRequest, collection, pending_requests
 from gdpr_as_code.dsr.retention import past_retention
-from gdpr_as_code.mautic.client import instance_key, instance_slug
+from gdpr_as_code.mautic.connect import instance_key, instance_slug
 
 if TYPE_CHECKING:
     from gdpr_as_code.mautic.client import MauticClient

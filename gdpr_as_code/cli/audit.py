@@ -19,7 +19,7 @@ def audit_command(spec_path: str | None, output: str, as_json: bool) -> int:
     when clean, 2 with findings, 1 on error."""
     from gdpr_as_code.audit import audit
     from gdpr_as_code.guard.apply import spec_redactor
-    from gdpr_as_code.mautic.client import client_from_env
+    from gdpr_as_code.mautic.connect import client_from_env
     from gdpr_as_code.redact import Redactor
 
     spec, client = spec_and_client(spec_path) if spec_path else (None, client_from_env())
@@ -49,7 +49,7 @@ def export_command(objects: tuple[str, ...], everything: bool, out_path: str | N
     from pathlib import Path
 
     from gdpr_as_code.generate import export, parse_selection
-    from gdpr_as_code.mautic.client import client_from_env
+    from gdpr_as_code.mautic.connect import client_from_env
     from gdpr_as_code.redact import Redactor
 
     if bool(objects) == everything:
