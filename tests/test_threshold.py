@@ -52,7 +52,7 @@ def project(tmp_path: Path, sandbox_env: dict[str, str], monkeypatch: pytest.Mon
 
 
 def rename_company(spec: Path) -> None:
-    """One variable edited: the banner, the five emails and the form all change (7 of 11 objects)."""
+    """One variable edited: the banner and the five emails change (6 of 11; the request form has no box)."""
     spec.write_text(spec.read_text().replace("company: Example Ltd", "company: Other Ltd"))
 
 
@@ -66,15 +66,15 @@ def test_apply_refuses_a_large_update_before_any_write(project: Path, controls: 
     capsys.readouterr()
     assert main(["plan", "gdpr.yaml"]) == 0
     out = capsys.readouterr().out
-    assert ("Warning: this plan updates 7 of the 11 managed objects (64%, more than 30%: "
+    assert ("Warning: this plan updates 6 of the 11 managed objects (55%, more than 30%: "
             "email.request_received, email.data_export_sent, email.erasure_done, email.request_extended, "
-            "email.request_refused and 2 more); apply refuses it without --allow-large-changes.") in out
+            "email.request_refused and 1 more); apply refuses it without --allow-large-changes.") in out
     assert main(["plan", "gdpr.yaml", "--json"]) == 0
     assert "apply refuses it" in json.loads(capsys.readouterr().out)["warnings"][0]
     controls.clear_requests()
     assert main(["apply", "gdpr.yaml", "--auto-approve"]) == 1
     err = capsys.readouterr().err
-    assert "Not applying: this plan updates 7 of the 11 managed objects" in err
+    assert "Not applying: this plan updates 6 of the 11 managed objects" in err
     assert "Nothing was changed" in err and "--allow-large-changes" in err
     assert writes(controls) == []
     assert main(["apply", "gdpr.yaml", "--auto-approve", "--allow-large-changes"]) == 0
@@ -107,7 +107,7 @@ def test_a_rollout_refuses_per_instance(project: Path, controls: Any, sandbox: A
     controls.clear_requests()
     assert main(["apply", "gdpr.yaml", "--inventory", "inventory.yaml", "--auto-approve"]) == 1
     out = capsys.readouterr()
-    assert "Not applying: this plan updates 7 of the 11 managed objects" in out.out + out.err
+    assert "Not applying: this plan updates 6 of the 11 managed objects" in out.out + out.err
     assert writes(controls) == []
     assert main(["apply", "gdpr.yaml", "--inventory", "inventory.yaml", "--auto-approve",
                  "--allow-large-changes"]) == 0

@@ -35,7 +35,8 @@ def consent_texts(spec: Spec, live: LiveState) -> list[dict[str, str]]:
         box = spec.gdpr.consent.form_field
         texts += [{"where": f"Consent box of {BY_NAME['forms'].address(key)}", "spec": _box(wanted.data, box),
                    "live": _box(found.get("forms", {}).get(key), box)}
-                  for key, wanted in desired.get("forms", {}).items()]
+                  for key, wanted in desired.get("forms", {}).items()
+                  if box in (wanted.data.get("fields") or {})]  # the request form is exempt by default
     return texts
 
 
