@@ -22,23 +22,13 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from gdpr_as_code.errors import (
-    ApplyError,
-    GdprAsCodeError,
-    LockError,
-    MauticAuthError,
-    MauticError,
-    MauticHTTPError,
-    MauticRateLimited,
-    MauticUnreachable,
-    PlanError,
-    Problem,
-    SpecError,
-    StalePlanError,
+# public name -> module that defines it (the errors too: the CLI's --help imports none of these)
+_ERRORS = (
+    "ApplyError", "GdprAsCodeError", "LockError", "MauticAuthError", "MauticError", "MauticHTTPError",
+    "MauticRateLimited", "MauticUnreachable", "PlanError", "Problem", "SpecError", "StalePlanError",
 )
-
-# public name -> module that defines it
 _LAZY = {
+    **dict.fromkeys(_ERRORS, "gdpr_as_code.errors"),
     "Spec": "gdpr_as_code.spec",
     "load_spec": "gdpr_as_code.spec",
     "MauticClient": "gdpr_as_code.mautic.client",

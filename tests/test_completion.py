@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
+
 from gdpr_as_code.cli import cli
 
 BIN = Path(sys.executable).parent / "gdpr-as-code"
@@ -32,5 +34,7 @@ def test_every_shell_gets_its_script() -> None:
 
 
 def test_the_sandbox_default_port_is_not_8080() -> None:
-    port = next(p for p in cli.commands["sandbox"].params if p.name == "port")
+    sandbox = cli.get_command(click.Context(cli), "sandbox")
+    assert sandbox is not None
+    port = next(p for p in sandbox.params if p.name == "port")
     assert port.default == 8765

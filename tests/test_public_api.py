@@ -51,3 +51,15 @@ def test_importing_the_package_does_not_load_the_engine_or_httpx() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_the_cli_help_imports_no_command_module_and_no_library_module() -> None:
+    """``--help`` is typed often and answers from the command table alone; a command module or the library
+    loaded for it is start-up time every user pays (``COMMANDS`` in ``cli/app.py``)."""
+    code = (
+        "import sys; from gdpr_as_code.cli import main; code = main(['--help']); "
+        "print(code, *sorted(m for m in sys.modules if m.startswith('gdpr_as_code')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split()[-4:] == ["0", "gdpr_as_code", "gdpr_as_code.cli", "gdpr_as_code.cli.app"]
+    assert "Commands:" in out and "requests  GDPR requests" in out

@@ -14,13 +14,11 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
 import click
-
-from gdpr_as_code.errors import GdprAsCodeError
-from gdpr_as_code.redact import redact_text
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -44,7 +42,48 @@ def _show_version(ctx: click.Context, _param: click.Parameter, wanted: bool) -> 
     ctx.exit()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# Each command: the module that defines it, and its line in ``--help``. The group imports a module only when
+# one of its commands runs (or completes), so ``--help`` reads this table and imports no command module.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "apply": ("config", "Make Mautic match the spec: show the plan, ask, apply, verify."),
+    "audit": ("audit", "GDPR findings of the live Mautic; exit 2 when there are any."),
+    "demo": ("demo", "Plan, apply and plan again on a throw-away sandbox."),
+    "export": ("audit", "Write a spec from the live Mautic (adopting what it holds)."),
+    "history": ("config", "List apply receipts: what was applied, when, from where."),
+    "import": ("config", "Adopt an existing Mautic object as a spec object."),
+    "init": ("spec", "Start a project: a spec, its email bodies and a CI workflow."),
+    "list": ("config", "The objects the tool manages on the instance: kind, key, id, name."),
+    "plan": ("config", "Show what apply would change in Mautic (reads only)."),
+    "requests": ("dsr", "GDPR requests: list, fulfil, retention."),
+    "sandbox": ("spec", "Serve a Mautic-compatible API (5.1 or 7.0) locally."),
+    "schema": ("spec", "Print the spec's JSON Schema (for editors)."),
+    "show": ("config", "Show a plan saved by plan --out (reads no Mautic)."),
+    "validate": ("spec", "Check specs and inventories; every problem at once."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose commands live in modules imported on first use (click's lazy-loading pattern)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            import_module(f"gdpr_as_code.cli.{COMMANDS[cmd_name][0]}")  # its decorators register it here
+        return self.commands.get(cmd_name)
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        """Every command's short help comes from ``COMMANDS``, so ``--help`` and the command agree."""
+        cmd.short_help = COMMANDS[name or cmd.name or ""][1]
+        super().add_command(cmd, name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, short) for name, (_, short) in sorted(COMMANDS.items())])
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, envvar="GDPR_AS_CODE_DEBUG", help="Show tracebacks of errors.")
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_show_version,
               help="Show the version and exit.")
@@ -81,13 +120,16 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     except click.exceptions.Exit as err:
         return err.exit_code
-    except GdprAsCodeError as err:
-        click.echo(f"Error: {redact_text(str(err))}", err=True)
-        return err.exit_code
     except KeyboardInterrupt:
         click.echo(INTERRUPTED, err=True)
         return EXIT_INTERRUPTED
-    except Exception:  # the one place that turns bugs into an exit code
+    except Exception as err:  # expected errors, and the one place that turns bugs into an exit code
+        from gdpr_as_code.errors import GdprAsCodeError  # imported here: --help needs neither
+        from gdpr_as_code.redact import redact_text
+
+        if isinstance(err, GdprAsCodeError):
+            click.echo(f"Error: {redact_text(str(err))}", err=True)
+            return err.exit_code
         if debug:
             click.echo(redact_text(traceback.format_exc()), err=True, nl=False)
         else:

@@ -9,7 +9,7 @@ from gdpr_as_code.cli.app import EXIT_OK, cli, spec_and_client
 AUDIT_FORMATS = ("text", "json", "markdown")
 
 
-@cli.command("audit", short_help="GDPR findings of the live Mautic; exit 2 when there are any.")
+@cli.command("audit")
 @click.argument("spec_path", metavar="[SPEC]", required=False, type=click.Path(exists=True, dir_okay=False))
 @click.option("--format", "output", type=click.Choice(AUDIT_FORMATS), default="text", show_default=True,
               help="text, json or markdown (a ticket or pull-request comment).")
@@ -37,7 +37,7 @@ def audit_command(spec_path: str | None, output: str, as_json: bool) -> int:
     return report.exit_code or EXIT_OK
 
 
-@cli.command("export", short_help="Write a spec from the live Mautic (adopting what it holds).")
+@cli.command("export")
 @click.argument("objects", metavar="[KIND:ID|KIND:NAME]...", nargs=-1)
 @click.option("--all", "everything", is_flag=True, help="Every object the spec can declare.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Write the spec here (email bodies "

@@ -117,7 +117,7 @@ def apply_command(spec_path: str, auto_approve: bool, prune: bool, receipts_dir:
     return EXIT_OK
 
 
-@cli.command("import", short_help="Adopt an existing Mautic object as a spec object.")
+@cli.command("import")
 @click.argument("address", metavar="KEY")
 @click.argument("mautic_id", metavar="ID", type=int)
 @click.option("--spec", "spec_path", type=click.Path(exists=True, dir_okay=False),
@@ -139,7 +139,7 @@ def import_command(address: str, mautic_id: int, spec_path: str | None) -> int:
     return EXIT_OK
 
 
-@cli.command("list", short_help="The objects the tool manages on the instance: kind, key, id, name.")
+@cli.command("list")
 @click.argument("spec_path", metavar="[SPEC]", required=False, type=click.Path(exists=True, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="A JSON array of {kind, key, address, id, name}.")
 def list_command(spec_path: str | None, as_json: bool) -> int:
@@ -178,7 +178,7 @@ def show_command(plan_path: str, output: str, as_json: bool) -> int:
     return EXIT_OK
 
 
-@cli.command("history", short_help="List apply receipts: what was applied, when, from where.")
+@cli.command("history")
 @click.argument("where", metavar="[DIR|SPEC]", default="receipts", type=click.Path(exists=False))
 @click.option("--key", help="Only applies that changed this object (its spec key), with its new values.")
 @click.option("--json", "as_json", is_flag=True, help="The receipts themselves, as a JSON array.")

@@ -50,7 +50,7 @@ def run_demo(spec_path: Path, echo: Callable[[str], None]) -> int:
     return 0
 
 
-@cli.command("demo", short_help="Plan, apply and plan again on a throw-away sandbox.")
+@cli.command("demo")
 @click.argument("spec_path", metavar="[SPEC]", required=False, type=click.Path(exists=True, dir_okay=False))
 @click.option("--spec", "spec_option", type=click.Path(exists=True, dir_okay=False),
               help="The spec to run (the same as giving SPEC).")

@@ -45,7 +45,7 @@ def _progress(outcome: Any, done: int, total: int) -> None:
         click.echo(f"  [{done}/{total}] {outcome.status:7} {outcome.request_id}", err=True)
 
 
-@cli.group("requests", short_help="GDPR requests: list, fulfil, retention.")
+@cli.group("requests")
 def requests_group() -> None:
     """GDPR requests: list what is pending, fulfil access and erasure requests, enforce retention."""
 

@@ -17,7 +17,7 @@ def _assignments(_ctx: click.Context, _param: click.Parameter, items: tuple[str,
     return dict(item.split("=", 1) for item in items)
 
 
-@cli.command("validate", short_help="Check specs and inventories; every problem at once.")
+@cli.command("validate")
 @click.argument("spec_paths", metavar="SPEC|INVENTORY...", nargs=-1, required=True)
 @click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", callback=_assignments,
               help="Override a spec variable (as an inventory would); repeatable, wins over --var-file.")
@@ -60,7 +60,7 @@ INIT_DEFAULTS = {"company": "Example Ltd", "privacy_url": "https://www.example.c
                  "dpo_address": "privacy@example.com"}
 
 
-@cli.command("init", short_help="Start a project: a spec, its email bodies and a CI workflow.")
+@cli.command("init")
 @click.argument("directory", metavar="[DIR]", default=".", type=click.Path(file_okay=False))
 @click.option("--company", help=f"Your company's name (default on no terminal: {INIT_DEFAULTS['company']}).")
 @click.option("--privacy-url", help="Your privacy notice's address.")
@@ -95,7 +95,7 @@ def init_command(directory: str, company: str | None, privacy_url: str | None, d
     return EXIT_OK
 
 
-@cli.command("schema", short_help="Print the spec's JSON Schema (for editors).")
+@cli.command("schema")
 def schema_command() -> int:
     """Print the spec's JSON Schema (for editors: yaml-language-server, VS Code, IntelliJ)."""
     from gdpr_as_code.spec import spec_schema_text
@@ -104,7 +104,7 @@ def schema_command() -> int:
     return EXIT_OK
 
 
-@cli.command("sandbox", short_help="Serve a Mautic-compatible API (5.1 or 7.0) locally.")
+@cli.command("sandbox")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback by default).")
 @click.option("--port", default=SANDBOX_PORT, show_default=True, type=click.IntRange(0, 65535),
               help="Port (0 picks a free one).")
