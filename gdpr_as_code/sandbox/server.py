@@ -62,7 +62,8 @@ class RequestLog:
     requests being answered at once (``peak``, latency faults included), which shows a client's concurrency.
 
     A request is logged when it ends, so one still hanging in a timeout fault when the log is cleared would
-    land in the next test's log; each clear starts a new ``epoch``, and requests of an older one are dropped.
+    land in the next test's log; each clear starts a new ``epoch``, and requests of an older one are dropped,
+    from the log and from ``peak`` alike (a straggler would otherwise count as one more client request).
     """
 
     def __init__(self) -> None:
@@ -72,16 +73,18 @@ class RequestLog:
         self.epoch = 0
         self.running = self.peak = 0
 
-    def begin(self) -> None:
+    def begin(self) -> int:
+        """Count a request as running; its epoch, for ``add``."""
         with self.lock:
             self.running += 1
             self.peak = max(self.peak, self.running)
+            return self.epoch
 
     def add(self, method: str, path: str, query: str, status: int | None, template: str, epoch: int) -> None:
         with self.lock:
-            self.running -= 1
             if epoch != self.epoch:
                 return
+            self.running -= 1
             self.entries.append({"method": method, "path": path, "query": redacted(query), "status": status})
             self.counts[f"{method} {template}"] += 1
 
@@ -90,7 +93,7 @@ class RequestLog:
             self.entries.clear()
             self.counts.clear()
             self.epoch += 1
-            self.peak = self.running
+            self.running = self.peak = 0
 
     def describe(self) -> dict[str, Any]:
         with self.lock:
@@ -170,10 +173,8 @@ class App:
         found = routing.resolve(method, path)
         template = found[0].template if found else path
         status: int | None = None
-        epoch = self.log.epoch
         lose_answer = False
-        if not control:
-            self.log.begin()
+        epoch = self.log.begin() if not control else 0
         try:
             try:
                 if not control:
