@@ -1,8 +1,8 @@
 """The files that ship inside the package: schemas, the template specs with their email bodies, the CI file.
 
-They live once, at the top of the repository (``configs/``, ``schemas/``, ``examples/ci/``), where a reader and a
-``cp -r configs`` find real files; ``gdpr_as_code/data/`` links to them, and a wheel carries the files the links
-name, so a checkout, an editable install and a wheel installed with ``pipx`` read the same bytes.
+They live once, at the top of the repository (``configs/``, ``schemas/``, ``examples/ci/``), where a reader
+and a ``cp -r configs`` find real files; ``gdpr_as_code/data/`` links to them, and a wheel carries the files
+the links name, so a checkout, an editable install and a wheel installed with ``pipx`` read the same bytes.
 """
 
 from __future__ import annotations
