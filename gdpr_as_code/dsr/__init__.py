@@ -51,6 +51,7 @@ __all__ = [
     "pending",
     "prepare",
     "retention",
+    "state_folder",
 ]
 
 STATE_DIR_ENV = "GDPR_AS_CODE_STATE_DIR"
@@ -63,9 +64,11 @@ def prepare(
     state_dir: Path | None = None,
     env: Mapping[str, str] | None = None,
     workers: int = 4,
+    folder: str | None = None,
 ) -> Setup:
     """Everything a run needs: the live ids of the request segments and notification emails (read with the
-    engine's ownership lookup, one list call each), and where the journal and the exports live."""
+    engine's ownership lookup, one list call each), and where the journal and the exports live (``folder``:
+    the name of this instance's own folders under the state and delivery roots, see ``state_folder``)."""
     gdpr = spec.gdpr
     where = str(spec.source)
     if gdpr is None or not gdpr.request_types:
@@ -100,7 +103,6 @@ def prepare(
     environ = dict(os.environ if env is None else env)
     instance = instance_key(client.base_url)
     base = spec.source.resolve().parent
-    state = state_dir or (Path(environ[STATE_DIR_ENV]) if environ.get(STATE_DIR_ENV) else base / "gdpr-state")
     return Setup(
         client=client,
         instance=instance,
@@ -108,13 +110,26 @@ def prepare(
         segments=aliases,
         segment_ids=segment_ids,
         clear_values=clear_values,
-        state_dir=(state if state_dir else state / instance_slug(instance)),
-        export_dir=base / gdpr.delivery.folder / instance_slug(instance),
+        state_dir=state_folder(spec, instance, environ, state_dir, folder),
+        export_dir=base / gdpr.delivery.folder / (folder or instance_slug(instance)),
         email_ids=email_ids,
         env=environ,
         workers=workers,
         form_id=min(forms[gdpr.request_form], key=lambda o: o.id).id if gdpr.request_form in forms else None,
     )
+
+
+def state_folder(spec: Spec, instance: str, env: Mapping[str, str], state_dir: Path | None = None,
+                 folder: str | None = None) -> Path:
+    """Where an instance keeps its journal, audit log and receipts. One instance: ``state_dir`` itself
+    (``--state-dir``), else ``$GDPR_AS_CODE_STATE_DIR/<instance>``, else ``gdpr-state/<instance>`` beside the
+    spec, ``<instance>`` made from its URL. An inventory (``folder``: the instance's name) has one folder per
+    instance under that root: ``--state-dir`` names the root then, not the folder."""
+    name = folder or instance_slug(instance)
+    if state_dir is not None:
+        return state_dir / folder if folder else state_dir
+    root = Path(env[STATE_DIR_ENV]) if env.get(STATE_DIR_ENV) else spec.source.resolve().parent / "gdpr-state"
+    return root / name
 
 
 def pending(setup: Setup, kinds: Sequence[str] | None = None) -> Listed:
