@@ -123,7 +123,8 @@ def test_results_are_values_not_exceptions(parallelism: int) -> None:
 
 
 def test_the_clis_copies_of_library_constants_match_the_library() -> None:
-    from gdpr_as_code import cli, render
+    from gdpr_as_code import render
+    from gdpr_as_code.cli import rollout as cli
     from gdpr_as_code.converge import walk
     from gdpr_as_code.rollout import runner
 

@@ -3,6 +3,7 @@
     prepare(spec, client, ...)          -> Setup         reads the managed segments and emails (engine lookup)
     pending(setup)                      -> [PendingRequest]     members of the request segments, oldest first
     listing(requests, deadline, at)     -> Listing       rows with masked emails, age, overdue; exit code 2
+    overview(setup)                     -> Listing       ``requests list``: pending, listed, cron warning
     fulfil(setup, options, confirm, ..) -> Summary       journaled steps per request (``fulfil``, ``steps``)
     retention(setup, at)                -> [PendingRequest]     contacts past the data inventory's retention
     erase(setup, requests, options, ..) -> Summary       retention requests through the erasure path
@@ -18,7 +19,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,6 +49,7 @@ __all__ = [
     "fulfil",
     "listing",
     "mask_email",
+    "overview",
     "pending",
     "prepare",
     "retention",
@@ -163,9 +165,12 @@ class Listing:
         """2 when any request is past the deadline, so a scheduled job can alert."""
         return 2 if self.overdue else 0
 
-    def as_json(self) -> str:
+    def as_dict(self) -> dict[str, Any]:
         body = {"instance": self.instance, "deadline_days": self.deadline_days, "overdue": self.overdue}
-        return json.dumps({**body, "warning": self.warning, "requests": list(self.rows)}, indent=2)
+        return {**body, "warning": self.warning, "requests": list(self.rows)}
+
+    def as_json(self) -> str:
+        return json.dumps(self.as_dict(), indent=2)
 
     def text(self) -> str:
         if self.retention:
@@ -233,6 +238,15 @@ def listing(
         for r in requests
     )
     return Listing(setup.instance, deadline, rows, retention=retention)
+
+
+def overview(setup: Setup) -> Listing:
+    """What ``requests list`` shows: the pending requests, and a warning when the segment cron looks stale."""
+    from gdpr_as_code.dsr import cron
+
+    found = pending(setup)
+    warning = cron.stale_warning(setup, [request.contact_id for request in found])
+    return replace(listing(setup, found), warning=warning)
 
 
 def fulfil(
