@@ -163,6 +163,8 @@ def test_list_and_fulfil_on_every_instance_each_with_its_own_state_and_then_noth
             assert api.get(f"/api/contacts/{ids[name]['erasure']}").status_code == 404
     assert "@example.com" not in re.sub(r"\w\*\*\*@example\.com", "", out + err)
 
+    assert "--instance NAME" in out  # how to hand an export over on one instance
+
     fleet.clear_logs()
     code, out, err = fleet.run("requests", "fulfil", "--yes", "--json")
     assert code == 0, err
@@ -228,3 +230,30 @@ def test_selection_shards_and_retention_as_a_rollout_has_them(
     assert main(["requests", "list", str(fleet.spec), "--shard", "1/2"]) == 64  # needs --inventory
     assert main(["requests", "list", str(fleet.spec), "--inventory", str(fleet.inventory), "--format",
                  "html"]) == 64
+
+
+def test_one_request_on_one_instance_of_the_inventory(fleet: Fleet) -> None:
+    """``delivered``, ``show``, ``verify-erasure`` and ``reimported`` with ``--inventory FILE --instance
+    NAME``: that instance's credentials and state folder, as ``fulfil --inventory`` used them."""
+    ids = people(fleet)
+    assert fleet.run("requests", "fulfil", "--yes")[0] == 0
+    (export,) = (fleet.work / "exports" / "shop-b").glob("access-*")
+    one = ["--instance", "shop-b"]
+    code, out, err = fleet.run("requests", "delivered", export.name, *one)
+    assert code == 0 and "1 done, 0 failed" in out, out + err
+    def notified(name: str) -> list[str]:
+        return [m["subject"] for m in fleet.control(name, "GET", "/outbox")["messages"]
+                if int(m["contactId"]) == ids[name]["access"]]
+
+    assert len(notified("shop-b")) == len(notified("shop-a")) + 1  # the "your data" email, on shop-b only
+    code, out, err = fleet.run("requests", "show", export.name, *one)
+    assert code == 0 and "delivered" in out and "a***@example.com" in out, out + err
+    assert fleet.run("requests", "verify-erasure", "bob.shop-b@example.com", *one)[0] == 0
+    assert fleet.run("requests", "verify-erasure", "bob.shop-b@example.com", "--instance", "shop-a")[0] == 1
+    with fleet.api("shop-c") as api:
+        api.post("/api/contacts/new", json={"email": "bob.shop-c@example.com"}).raise_for_status()
+    code, out, _ = fleet.run("requests", "reimported", "--instance", "shop-c")
+    assert code == 2 and "b***@example.com" in out and "bob.shop-c" not in out
+    code, _, err = fleet.run("requests", "show", export.name, "--instance", "shop-z")
+    assert code == 1 and "use one of: shop-a, shop-b, shop-c" in err
+    assert main(["requests", "show", str(fleet.spec), export.name, "--instance", "shop-b"]) == 64

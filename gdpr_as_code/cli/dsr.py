@@ -14,12 +14,41 @@ from gdpr_as_code.cli.rollout import Rollout, requests_inventory_options, reques
 
 
 def _requests_setup(spec_path: str, state_dir: str | None, workers: int) -> Any:
-    """The spec, its Mautic, and the request state folder (``--state-dir`` or beside the spec)."""
+    """The spec, its Mautic, and the request state folder (``--state-dir`` or beside the spec); with
+    ``--inventory FILE --instance NAME``, that instance's credentials, variables and own state folder."""
     from gdpr_as_code import dsr
 
-    spec, client = spec_and_client(spec_path)
     state = Path(state_dir) if state_dir else None
+    meta = click.get_current_context().meta
+    if meta.get(INVENTORY) or meta.get(INSTANCE):
+        if not (meta.get(INVENTORY) and meta.get(INSTANCE)):
+            raise click.UsageError("--inventory FILE and --instance NAME go together: name the instance.")
+        import os
+
+        from gdpr_as_code.rollout.requests import Fleet, one_instance
+
+        fleet = Fleet(Path(spec_path), os.environ, state, workers)
+        return one_instance(fleet, meta[INVENTORY], meta[INSTANCE])
+    spec, client = spec_and_client(spec_path)
     return dsr.prepare(spec, client, state_dir=state, workers=workers)
+
+
+INVENTORY, INSTANCE = "gdpr_as_code.inventory", "gdpr_as_code.instance"
+
+
+def _one_instance_options(command: Any) -> Any:
+    """``--inventory FILE --instance NAME``: a command on one instance of an inventory (read by
+    ``_requests_setup``, so the commands' own parameters stay as they are)."""
+
+    def keep(key: str) -> Any:
+        return lambda ctx, _param, value: ctx.meta.__setitem__(key, value)
+
+    command = click.option("--instance", metavar="NAME", expose_value=False, callback=keep(INSTANCE),
+                           help="With --inventory: the instance (its credentials and state folder).")(command)
+    return click.option("--inventory", type=click.Path(exists=True, dir_okay=False), expose_value=False,
+                        callback=keep(INVENTORY),
+                        help="With --instance: an instance of this inventory, as requests fulfil --inventory "
+                             "works on it (--state-dir is then the root of the instances' folders).")(command)
 
 
 def _requests_options(command: Any) -> Any:
@@ -28,7 +57,8 @@ def _requests_options(command: Any) -> Any:
                            help="Contacts worked on at the same time.")(command)
     command = click.option("--state-dir", type=click.Path(file_okay=False),
                            help="Journal, audit log and receipts (default: gdpr-state/<instance> beside "
-                                "the spec, or $GDPR_AS_CODE_STATE_DIR).")(command)
+                                "the spec, or $GDPR_AS_CODE_STATE_DIR); with --inventory the root holding "
+                                "one folder per instance, named after it.")(command)
     command = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(command)
     return click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))(command)
 
@@ -169,7 +199,7 @@ def _case_command(name: str, short: str) -> Any:
 
     def decorate(function: Any) -> Any:
         command = click.argument("request_id", metavar="ID")(function)
-        command = _requests_options(command)
+        command = _one_instance_options(_requests_options(command))
         return requests_group.command(name, short_help=short)(command)
 
     return decorate
@@ -234,6 +264,7 @@ def requests_show(spec_path: str, request_id: str, as_json: bool, state_dir: str
 
 @requests_group.command("verify-erasure", short_help="Was this address erased? (receipts).")
 @_requests_options
+@_one_instance_options
 @click.argument("email", metavar="EMAIL")
 def requests_verify_erasure(spec_path: str, email: str, as_json: bool, state_dir: str | None,
                             workers: int) -> int:
@@ -249,6 +280,7 @@ def requests_verify_erasure(spec_path: str, email: str, as_json: bool, state_dir
 
 @requests_group.command("reimported", short_help="Erased people back in Mautic.")
 @_requests_options
+@_one_instance_options
 @click.option("--erase", is_flag=True,
               help="Erase them again (receipt, delete, confirm), journaled as reimport.")
 @click.option("--yes", is_flag=True, help="Erase without asking (needed when not on a terminal).")

@@ -20,9 +20,10 @@ from typing import Any, Generic, TypeVar
 
 from gdpr_as_code import dsr
 from gdpr_as_code.dsr.fulfil import Confirm
+from gdpr_as_code.errors import GdprAsCodeError, SelectionError
 from gdpr_as_code.redact import Redactor
 from gdpr_as_code.rollout import steps
-from gdpr_as_code.rollout.inventory import Instance, Inventory
+from gdpr_as_code.rollout.inventory import Instance, Inventory, load_inventory
 from gdpr_as_code.rollout.report import EXIT_ERROR, EXIT_OK, ROLLOUT_FORMAT_VERSION, first_line, table
 from gdpr_as_code.rollout.runner import InstanceResult, run
 
@@ -65,14 +66,39 @@ def run_requests(
             on_result(failure)
 
     def step(instance: Instance) -> Answer[R]:
-        spec = ready.spec(instance)
-        with steps.client_for(instance, fleet.env, fleet.options) as client:
-            setup = dsr.prepare(spec, client, state_dir=fleet.state_root, env=fleet.env,
-                                workers=fleet.workers, folder=instance.name)
-            return Answer(work(setup), client.mautic_version, setup.state_dir)
+        setup = _setup(fleet, ready, instance)
+        with setup.client:
+            return Answer(work(setup), setup.client.mautic_version, setup.state_dir)
 
     done = run(ready.ready(instances), step, parallelism=fleet.options.parallelism, on_result=on_result)
     return steps.in_order(instances, ready.failed, done)
+
+
+def _setup(fleet: Fleet, ready: steps.Prepared, instance: Instance) -> dsr.Setup:
+    """The instance's ``Setup``: the spec with its variables, its own client (the caller closes it), its own
+    folders."""
+    spec = ready.spec(instance)
+    client = steps.client_for(instance, fleet.env, fleet.options)
+    try:
+        return dsr.prepare(spec, client, state_dir=fleet.state_root, env=fleet.env, workers=fleet.workers,
+                           folder=instance.name)
+    except BaseException:
+        client.close()
+        raise
+
+
+def one_instance(fleet: Fleet, inventory_path: str, name: str) -> dsr.Setup:
+    """Instance ``name`` of the inventory as a command on one request needs it (``requests delivered ID
+    --inventory FILE --instance NAME``): its credentials, its variables, its state folder."""
+    inventory = load_inventory(inventory_path)
+    chosen = [instance for instance in inventory.instances if instance.name == name]
+    if not chosen:
+        names = ", ".join(instance.name for instance in inventory.instances)
+        raise SelectionError(f"--instance {name!r} is not in {inventory.path} — use one of: {names}.")
+    ready = steps.prepare(fleet.spec_path, chosen, fleet.env)
+    if ready.failed:
+        raise GdprAsCodeError(ready.failed[0].error)
+    return _setup(fleet, ready, chosen[0])
 
 
 def one_at_a_time(confirm: Confirm | None) -> Confirm | None:
@@ -187,7 +213,11 @@ def render_summaries(results: Sequence[InstanceResult[Answer[dsr.Summary]]], red
     rows = [[r.instance.name, _version(r), status(r), *_numbers(r), first_line(r.error)] for r in results]
     header = ["INSTANCE", "MAUTIC", "RESULT", "DONE", "FAILED", "SKIPPED", "WAITING", "API", "NOTE"]
     parts.append(table(header, rows))
-    parts.append(f"Requests: {_tally(results)}")
+    tail = f"Requests: {_tally(results)}"
+    if any(r.value is not None and r.value.value.count("waiting") for r in results):
+        tail += ("\nHand an export over on its instance: gdpr-as-code requests delivered SPEC ID --inventory "
+                 "FILE --instance NAME (with the same --state-dir).")
+    parts.append(tail)
     return redactor.text("\n\n".join(parts))
 
 
