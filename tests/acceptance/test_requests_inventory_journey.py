@@ -104,6 +104,11 @@ def test_both_instances_listed_fulfilled_each_in_its_own_state_and_a_failing_one
     assert again.out.count("0 done, 0 failed, 0 skipped, 1 waiting for hand-over") == 2, again.out
     assert mautic.proxy.writes() == [] and second_mautic.proxy.writes() == []  # nothing sent twice
 
+    (export,) = (tool.work / "exports" / "shop-two").glob("access-*")  # handed over on shop-two only
+    handed = tool("requests", "delivered", spec, export.name, *common, "--instance", "shop-two", env=env)
+    assert handed.code == 0 and "1 done, 0 failed" in handed.out, handed.out + handed.err
+    assert mautic.proxy.writes() == [] and second_mautic.proxy.writes()  # the notification, on shop-two
+
     wrong = {**env, **{k: "wrong-secret-value" for k in env if k.startswith("SHOP_TWO_") and
                        k.endswith(("_SECRET", "_PASSWORD"))}}
     refused = tool("requests", "list", spec, *common, env=wrong)
