@@ -121,19 +121,6 @@ def prepare(
     )
 
 
-def state_folder(spec: Spec, instance: str, env: Mapping[str, str], state_dir: Path | None = None,
-                 folder: str | None = None) -> Path:
-    """Where an instance keeps its journal, audit log and receipts. One instance: ``state_dir`` itself
-    (``--state-dir``), else ``$GDPR_AS_CODE_STATE_DIR/<instance>``, else ``gdpr-state/<instance>`` beside the
-    spec, ``<instance>`` made from its URL. An inventory (``folder``: the instance's name) has one folder per
-    instance under that root: ``--state-dir`` names the root then, not the folder."""
-    name = folder or instance_slug(instance)
-    if state_dir is not None:
-        return state_dir / folder if folder else state_dir
-    root = Path(env[STATE_DIR_ENV]) if env.get(STATE_DIR_ENV) else spec.source.resolve().parent / "gdpr-state"
-    return root / name
-
-
 def pending(setup: Setup, kinds: Sequence[str] | None = None) -> Listed:
     """Pending requests of ``kinds`` (default: every type the spec handles). Erasures bring access along: an
     erasure must see whether its contact still waits for an export."""
@@ -165,12 +152,9 @@ class Listing:
         """2 when any request is past the deadline, so a scheduled job can alert."""
         return 2 if self.overdue else 0
 
-    def as_dict(self) -> dict[str, Any]:
-        body = {"instance": self.instance, "deadline_days": self.deadline_days, "overdue": self.overdue}
-        return {**body, "warning": self.warning, "requests": list(self.rows)}
-
     def as_json(self) -> str:
-        return json.dumps(self.as_dict(), indent=2)
+        body = {"instance": self.instance, "deadline_days": self.deadline_days, "overdue": self.overdue}
+        return json.dumps({**body, "warning": self.warning, "requests": list(self.rows)}, indent=2)
 
     def text(self) -> str:
         if self.retention:
@@ -240,15 +224,6 @@ def listing(
     return Listing(setup.instance, deadline, rows, retention=retention)
 
 
-def overview(setup: Setup) -> Listing:
-    """What ``requests list`` shows: the pending requests, and a warning when the segment cron looks stale."""
-    from gdpr_as_code.dsr import cron
-
-    found = pending(setup)
-    warning = cron.stale_warning(setup, [request.contact_id for request in found])
-    return replace(listing(setup, found), warning=warning)
-
-
 def fulfil(
     setup: Setup, options: Options, confirm: Confirm | None = None, progress: Progress | None = None
 ) -> Summary:
@@ -274,3 +249,25 @@ def erase(
     kinds = tuple(sorted({r.kind for r in requests})) or ("retention",)
     only = Options(kinds, options.limit, options.dry_run, options.yes)
     return run(setup, [*requests, *pending(setup, ("access",))], only, confirm, progress)
+
+
+def state_folder(spec: Spec, instance: str, env: Mapping[str, str], state_dir: Path | None = None,
+                 folder: str | None = None) -> Path:
+    """Where an instance keeps its journal, audit log and receipts. One instance: ``state_dir`` itself
+    (``--state-dir``), else ``$GDPR_AS_CODE_STATE_DIR/<instance>``, else ``gdpr-state/<instance>`` beside the
+    spec, ``<instance>`` made from its URL. An inventory (``folder``: the instance's name) has one folder per
+    instance under that root: ``--state-dir`` names the root then, not the folder."""
+    name = folder or instance_slug(instance)
+    if state_dir is not None:
+        return state_dir / folder if folder else state_dir
+    root = Path(env[STATE_DIR_ENV]) if env.get(STATE_DIR_ENV) else spec.source.resolve().parent / "gdpr-state"
+    return root / name
+
+
+def overview(setup: Setup) -> Listing:
+    """What ``requests list`` shows: the pending requests, and a warning when the segment cron looks stale."""
+    from gdpr_as_code.dsr import cron
+
+    found = pending(setup)
+    warning = cron.stale_warning(setup, [request.contact_id for request in found])
+    return replace(listing(setup, found), warning=warning)

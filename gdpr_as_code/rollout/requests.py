@@ -248,12 +248,17 @@ def render_json(inventory: Inventory, results: Sequence[InstanceResult[Answer[An
                 "error": r.error or None,
                 "mautic_version": r.value.mautic_version if r.value else None,
                 "state_dir": str(r.value.state_dir) if r.value else None,
-                member: r.value.value.as_dict() if r.value else None,
+                member: _document(r.value.value) if r.value else None,
             }
             for r in results
         ],
     }
     return redactor.text(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False))
+
+
+def _document(value: dsr.Listing | dsr.Summary) -> Any:
+    """The single-instance ``--json`` document, exactly as that command prints it."""
+    return value.as_dict() if isinstance(value, dsr.Summary) else json.loads(value.as_json())
 
 
 def exit_code(results: Sequence[InstanceResult[Answer[Any]]]) -> int:
