@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from gdpr_as_code.sandbox.clock import db_time
+from gdpr_as_code.sandbox.contact_values import php_serialize
 from gdpr_as_code.sandbox.contact_write import as_list
 from gdpr_as_code.sandbox.http import Request, Response, kernel_error
 from gdpr_as_code.sandbox.query import sort_key
@@ -60,8 +61,6 @@ def _submissions(store: Store) -> Iterable[dict[str, Any]]:
 
 
 def _email_stats(store: Store) -> Iterable[dict[str, Any]]:
-    from gdpr_as_code.sandbox.tracking import php_serialize  # tracking writes what these rows show
-
     for row_id, s in store.table("email_stats").items():
         yield {
             "id": row_id, "email_id": s["email"], "lead_id": s["contact"], "list_id": None, "ip_id": None,

@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from gdpr_as_code.sandbox.clock import iso, now
+from gdpr_as_code.sandbox.contact_values import php_serialize
 from gdpr_as_code.sandbox.http import Request, Response
 from gdpr_as_code.sandbox.routing import route
 from gdpr_as_code.sandbox.store import Store
@@ -35,21 +36,8 @@ BOTS = ("curl", "Wget", "python-requests", "Python-urllib", "Apache-HttpClient",
 NOT_FOUND_PAGE = b"<!DOCTYPE html>\n<html><head><title>404</title></head><body>Not found.</body></html>\n"
 
 
-def php_serialize(value: Any) -> str:
-    """PHP's ``serialize`` for the values a click-through holds (arrays, strings, integers)."""
-    if isinstance(value, bool):
-        return f"b:{int(value)};"
-    if isinstance(value, int):
-        return f"i:{value};"
-    if isinstance(value, str):
-        return f's:{len(value.encode())}:"{value}";'
-    items = enumerate(value) if isinstance(value, list) else value.items()
-    inner = "".join(php_serialize(k) + php_serialize(v) for k, v in items)
-    return f"a:{len(value)}:{{{inner}}}"
-
-
 def php_unserialize(text: str) -> Any:
-    """The inverse, for what a browser sends back; ValueError when it is not PHP serialisation."""
+    """The inverse of ``php_serialize``, for what a browser sends back; ValueError when it is not PHP's."""
     value, end = _parse(text.encode(), 0)
     if end != len(text.encode()):
         raise ValueError("trailing data")
