@@ -63,8 +63,9 @@ def _submissions(store: Store) -> Iterable[dict[str, Any]]:
 def _email_stats(store: Store) -> Iterable[dict[str, Any]]:
     for row_id, s in store.table("email_stats").items():
         yield {
-            "id": row_id, "email_id": s["email"], "lead_id": s["contact"], "list_id": None, "ip_id": None,
-            "copy_id": None, "email_address": s.get("address"), "date_sent": db_time(s["dateSent"]),
+            "id": row_id, "email_id": s["email"], "lead_id": s["contact"], "list_id": None,
+            "ip_id": s.get("ip"), "copy_id": None, "email_address": s.get("address"),
+            "date_sent": db_time(s["dateSent"]),
             "is_read": _flag(s.get("isRead")), "is_failed": "0",
             "viewed_in_browser": _flag(s.get("viewedInBrowser")), "date_read": db_time(s.get("dateRead")),
             "tracking_hash": s["idHash"], "retry_count": "0", "source": s.get("source"),

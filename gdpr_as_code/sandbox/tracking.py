@@ -103,9 +103,14 @@ def _stat_by_hash(store: Store, tracking_hash: str) -> dict[str, Any] | None:
     return next((s for s in store.table("email_stats").values() if s["idHash"] == tracking_hash), None)
 
 
-def _opened(store: Store, stat: dict[str, Any], agent: str, browser: bool) -> None:
+def _opened(req: Request, stat: dict[str, Any], agent: str, browser: bool) -> None:
     """A web view or a click counts as an open of the send (recorded: open_count 3 after two views and a
-    click, each in ``open_details``)."""
+    click, each in ``open_details``, and the reader's IP address)."""
+    from gdpr_as_code.sandbox.contact_write import ip_id  # late: these build on contacts
+    from gdpr_as_code.sandbox.submit import client_ip
+
+    store = req.store
+    stat["ip"] = ip_id(store, client_ip(req))
     moment = iso(now(store))
     stat["openCount"] = int(stat.get("openCount") or 0) + 1
     stat["lastOpened"] = moment
@@ -123,7 +128,7 @@ def web_view(req: Request) -> Response:
     stat = _stat_by_hash(req.store, req.path_args["hash"])
     if stat is None or "html" not in stat:
         return Response(404, NOT_FOUND_PAGE, controller=False, content_type=HTML)
-    _opened(req.store, stat, req.headers.get("user-agent", ""), browser=True)
+    _opened(req, stat, req.headers.get("user-agent", ""), browser=True)
     cookie = {"Set-Cookie": f"mtc_id={stat['contact']}; path=/; secure; samesite=none"}
     return Response(200, stat["html"].encode(), cookie, controller=False, content_type=HTML)
 
@@ -166,7 +171,7 @@ def _hit(store: Store, req: Request, redirect: dict[str, Any], ct: str, agent: s
     contact = None
     if stat is not None and str(stat["email"]) == str(email_id):
         contact = store.table("contacts").get(stat["contact"])
-        _opened(store, stat, agent, browser=False)
+        _opened(req, stat, agent, browser=False)
     if contact is None:
         contact, _ = track_contact(store, req)
     details = device_details(agent)
