@@ -14,6 +14,7 @@ import shutil
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,9 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from browser import click, request_form_body, tracked_links  # noqa: E402
 
 from gdpr_as_code import converge, dsr  # noqa: E402
 from gdpr_as_code.dsr import cases  # noqa: E402
@@ -29,18 +33,25 @@ from gdpr_as_code.mautic.connect import client_from_env  # noqa: E402
 from gdpr_as_code.sandbox import Sandbox  # noqa: E402
 from gdpr_as_code.spec.load import load_spec  # noqa: E402
 
-BATCH = 200
-
 
 def seed(api: httpx.Client, erasures: int, access: int) -> None:
-    """Create the requesters 200 per call, as the form would have filled them, then rebuild segments."""
+    """File the requests as people do, through the public form (its confirmation is the verification email),
+    let each erasure's requester click the link in it, then rebuild the segments (Mautic's cron)."""
+    forms = api.get("/api/forms").json()["forms"]
+    form = next(f for f in forms if f["name"] == "GDPR request")
     people = [("forget", i) for i in range(erasures)] + [("access", i) for i in range(access)]
-    for start in range(0, len(people), BATCH):
-        body = [
-            {"email": f"{kind}{i}@example.com", "firstname": f"P{i}", "gdpr_request": kind}
-            for kind, i in people[start : start + BATCH]
-        ]
-        api.post("/api/contacts/batch/new", json=body).raise_for_status()
+
+    def submit(person: tuple[str, int]) -> None:
+        kind, i = person
+        body = request_form_body(form, f"P{i}", f"{kind}{i}@example.com", [kind])
+        url = api.base_url.join("/form/submit")  # a new visitor each: no cookie jar
+        posted = httpx.post(url, params={"formId": form["id"]}, data=body)
+        assert posted.status_code == 302, posted.text[:200]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(submit, people))
+        pages = [m["body"] for m in api.get("/_sandbox/outbox").json()["messages"] if "forget" in m["to"]]
+        list(pool.map(lambda page: click(tracked_links(page)[0]), pages))
     api.post("/_sandbox/segments/rebuild").raise_for_status()
 
 

@@ -110,5 +110,6 @@ def complete_the_exported_spec(path: Any) -> None:
                                  "email": "erasure_done"}},
         "consent": {"required": True, "field": "consent", "forms": "all",
                     "label": "I agree that my data is processed as the privacy notice says."},
+        "verification": {"erasure": False},  # the exported setup had none; this journey is about adoption
     }
     path.write_text(yaml.safe_dump(spec, sort_keys=False, allow_unicode=True), encoding="utf-8")

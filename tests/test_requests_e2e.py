@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
-from browser import request_form_body
+from browser import click, request_form_body, tracked_links
 from headless import chromium, png_pixels
 
 from gdpr_as_code.cli import main
@@ -46,8 +46,9 @@ class Site:
     def cli(self, *args: str) -> int:
         return main([args[0], args[1], str(self.spec), "--state-dir", str(self.state), *args[2:]])
 
-    def submit(self, name: str, address: str, *choices: str) -> int:
-        """Post the request form as a browser does (no cookie: a new visitor); answers the contact id."""
+    def submit(self, name: str, address: str, *choices: str, confirm: bool = True) -> int:
+        """Post the request form as a browser does (no cookie: a new visitor); answers the contact id. Someone
+        asking for erasure then ``confirm``s, as the person would: the link in the form's confirmation."""
         form = next(f for f in self.api.get("/api/forms").json()["forms"] if f["name"] == "GDPR request")
         body = request_form_body(form, name, address, list(choices))
         answer = httpx.post(
@@ -59,7 +60,15 @@ class Site:
         assert answer.status_code == 302, answer.text
         found = self.api.get("/api/contacts", params={"search": f"email:{address}"}).json()["contacts"]
         (contact,) = found.values()
+        if confirm and "forget" in choices:
+            self.confirm(int(contact["id"]))
         return int(contact["id"])
+
+    def confirm(self, contact: int) -> None:
+        """Click the verification link of the last email with tracked links this contact got."""
+        pages = [m["body"] for m in self.outbox() if m["contactId"] == contact and tracked_links(m["body"])]
+        assert pages, f"contact {contact} got no email with a tracked link"
+        assert click(tracked_links(pages[-1])[0]).status_code == 302
 
     def rebuild(self) -> None:
         self.control.post("/segments/rebuild").raise_for_status()
@@ -198,7 +207,7 @@ def test_dry_run_shows_the_steps_and_touches_nothing(site: Site, capsys: pytest.
     capsys.readouterr()
     assert site.cli("requests", "fulfil", "--dry-run") == 0
     out = capsys.readouterr().out
-    assert f"erasure-{bob}-" in out and "would run: receipt, notify, delete, confirm" in out
+    assert f"erasure-{bob}-" in out and "would run: verify, receipt, notify, delete, confirm" in out
     assert site.api.get(f"/api/contacts/{bob}").status_code == 200
     assert len(site.outbox()) == sent
     assert not site.state.exists()

@@ -468,11 +468,35 @@ class FreshReplayer(Replayer):
     def __init__(self, base_url: str, token: str) -> None:
         super().__init__(base_url)
         self.token = token
+        self.tracked: dict[str, str] = {}  # click tracking's random values recorded -> the sandbox's
 
     def translate(self, text: str) -> str:
         for placeholder, value in PLACEHOLDERS.items():
             text = text.replace(placeholder, value)
+        for recorded, live in self.tracked.items():
+            text = text.replace(recorded, live)
         return super().translate(text.replace("Bearer <credentials>", f"Bearer {self.token}"))
+
+    def learn(self, ex: Exchange, answer: httpx.Response) -> None:
+        """Also map what Mautic's click tracking makes at random to the sandbox's: each send's tracking hash
+        (``/stats/email_stats`` rows, by id), and the redirect ids and click-throughs of the links in an
+        email's web view (in order), so the recorded web view and clicks replay on the sandbox's sends."""
+        path = urlsplit(ex.url).path
+        if ex.status == answer.status_code == 200 and path.startswith("/email/view/"):
+            for mine, theirs in zip(_tracked(ex.raw), _tracked(answer.text), strict=False):
+                for recorded, live in zip(mine, theirs, strict=True):
+                    self.tracked[recorded] = live
+        elif ex.status == answer.status_code == 200 and path == "/api/stats/email_stats":
+            live = {row["id"]: row for row in answer.json().get("stats") or []}
+            for row in json.loads(ex.raw).get("stats") or []:
+                if row["id"] in live and row.get("tracking_hash"):
+                    self.tracked[row["tracking_hash"]] = live[row["id"]]["tracking_hash"]
+        super().learn(ex, answer)
+
+
+def _tracked(page: str) -> list[tuple[str, str]]:
+    """``(/r/{redirect}, ct=...)`` of each tracked link of a web view."""
+    return re.findall(r'href="[^"]*(/r/[0-9a-f]+)\?(ct=[^"&]+)', page)
 
 
 @pytest.mark.parametrize("folder", fresh_sessions(), ids=lambda f: f"{f.parent.parent.name}/{f.name}")

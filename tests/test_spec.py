@@ -286,7 +286,7 @@ def test_smtp_credentials_must_be_env_names(tmp_path: Path) -> None:
       smtp: {host: smtp.example.com, from: privacy@example.com, password: hunter2}
 """)
     assert problems_of(path) == [
-        "28:65: 'password' puts a credential into the spec, where everyone who can read the repository "
+        "29:65: 'password' puts a credential into the spec, where everyone who can read the repository "
         "sees it"]
 
 

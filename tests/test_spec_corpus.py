@@ -354,6 +354,19 @@ CASES: list[tuple[str, list[tuple[int, int, str]]]] = [
         ],
     ),
     (
+        "verification_without_email.yaml",
+        [
+            (21, 3, "erasure requests are verified before anything is erased, but no verification email is "
+             "named"),
+        ],
+    ),
+    (
+        "verification_email_without_link.yaml",
+        [
+            (26, 25, "verification email 'done' has no link"),
+        ],
+    ),
+    (
         "select_field_without_options.yaml",
         [
             (3, 17, "a multiselect field needs options"),

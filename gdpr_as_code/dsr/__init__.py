@@ -30,6 +30,7 @@ from gdpr_as_code.dsr.journal import Journal, now
 from gdpr_as_code.dsr.pending import Listed, PendingRequest, mask_email, pending_requests
 from gdpr_as_code.dsr.retention import past_retention
 from gdpr_as_code.dsr.steps import RequestOutcome, Setup
+from gdpr_as_code.dsr.verify import expired_rows, verification_state
 from gdpr_as_code.errors import GdprAsCodeError
 from gdpr_as_code.mautic.connect import instance_key, instance_slug
 from gdpr_as_code.resources import EMAILS, FORMS, SEGMENTS
@@ -99,8 +100,10 @@ def prepare(
         email_ids[request_type.kind] = min(emails[request_type.email], key=lambda o: o.id).id
         if not spec.segment(request_type.segment).static:
             clear_values[request_type.kind] = (spec.field(gdpr.request_field).alias, request_type.value)
-    for notice, key in (("extension", gdpr.extension_email), ("refusal", gdpr.refusal_email)):
-        if key is not None and key in emails:  # checked when used: `requests extend|refuse`
+    notices = (("extension", gdpr.extension_email), ("refusal", gdpr.refusal_email),
+               ("verification", gdpr.verification.email))
+    for notice, key in notices:
+        if key is not None and key in emails:  # checked when used: `requests extend|refuse`, `verify`
             email_ids[notice] = min(emails[key], key=lambda o: o.id).id
     environ = dict(os.environ if env is None else env)
     instance = instance_key(client.base_url)
@@ -142,6 +145,7 @@ class Listing:
     rows: tuple[dict[str, Any], ...]
     retention: bool = False  # rows are contacts past retention; "received" is when it ran out
     warning: str = ""  # the segment cron looks stale (``cron``)
+    expired: tuple[dict[str, Any], ...] = ()  # closed unverified in the last deadline_days (``verify``)
 
     @property
     def overdue(self) -> int:
@@ -154,20 +158,27 @@ class Listing:
 
     def as_json(self) -> str:
         body = {"instance": self.instance, "deadline_days": self.deadline_days, "overdue": self.overdue}
-        return json.dumps({**body, "warning": self.warning, "requests": list(self.rows)}, indent=2)
+        rows = {"requests": list(self.rows), "expired": list(self.expired)}
+        return json.dumps({**body, "warning": self.warning, **rows}, indent=2)
 
     def text(self) -> str:
         if self.retention:
             return self._retention_text()
         warning = [self.warning] if self.warning else []
+        expired = [
+            f"expired  {row['request']}: not verified in time; closed on {str(row['expired'])[:10]}, "
+            "nothing done"
+            for row in self.expired
+        ]
         if not self.rows:
-            return "\n".join([f"No pending GDPR requests on {self.instance}.", *warning])
+            return "\n".join([f"No pending GDPR requests on {self.instance}.", *expired, *warning])
         header = f"{'TYPE':9} {'CONTACT':>8}  {'EMAIL':28} {'RECEIVED':20} {'AGE':>4}  STATUS"
         lines = [
             f"{row['type']:9} {row['contact']:>8}  {row['email']:28} {row['received'][:19]:20} "
             f"{row['age_days']:>3}d  "
             + ("OVERDUE" if row["overdue"] else f"due in {row['days_left']}d ({row['due']})")
             + (" extended" if row["extended"] else "")
+            + (_unverified(row) if row["verification"] == "awaiting" else "")
             + (" (in progress)" if row["in_progress"] else "")
             for row in self.rows
         ]
@@ -175,7 +186,7 @@ class Listing:
             f"{len(self.rows)} pending, {self.overdue} overdue (deadline {self.deadline_days} days) on "
             f"{self.instance}."
         )
-        return "\n".join([header, *lines, tail, *warning])
+        return "\n".join([header, *lines, tail, *expired, *warning])
 
     def _retention_text(self) -> str:
         if not self.rows:
@@ -190,6 +201,11 @@ class Listing:
             "`requests retention --erase` erases them."
         )
         return "\n".join([header, *lines, tail])
+
+
+def _unverified(row: Mapping[str, Any]) -> str:
+    expires = row["verification_expires"]
+    return f" unverified (expires {expires})" if expires else " unverified"
 
 
 def listing(
@@ -218,10 +234,14 @@ def listing(
             "days_left": deadline + extra[r.request_id] - r.age_days(at),
             "overdue": r.overdue(at, deadline + extra[r.request_id]),
             "in_progress": states[r.request_id] is not None,
+            **verification_state(setup, r, states[r.request_id]),
         }
         for r in requests
     )
-    return Listing(setup.instance, deadline, rows, retention=retention)
+    if retention:
+        return Listing(setup.instance, deadline, rows, retention=True)
+    closed = expired_rows(journal.states.values(), at - timedelta(days=deadline))
+    return Listing(setup.instance, deadline, rows, expired=tuple(closed))
 
 
 def fulfil(

@@ -48,11 +48,22 @@ def _where_in(column: str, ids: Sequence[int]) -> dict[str, str]:
     }
 
 
-def stats(client: MauticClient, table: str, ids: Iterable[int], order: Sequence[str]) -> list[dict[str, Any]]:
-    """Every row of stats ``table`` whose ``lead_id`` is one of ``ids``, paged in a stable ``order``."""
+def stats(
+    client: MauticClient,
+    table: str,
+    ids: Iterable[int],
+    order: Sequence[str],
+    equal: Mapping[str, int] | None = None,
+) -> list[dict[str, Any]]:
+    """Every row of stats ``table`` whose ``lead_id`` is one of ``ids`` (and each column of ``equal`` has its
+    value), paged in a stable ``order``."""
     rows: list[dict[str, Any]] = []
+    extra: dict[str, Any] = {}
+    for index, (column, value) in enumerate((equal or {}).items(), start=1):
+        clause = {"col": column, "expr": "eq", "val": value}
+        extra.update({f"where[{index}][{key}]": part for key, part in clause.items()})
     for chunk in _chunks(ids):
-        params: dict[str, Any] = {**_where_in("lead_id", chunk), "limit": STATS_PAGE}
+        params: dict[str, Any] = {**_where_in("lead_id", chunk), **extra, "limit": STATS_PAGE}
         for index, column in enumerate(order):
             params[f"order[{index}][col]"] = column
             params[f"order[{index}][dir]"] = "ASC"

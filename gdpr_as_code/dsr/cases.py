@@ -32,7 +32,9 @@ from gdpr_as_code.errors import GdprAsCodeError, MauticHTTPError
 MAX_EXTENSION_DAYS = 61  # "two further months"
 LABELS = {
     "begin": "received",
+    "verify_send": "verification sent",
     "verify": "verified",
+    "expire": "expired unverified",
     "extend": "extended",
     "export": "exported",
     "deliver": "export written",
@@ -236,7 +238,8 @@ def _due(data: dict[str, Any], setup: Setup) -> str:
 
 def _notes(record: dict[str, Any]) -> dict[str, Any]:
     """What a timeline line may say besides the step: where, by whom, until when, why (no personal data)."""
-    keep = ("folder", "delivered_by", "due", "extend_reason", "refuse_reason", "email_id", "resolved")
+    keep = ("folder", "delivered_by", "due", "extend_reason", "refuse_reason", "email_id", "resolved",
+            "verify_by", "expired_after_days")
     return {key: value for key, value in (record.get("data") or {}).items() if key in keep}
 
 

@@ -19,7 +19,7 @@ from gdpr_as_code.dsr import erasure
 from gdpr_as_code.dsr.audit import AuditLog
 from gdpr_as_code.dsr.journal import Journal, RequestState
 from gdpr_as_code.dsr.pending import Listed, PendingRequest, parse_time
-from gdpr_as_code.dsr.steps import DESTRUCTIVE, STEPS, RequestOutcome, Runner, Setup, Status
+from gdpr_as_code.dsr.steps import DESTRUCTIVE, RequestOutcome, Runner, Setup, Status, sequence
 from gdpr_as_code.errors import GdprAsCodeError
 from gdpr_as_code.redact import Redactor
 
@@ -71,6 +71,8 @@ class Summary:
             f"Requests on {self.instance}: {self.count('done')} done, {self.count('failed')} failed, "
             f"{self.count('skipped') + self.count('refused')} skipped"
             + (f", {self.count('waiting')} waiting for hand-over" if self.count("waiting") else "")
+            + (f", {self.count('unverified')} waiting for verification" if self.count("unverified") else "")
+            + (f", {self.count('expired')} expired unverified" if self.count("expired") else "")
             + f" ({self.api_requests} API requests)."
         )
         lines = [f"  {o.status:8} {o.request_id}: {o.detail}" for o in self.outcomes if o.status != "done"]
@@ -82,8 +84,8 @@ Confirm = Callable[[str], bool]
 Progress = Callable[[RequestOutcome, int, int], None]
 
 
-def _steps_left(kind: str, state: RequestState | None) -> list[str]:
-    return [step for step in STEPS[kind] if state is None or not state.is_done(step)]
+def _steps_left(setup: Setup, kind: str, state: RequestState | None) -> list[str]:
+    return [step for step in sequence(kind, setup.gdpr) if state is None or not state.is_done(step)]
 
 
 def resumed(state: RequestState) -> PendingRequest:
@@ -145,7 +147,7 @@ def run(
                     r.kind,
                     r.contact_id,
                     "planned",
-                    "would run: " + ", ".join(_steps_left(r.kind, journal.state(r.request_id))),
+                    "would run: " + ", ".join(_steps_left(setup, r.kind, journal.state(r.request_id))),
                 )
                 for r in work
             )

@@ -11,9 +11,10 @@ Records hold no personal data: request id, kind, contact id, step, status, time,
 export folder or the keyed hash of an erasure receipt. One run at a time: the journal is held with an
 exclusive ``flock`` while open (the kernel drops it if the process dies, so it never goes stale).
 
-Test hook: with ``GDPR_AS_CODE_TEST_CRASH_AT=N`` the process ``os._exit``s at the N-th step boundary (the
+Test hooks: with ``GDPR_AS_CODE_TEST_CRASH_AT=N`` the process ``os._exit``s at the N-th step boundary (the
 moments just before and just after each record is written), which is how the crash tests kill a run at
-every boundary without racing a signal.
+every boundary without racing a signal. ``GDPR_AS_CODE_TEST_NOW`` (ISO 8601) is the time ``now`` answers, so a
+test on a real Mautic can let the days of a deadline or a verification's expiry pass.
 """
 
 from __future__ import annotations
@@ -31,13 +32,18 @@ from typing import IO, Any, Literal
 from gdpr_as_code.errors import GdprAsCodeError, LockError
 
 CRASH_ENV = "GDPR_AS_CODE_TEST_CRASH_AT"
+NOW_ENV = "GDPR_AS_CODE_TEST_NOW"
 CRASH_EXIT = 86
 _BOUNDARIES: dict[str, int] = {}  # the crash hook's count: one process may open several journals in turn
 Status = Literal["start", "done", "failed"]
 
 
 def now() -> datetime:
-    """The current time in UTC (one place, so records and ages agree)."""
+    """The current time in UTC (one place, so records and ages agree), or the test hook's."""
+    pinned = os.environ.get(NOW_ENV)
+    if pinned:
+        moment = datetime.fromisoformat(pinned)
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return datetime.now(UTC)
 
 

@@ -17,25 +17,26 @@ data. In which order and how many at a time the requests go through their steps 
 from __future__ import annotations
 
 import functools
-import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from gdpr_as_code.dsr import batch, delivery, erasure, export, notify
+from gdpr_as_code.dsr import batch, erasure
+from gdpr_as_code.dsr.actions import Actions
 from gdpr_as_code.dsr.audit import AuditLog
 from gdpr_as_code.dsr.journal import Journal, now
 from gdpr_as_code.dsr.journal import Status as JournalStatus
-from gdpr_as_code.dsr.pending import PendingRequest, contact_email, field_values, parse_time
+from gdpr_as_code.dsr.pending import PendingRequest, field_values, parse_time
+from gdpr_as_code.dsr.verify import Expired, Unverified, Verifier
 from gdpr_as_code.errors import GdprAsCodeError, MauticError, MauticHTTPError
 from gdpr_as_code.spec.gdpr_model import Gdpr
 
 if TYPE_CHECKING:
     from gdpr_as_code.mautic.client import MauticClient
 
-Status = Literal["done", "failed", "skipped", "refused", "planned", "waiting"]
+Status = Literal["done", "failed", "skipped", "refused", "planned", "waiting", "unverified", "expired"]
 STEPS: Mapping[str, tuple[str, ...]] = {
     "access": ("export", "deliver", "delivered", "notify", "mark_done"),
     "erasure": ("receipt", "notify", "delete", "confirm"),
@@ -43,13 +44,19 @@ STEPS: Mapping[str, tuple[str, ...]] = {
     "reimport": ("receipt", "delete", "confirm"),  # an erased person imported again (``receipts``)
 }
 """Each kind's steps between ``begin`` and ``finish``: the one declaration of the sequence, read by resume,
-dry run (``fulfil``) and the runner (``Runner.per_request``, then the batched ``delete`` and ``confirm``)."""
+dry run (``fulfil``) and the runner (``Runner.per_request``, then the batched ``delete`` and ``confirm``);
+``verify`` goes first where the spec verifies the kind (``sequence``)."""
 BATCHED = ("delete", "confirm")
 """The steps run for up to 200 requests at once, in this order, after each request's own steps."""
 DESTRUCTIVE = frozenset({"erasure", "retention", "reimport"})
 # Steps whose ``start`` is fsynced (a blind repeat would send twice); the rest are only flushed.
-UNREPEATABLE = frozenset({"notify", "deliver", "extend", "refuse"})
+UNREPEATABLE = frozenset({"notify", "deliver", "extend", "refuse", "verify_send"})
 T = TypeVar("T")
+
+
+def sequence(kind: str, gdpr: Gdpr) -> tuple[str, ...]:
+    """The steps of ``kind`` under this spec: ``verify`` first where ``gdpr.verification`` applies."""
+    return ("verify", *STEPS[kind]) if gdpr.verification.applies(kind) else STEPS[kind]
 
 
 class Waiting(Exception):
@@ -100,22 +107,23 @@ class RequestOutcome:
         }
 
 
-class Runner:
-    """One run: the journal and audit log open, the requests worked through their steps."""
+class Runner(Actions):
+    """One run: the journal and audit log open, the requests worked through their steps (``actions``)."""
 
     def __init__(self, setup: Setup, journal: Journal, audit: AuditLog, key: bytes | None) -> None:
+        super().__init__()
         self.setup = setup
         self.journal = journal
         self.audit = audit
         self.key = key
-        self._contacts: dict[int, Mapping[str, Any]] = {}
         self._receipts: set[str] | None = None
-        self._lock = threading.Lock()
         self.known = batch.Known()  # the run's batched reads (``read_ahead``)
+        self.verifier = Verifier(self)
 
     def read_ahead(self, access: Sequence[PendingRequest], erasures: Sequence[PendingRequest]) -> None:
-        """Read what the exports and receipts need for all these requests at once (``batch``). Should that
-        fail, each request reads its own, and only a request whose own read fails too fails."""
+        """Read what the exports, receipts and verifications need for all these requests at once (``batch``).
+        Should that fail, each request reads its own, and only a request whose own read fails too fails."""
+        self.verifier.read_ahead([*access, *erasures])
         try:
             self.known = batch.read_known(
                 self.setup.client, [r.contact_id for r in access], [r.contact_id for r in erasures]
@@ -188,8 +196,9 @@ class Runner:
         if kind in DESTRUCTIVE:  # its receipt is written (``write_receipts``) before it finishes
             state = self.journal.state(rid)
             leftovers = erasure.leftover_note(state.data.get("form_results") or [] if state else [])
-            return RequestOutcome(rid, kind, cid, "done", "; ".join(STEPS[kind]), leftovers)
-        return RequestOutcome(rid, kind, cid, "done", "; ".join(STEPS[kind]))
+            done = "; ".join(sequence(kind, self.setup.gdpr))
+            return RequestOutcome(rid, kind, cid, "done", done, leftovers)
+        return RequestOutcome(rid, kind, cid, "done", "; ".join(sequence(kind, self.setup.gdpr)))
 
     def write_receipts(self, requests: Sequence[PendingRequest]) -> None:
         """Append the erasure receipts in one fsynced write, skipping any an interrupted run already wrote."""
@@ -215,108 +224,34 @@ class Runner:
         erasure.append_receipts(self.setup.receipts_path, receipts)
         self._receipts |= {receipt["request"] for receipt in receipts}
 
-    # --- what the steps do ---
-
-    def contact(self, request: PendingRequest) -> Mapping[str, Any]:
-        """The contact's representation: from the segment list, else read once (a resumed request)."""
-        if request.contact:
-            return request.contact
-        with self._lock:
-            cached = self._contacts.get(request.contact_id)
-        if cached is None:
-            cached = self.setup.client.get(f"/contacts/{request.contact_id}")["contact"]
-            with self._lock:
-                self._contacts[request.contact_id] = cached
-        return cached
-
-    def folder(self, request: PendingRequest) -> Path:
-        return self.setup.export_dir / request.request_id
-
-    def do_export(self, request: PendingRequest) -> dict[str, Any]:
-        full = replace(request, contact=self.contact(request))  # a resumed request has no contact yet
-        document = export.gather(self.setup.client, full, self.setup.gdpr.data_inventory, self.known)
-        files = export.render(document, self.setup.gdpr.export_formats)
-        path = export.write(self.setup.export_dir, request.request_id, files)
-        return {"folder": str(path), "files": sorted(files)}
-
-    def do_deliver(self, request: PendingRequest) -> dict[str, Any]:
-        method = self.setup.gdpr.delivery
-        if method.method == "folder":
-            return {"method": "folder", "note": f"export left in {self.folder(request)} for the operator"}
-        address = contact_email(self.contact(request))
-        delivery.send_smtp(method, address, request.request_id, self.folder(request), self.setup.env)
-        return {"method": "smtp"}
-
-    def do_notify(self, request: PendingRequest) -> dict[str, Any]:
-        email_id = self.setup.email_ids[request.kind]
-        if request.contact and not contact_email(request.contact):
-            raise GdprAsCodeError(
-                f"Contact {request.contact_id} has no email address in Mautic, so request "
-                f"{request.request_id} cannot be answered by email. Add the address they gave in Mautic "
-                "and rerun; the request resumes at the notification."
-            )
-        notify.send(self.setup.client, email_id, request.contact_id)
-        dnc = request.email_dnc_reason if request.contact else None
-        return {"email_id": email_id, "note": notify.dnc_note(dnc)}
-
-    def was_notified(self, request: PendingRequest) -> Callable[[datetime], bool]:
-        email_id = self.setup.email_ids[request.kind]
-        return lambda since: notify.sent_since(self.setup.client, email_id, request.contact_id, since)
-
-    def do_mark_done(self, request: PendingRequest) -> dict[str, Any]:
-        """Take the request out of its segment, the way that lets the same person ask again later.
-
-        A static segment: remove the contact (Mautic deletes a manually added membership). A filter-based one:
-        take the request's value off the request field instead; the next cron rebuild drops the contact. (An
-        API removal would mark the membership "manually removed", and Mautic would never add the person
-        again, so a second request a year later would go unseen.)
-        """
-        clear = self.setup.clear_values.get(request.kind)
-        if clear is None:
-            if request.segment_id is None:
-                raise GdprAsCodeError(
-                    f"Request {request.request_id} has no segment id in the journal; remove contact "
-                    f"{request.contact_id} from the request segment in Mautic by hand."
-                )
-            self.setup.client.post(f"/segments/{request.segment_id}/contact/{request.contact_id}/remove")
-            return {"segment_id": request.segment_id}
-        alias, value = clear
-        current = field_values(self.contact(request)).get(alias)
-        remaining = [v for v in str(current or "").split("|") if v and v != value]
-        body: dict[str, Any] = {alias: remaining} if remaining else {alias: "", "overwriteWithBlank": True}
-        self.setup.client.patch(f"/contacts/{request.contact_id}/edit", body)
-        return {"cleared": value}
-
-    def do_receipt(self, request: PendingRequest) -> dict[str, Any]:
-        assert self.key is not None
-        address = contact_email(self.contact(request))
-        return {
-            "email_hmac": erasure.email_hash(self.key, address) if address else None,
-            "form_results": self.known.forms.get(request.contact_id, [])
-            if request.contact_id in self.known.ids
-            else erasure.form_results(self.setup.client, request.contact_id),
-        }
-
     # --- the sequences ---
 
     def guarded(self, request: PendingRequest, work: Callable[[], T]) -> T | RequestOutcome:
         """Run ``work`` for one request; an expected error fails this request only, with its message."""
+        rid, kind, cid = request.request_id, request.kind, request.contact_id
         try:
             return work()
         except Waiting as wait:
-            return RequestOutcome(request.request_id, request.kind, request.contact_id, "waiting", str(wait))
+            return RequestOutcome(rid, kind, cid, "waiting", str(wait))
+        except Unverified as wait:
+            return RequestOutcome(rid, kind, cid, "unverified", str(wait))
+        except Expired as closed:
+            return RequestOutcome(rid, kind, cid, "expired", str(closed))
         except GdprAsCodeError as err:
-            reason = self.masked(request, str(err))
-            return RequestOutcome(request.request_id, request.kind, request.contact_id, "failed", reason)
+            return RequestOutcome(rid, kind, cid, "failed", self.masked(request, str(err)))
 
     def per_request(self, request: PendingRequest) -> None:
         """``begin``, then each of the request's steps in ``STEPS`` up to the batched ones, each journaled;
         a step an earlier run may have done is first looked up in Mautic (a notification)."""
         self.begin(request)
         actions = self.actions()
-        for name in STEPS[request.kind]:
+        for name in sequence(request.kind, self.setup.gdpr):
             if name in BATCHED:
                 return
+            if name == "verify":  # journals the send and the click itself, or waits for the person
+                if not self.is_done(request, name):
+                    self.verifier.check(request)
+                continue
             if name == "delivered":  # the hand-over journals itself, or waits for the operator
                 if not self.is_done(request, name):
                     actions[name](request)

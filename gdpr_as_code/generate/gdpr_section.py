@@ -47,7 +47,11 @@ def gdpr_section(setup: Setup, keys: Keys, entries: Mapping[str, Any]
     consent = _consent(setup, keys, entries)
     if consent:
         section["consent"] = consent
+    # What Mautic does today: erasures on the form's word alone. Written out, so the choice is visible.
+    section["verification"] = {"erasure": False}
     guesses = [*setup.guesses, "deadline_days: 30, the one month of Art. 12(3) (Mautic does not know it)",
+               "verification: erasure: false, as the setup works today; name an email with a link in "
+               "gdpr.verification.email to verify the requester first (docs/requests.md)",
                "data_inventory: not in Mautic; add what you keep, why and how long (the right to know)"]
     return section, guesses, missing
 

@@ -61,6 +61,7 @@ RESOURCE_MODULES: tuple[str, ...] = (
     "submit",
     "submissions",
     "messages",
+    "tracking",
     "stats",
 )
 

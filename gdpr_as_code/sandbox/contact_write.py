@@ -261,10 +261,12 @@ def delete_contact(store: Store, row: dict[str, Any], *, batch: bool = False) ->
         rows = store.table(table)
         for key in [k for k, v in rows.items() if v.get("contact") == contact_id]:
             del rows[key]
-    for table in ("submissions", "email_stats"):
+    for table in ("submissions", "email_stats", "page_hits"):  # their lead_id is ON DELETE SET NULL
         for other in store.table(table).values():
             if other.get("contact") == contact_id:
                 other["contact"] = None
+                if table == "page_hits":
+                    other["device"] = None  # the device went with the contact (recorded, verification)
     return answer
 
 
@@ -273,7 +275,8 @@ def merge_into(store: Store, winner: dict[str, Any], loser: dict[str, Any]) -> N
     for alias, value in loser["values"].items():
         if winner["values"].get(alias) in (None, "") and value not in (None, ""):
             winner["values"][alias] = value
-    for table in ("segment_members", "lead_events", "submissions", "email_stats", "notes", "devices"):
+    for table in ("segment_members", "lead_events", "submissions", "email_stats", "notes", "devices",
+                  "page_hits"):
         for row in store.table(table).values():
             if row.get("contact") == loser["id"]:
                 row["contact"] = winner["id"]

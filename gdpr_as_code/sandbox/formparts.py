@@ -138,7 +138,9 @@ def write_fields(req: Request, form: dict[str, Any], sent: Any, put: bool, new_f
         base["order"] = position
         # 5.1 stores the mapping ``leadField`` implies only on fields added to an existing form (crud/032);
         # 5.2+ on every field written (7.0.2 crud/026, 042, flows/054).
-        if req.app.profile.stores_form_field_mapping or (base["id"] is None and not new_form):
+        if req.app.profile.stores_form_field_mapping:  # both ways: a mappedField stores its leadField too
+            base.update(backfilled(base))  # (7.0.2 verification/018: leadField answered as sent mappedField)
+        elif base["id"] is None and not new_form:
             base.update({k: v for k, v in backfilled(base).items() if k in ("mappedObject", "mappedField")})
         if base["id"] is None:
             created.append(base)

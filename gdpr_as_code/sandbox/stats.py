@@ -8,8 +8,10 @@ Measured on real 5.1.0 (tests/recorded/5.1.0/batch, CoreBundle StatsApiControlle
 - an unknown column is HTTP 200 with ``{"errors": [{"message": "...Unknown column...", "code": 1054}]}``;
 - no table, or one it does not know: the list of tables and their columns.
 
-Tables kept: ``lead_lists_leads`` (segment memberships), ``form_submissions``, and the empty
-``companies_leads`` and ``campaign_leads`` (the sandbox has no companies or campaigns).
+Tables kept: ``lead_lists_leads`` (segment memberships), ``form_submissions``, ``email_stats`` (each send,
+with its tracking hash) and ``page_hits`` (clicks of tracked links: ``tracking``), and the empty
+``companies_leads`` and ``campaign_leads`` (the sandbox has no companies or campaigns). Recorded on 5.1.0 and
+7.0.2 (verification sessions): the two lines answer these tables alike.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from gdpr_as_code.sandbox.clock import db_time
+from gdpr_as_code.sandbox.contact_values import php_serialize
 from gdpr_as_code.sandbox.contact_write import as_list
 from gdpr_as_code.sandbox.http import Request, Response, kernel_error
 from gdpr_as_code.sandbox.query import sort_key
@@ -57,6 +60,41 @@ def _submissions(store: Store) -> Iterable[dict[str, Any]]:
         }
 
 
+def _email_stats(store: Store) -> Iterable[dict[str, Any]]:
+    for row_id, s in store.table("email_stats").items():
+        yield {
+            "id": row_id, "email_id": s["email"], "lead_id": s["contact"], "list_id": None,
+            "ip_id": s.get("ip"), "copy_id": None, "email_address": s.get("address"),
+            "date_sent": db_time(s["dateSent"]),
+            "is_read": _flag(s.get("isRead")), "is_failed": "0",
+            "viewed_in_browser": _flag(s.get("viewedInBrowser")), "date_read": db_time(s.get("dateRead")),
+            "tracking_hash": s["idHash"], "retry_count": "0", "source": s.get("source"),
+            "source_id": s.get("sourceId") if s.get("source") else None, "tokens": None,
+            "open_count": int(s.get("openCount") or 0), "last_opened": db_time(s.get("lastOpened")),
+            "open_details": php_serialize(s.get("opens") or []),
+        }
+
+
+def _page_hits(store: Store) -> Iterable[dict[str, Any]]:
+    for row_id, h in store.table("page_hits").items():
+        yield {
+            "id": row_id, "page_id": None, "redirect_id": h["redirect"], "email_id": h["email"],
+            "lead_id": h["contact"], "ip_id": h["ip"], "device_id": h["device"],
+            "date_hit": db_time(h["dateHit"]),
+            "date_left": None, "country": "", "region": "", "city": "", "isp": "", "organization": "",
+            "code": 200, "referer": None, "url": h["url"], "url_title": None, "user_agent": h["userAgent"],
+            "remote_host": None, "page_language": None, "browser_languages": "a:0:{}",
+            "tracking_id": h["trackingId"], "source": "email", "source_id": h["email"], "query": h["query"],
+        }
+
+
+EMAIL_STATS = ("copy_id", "date_read", "date_sent", "email_address", "email_id", "id", "ip_id", "is_failed",
+               "is_read", "last_opened", "lead_id", "list_id", "open_count", "open_details", "retry_count",
+               "source", "source_id", "tokens", "tracking_hash", "viewed_in_browser")
+PAGE_HITS = ("browser_languages", "city", "code", "country", "date_hit", "date_left", "device_id",
+             "email_id", "id", "ip_id", "isp", "lead_id", "organization", "page_id", "page_language", "query",
+             "redirect_id", "referer", "region", "remote_host", "source", "source_id", "tracking_id", "url",
+             "url_title", "user_agent")
 TABLES: dict[str, tuple[tuple[str, ...], Callable[[Store], Iterable[dict[str, Any]]]]] = {
     "lead_lists_leads": (
         ("date_added", "lead_id", "leadlist_id", "manually_added", "manually_removed"),
@@ -66,6 +104,8 @@ TABLES: dict[str, tuple[tuple[str, ...], Callable[[Store], Iterable[dict[str, An
         ("date_submitted", "form_id", "id", "ip_id", "lead_id", "page_id", "referer", "tracking_id"),
         _submissions,
     ),
+    "email_stats": (EMAIL_STATS, _email_stats),
+    "page_hits": (PAGE_HITS, _page_hits),
     "companies_leads": (("company_id", "date_added", "is_primary", "lead_id"), lambda store: ()),
     "campaign_leads": (
         ("campaign_id", "date_added", "date_last_exited", "lead_id", "manually_added", "manually_removed",

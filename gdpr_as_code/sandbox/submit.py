@@ -192,7 +192,8 @@ def run_actions(store: Store, req: Request, form: dict[str, Any], contact: dict[
             email_id = str(props.get("email") or "")
             email = store.table("emails").get(int(email_id)) if email_id.isdigit() else None
             if email and email.get("isPublished", True) and contact["values"].get("email"):
-                send(store, email, contact, {}, site_url(req))
+                send(store, email, contact, {}, site_url(req), ("form", int(form["id"])),
+                     timed_links=req.app.profile.ct_sent_time)
 
 
 def redirect_page(location: str) -> bytes:

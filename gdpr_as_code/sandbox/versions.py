@@ -39,6 +39,7 @@ class Profile:
     cleans_segment_names: bool = True  # 5.1 stores a segment's name HTML-escaped (& as &#38;); 7.0.2 does not
     dnc_saves_contact: bool = True  # 5.1: do-not-contact add/remove save the contact (modifiedBy, date)
     batch_follows_merges: bool = False  # 7.0: a batch delete of a merged-away id deletes what it became
+    ct_sent_time: bool = False  # 7.0: an email link's click-through carries sent_time (recorded)
     dropped_from_minimal: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # envelope -> keys
     blank: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # envelope -> keys answered null
 
@@ -102,6 +103,7 @@ V70 = Profile(
     cleans_segment_names=False,  # versions/022; field labels are still escaped on both (versions/024)
     dnc_saves_contact=False,  # flows/113-125: modifiedBy and dateModified stay as they were
     batch_follows_merges=True,
+    ct_sent_time=True,
     dropped_from_minimal={  # crud/074: 7.0's minimal focus list has the common entity keys only
         "focus": ("description", "type", "website", "style", "publishUp", "publishDown", "properties",
                   "utmTags", "form", "htmlMode", "html", "editor", "cache", "projects"),

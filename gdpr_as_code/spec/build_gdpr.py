@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from gdpr_as_code.spec.build_forms import FormsBuilder
-from gdpr_as_code.spec.gdpr_model import ConsentSettings, DataItem, ExportDelivery, Gdpr, RequestType
+from gdpr_as_code.spec.gdpr_model import (
+    ConsentSettings,
+    DataItem,
+    ExportDelivery,
+    Gdpr,
+    RequestType,
+    Verification,
+)
 from gdpr_as_code.spec.mautic_rules import field_alias_problem
 from gdpr_as_code.spec.model import ContactField, Email, Form, Segment, SegmentFilter
 from gdpr_as_code.spec.yaml_loader import Path_
+
+# A link Mautic rewrites into a tracked one (``/r/{hash}?ct=...``) in the sent email.
+LINK = re.compile(r"""<a\s[^>]*href=["']https?://""", re.IGNORECASE)
 
 
 class SpecBuilder(FormsBuilder):
@@ -93,6 +104,7 @@ class SpecBuilder(FormsBuilder):
             if key not in {e.key for e in emails}:
                 self.unknown((*path, "notices", notice), "email", key, [e.key for e in emails])
         return Gdpr(
+            verification=self.verification(item.get("verification", {}), (*path, "verification"), emails),
             extension_email=notices.get("extension"),
             refusal_email=notices.get("refusal"),
             request_form=item["request_form"],
@@ -106,6 +118,36 @@ class SpecBuilder(FormsBuilder):
             data_inventory=self.data_inventory(item.get("data_inventory", {}), (*path, "data_inventory")),
             consent=consent,
         )
+
+    def verification(self, item: Mapping[str, Any], path: Path_, emails: tuple[Email, ...]) -> Verification:
+        """Identity verification: on for erasure unless turned off, so it needs an email with a link."""
+        made = Verification(
+            email=item.get("email"),
+            erasure=item.get("erasure", True),
+            access=item.get("access", False),
+            expire_days=item.get("expire_days", 14),
+        )
+        by_key = {e.key: e for e in emails}
+        if made.email is None:
+            if made.erasure or made.access:
+                self.fail(
+                    path,
+                    "erasure requests are verified before anything is erased, but no verification email "
+                    "is named",
+                    "add gdpr.verification.email: the spec key of an email with a link (the request "
+                    "form's confirmation, as in configs/gdpr.yaml), or set gdpr.verification.erasure: false "
+                    "to act on unverified requests (anyone who types an address could then have it erased)",
+                )
+        elif made.email not in by_key:
+            self.unknown((*path, "email"), "email", made.email, list(by_key))
+        elif not LINK.search(by_key[made.email].html):
+            self.fail(
+                (*path, "email"),
+                f"verification email '{made.email}' has no link",
+                "add a link (for example [confirm my request](${var.privacy_url})): Mautic tracks its "
+                "click, which is what verifies the request",
+            )
+        return made
 
     def check_request_form(self, form: Form, field: ContactField | None, path: Path_) -> None:
         """The request form must identify the person (a required email) and say what they ask (a required

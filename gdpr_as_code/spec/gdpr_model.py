@@ -97,6 +97,23 @@ class ConsentSettings:
 
 
 @dataclass(frozen=True)
+class Verification:
+    """Identity verification before a request is acted on (``dsr.verify``): ``email`` (spec key) carries a
+    link Mautic tracks; a click from the mailbox of the address of record verifies the request. On for
+    erasure by default: an erasure on a stranger's word cannot be undone. Off for access by default: the
+    export only ever goes to the address of record. Unclicked after ``expire_days``, a request is closed."""
+
+    email: str | None = None
+    erasure: bool = True
+    access: bool = False
+    expire_days: int = 14
+
+    def applies(self, kind: str) -> bool:
+        """Whether requests of ``kind`` wait for verification (retention and re-imports: nobody asked)."""
+        return (kind == "erasure" and self.erasure) or (kind == "access" and self.access)
+
+
+@dataclass(frozen=True)
 class Gdpr:
     """The "GDPR configuration section" the seed asks for: request handling, deadline, exports, data
     inventory."""
@@ -113,6 +130,7 @@ class Gdpr:
     # get the operator's reason as the token {reason} and the new due date as {due_date}.
     extension_email: str | None = None
     refusal_email: str | None = None
+    verification: Verification = Verification()
 
     def request_type(self, kind: str) -> RequestType:
         """The request type of this kind (KeyError if the spec does not handle it)."""

@@ -3,17 +3,22 @@
 The spec is applied; two people submit the public request form as a browser does (Mautic's own
 ``/form/submit``, no API); Mautic's segment cron runs; ``requests list`` and ``requests fulfil`` run. The
 export is checked field by field against what Mautic holds, the erased contact answers 404, and each
-notification is in Mautic's own records (the email's send count and the contact's timeline).
+notification is in Mautic's own records (the email's send count and the contact's timeline). Whoever asks
+for erasure confirms it as the person would: the form's confirmation email as Mautic sent it (its web view),
+the tracked link in it clicked by a browser; an unconfirmed erasure waits, then expires.
 """
 
 from __future__ import annotations
 
+import base64
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
-from browser import request_form_body
+from browser import click, request_form_body, tracked_links
 
 from .conftest import RealMautic
 from .test_setup_journeys import by_name, converge
@@ -32,6 +37,19 @@ def submit(mautic: RealMautic, api: httpx.Client, name: str, address: str, choic
     found = api.get("/api/contacts", params={"search": f"email:{address}"}).json()["contacts"]
     (contact,) = found.values()
     return int(contact["id"])
+
+
+def confirm(mautic: RealMautic, api: httpx.Client, contact: int) -> None:
+    """The person opens the request form's confirmation as Mautic sent it (``/email/view/{tracking hash}``,
+    the hash from the email's stat) and clicks its link in a browser; both through the recording proxy."""
+    stats = api.get("/api/stats/email_stats", params={
+        "where[0][col]": "lead_id", "where[0][expr]": "eq", "where[0][val]": str(contact)}).json()["stats"]
+    (stat,) = [s for s in stats if s.get("source") == "form"]  # the form's action sent it at submission
+    page = httpx.get(f"{mautic.proxy.url}/email/view/{stat['tracking_hash']}", timeout=120)
+    assert page.status_code == 200, page.text[:300]
+    (link, *_) = tracked_links(page.text)
+    assert "/r/" in link and "ct=" in link, link
+    assert click(link.replace(mautic.url, mautic.proxy.url)).status_code == 302
 
 
 def ready(mautic: RealMautic, tool: Tool) -> tuple[Path, list[str], dict[str, str]]:
@@ -54,6 +72,7 @@ def test_access_and_erasure_from_the_public_form_to_export_notification_and_404(
     with mautic.api() as api:
         alice = submit(mautic, api, "Alice", "alice@example.com", "access")
         bob = submit(mautic, api, "Bob", "bob@example.com", "forget")
+        confirm(mautic, api, bob)
         mautic.cron()
         before = api.get(f"/api/contacts/{alice}").json()["contact"]
         sent_before = {n: sent_count(api, n) for n in ("GDPR data export sent", "GDPR erasure done")}
@@ -122,6 +141,7 @@ def test_extend_refuse_and_an_erased_person_imported_again(mautic: RealMautic, t
         carol = submit(mautic, api, "Carol", "carol@example.com", "access")
         dave = submit(mautic, api, "Dave", "dave@example.com", "forget")
         erin = submit(mautic, api, "Erin", "erin@example.com", "forget")
+        confirm(mautic, api, erin)
         mautic.cron()
         rows = listing(tool, spec, state)
         sent = {n: sent_count(api, n) for n in ("GDPR request extended", "GDPR request refused")}
@@ -155,3 +175,62 @@ def test_extend_refuse_and_an_erased_person_imported_again(mautic: RealMautic, t
         assert api.get(f"/api/contacts/{back_id}").status_code == 404
     journal = (tool.work / "state" / "journal.jsonl").read_text()
     assert f'"request":"reimport-{back_id}-' in journal  # journaled as a re-import
+
+
+def test_an_erasure_goes_ahead_only_once_the_person_clicks_and_an_unclicked_one_expires(
+    mautic: RealMautic, tool: Tool
+) -> None:
+    """Identity verification on a real Mautic: Mautic's own tracked link, clicked from the mailbox, is the
+    proof; a forged click-through naming the victim proves nothing; unclicked, the request lapses."""
+    spec, state, env = ready(mautic, tool)
+    with mautic.api() as api:
+        bob = submit(mautic, api, "Bob", "bob@example.com", "forget")
+        vic = submit(mautic, api, "Vic", "vic@example.com", "forget")  # typed in by somebody else
+        mautic.cron()
+        sent_before = sent_count(api, "GDPR erasure done")
+        waiting = tool("requests", "fulfil", spec, "--yes", *state, env=env)
+        two = "0 done, 0 failed, 0 skipped, 2 waiting for verification"
+        assert waiting.code == 0 and two in waiting.out, waiting.out + waiting.err
+        rows = listing(tool, spec, state)
+        assert rows[bob]["verification"] == rows[vic]["verification"] == "awaiting"
+
+        # Whoever typed Vic's address has no mailbox to read: a click-through naming Vic, with a made-up stat.
+        email = by_name(api, "/api/emails", "emails", "GDPR request received")
+        stats = api.get("/api/stats/email_stats", params={"where[0][col]": "lead_id", "where[0][expr]": "eq",
+                                                          "where[0][val]": str(vic)}).json()["stats"]
+        view = httpx.get(f"{mautic.proxy.url}/email/view/{stats[0]['tracking_hash']}", timeout=120).text
+        redirect = tracked_links(view)[0].split("/r/", 1)[1].split("?", 1)[0]
+        forged = (f'a:5:{{s:6:"source";a:2:{{i:0;s:4:"form";i:1;i:1;}}s:5:"email";i:{email["id"]};'
+                  f's:4:"stat";s:22:"{"0" * 22}";s:4:"lead";s:{len(str(vic))}:"{vic}";'
+                  f's:7:"channel";a:1:{{s:5:"email";i:{email["id"]};}}}}')
+        ct = base64.b64encode(forged.encode()).decode()
+        assert click(f"{mautic.proxy.url}/r/{redirect}?ct={quote(ct, safe='')}").status_code == 302
+        confirm(mautic, api, bob)  # Bob reads his mailbox and clicks
+
+        done = tool("requests", "fulfil", spec, "--yes", *state, env=env)
+        assert done.code == 0 and "1 done, 0 failed, 0 skipped, 1 waiting for verification" in done.out, (
+            done.out + done.err)
+        assert api.get(f"/api/contacts/{bob}").status_code == 404
+        assert api.get(f"/api/contacts/{vic}").status_code == 200
+        hits = api.get("/api/stats/page_hits").json()["stats"]
+        leads = [h.get("lead_id") for h in hits]  # Bob's click: lead_id null since he was deleted
+        assert len(hits) == 2 and str(vic) not in leads  # the forged one is on a new anonymous contact
+
+        later = (datetime.now(UTC) + timedelta(days=15)).isoformat(timespec="seconds")
+        fortnight = {**env, "GDPR_AS_CODE_TEST_NOW": later}  # the tool's clock, 15 days on
+        expired = tool("requests", "fulfil", spec, "--yes", *state, env=fortnight)
+        assert expired.code == 0 and "1 expired unverified" in expired.out, expired.out + expired.err
+        assert api.get(f"/api/contacts/{vic}").status_code == 200  # not erased
+        assert sent_count(api, "GDPR erasure done") - sent_before == 1  # Bob's only
+        listed = tool("requests", "list", spec, "--json", *state, env=fortnight)
+        assert [row["contact"] for row in json.loads(listed.out)["expired"]] == [vic], listed.out + listed.err
+
+    journal = [json.loads(line) for line in (tool.work / "state" / "journal.jsonl").read_text().splitlines()]
+    steps = {(r["contact"], r["step"], r["status"]) for r in journal}
+    assert {(bob, "verify_send", "done"), (bob, "verify", "done"), (bob, "delete", "done")} <= steps
+    assert {(vic, "verify_send", "done"), (vic, "expire", "done")} <= steps
+    assert (vic, "verify", "done") not in steps and (vic, "delete", "start") not in steps
+    bob_request = next(str(r["request"]) for r in journal if r["contact"] == bob)
+    shown = tool("requests", "show", spec, bob_request, *state, env=env)
+    for event in ("received", "verification sent", "verified", "notified", "erased", "closed"):
+        assert event in shown.out, shown.out + shown.err
