@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from browser import click, tracked_links
 from handmade import build_seed_by_hand
 
 from gdpr_as_code.cli import main
@@ -178,6 +179,9 @@ def test_an_erased_person_imported_again_is_a_finding_read_in_one_list_call(
     monkeypatch.setenv("GDPR_AS_CODE_RECEIPT_KEY", "audit-receipt-key-0123456789abcdef")
     assert main(["apply", str(spec), "--auto-approve"]) == 0
     eve = _submit(sandbox.url, api, "eve@example.com", "forget")
+    outbox = httpx.get(f"{sandbox.url}/_sandbox/outbox").json()["messages"]
+    (page, *_) = [m["body"] for m in outbox if int(m["contactId"]) == eve and tracked_links(m["body"])]
+    assert click(tracked_links(page)[0]).status_code == 302  # Eve confirms her erasure request
     httpx.post(f"{sandbox.url}/_sandbox/segments/rebuild").raise_for_status()
     state = ["--state-dir", str(tmp_path / "state")]
     assert main(["requests", "fulfil", str(spec), "--yes", *state]) == 0

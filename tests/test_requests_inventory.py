@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from browser import request_form_body
+from browser import click, request_form_body, tracked_links
 from test_rollout_e2e import closed_port_url, env_prefix, progress_lines, set_credentials, write_inventory
 
 from gdpr_as_code.cli import main
@@ -78,7 +78,14 @@ class Fleet:
             assert posted.status_code == 302, posted.text
             found = api.get("/api/contacts", params={"search": f"email:{address}"}).json()["contacts"]
             (contact,) = found.values()
+        if choice == "forget":  # the person clicks the verification link of the form's confirmation
+            self.confirm(name, int(contact["id"]))
         return int(contact["id"])
+
+    def confirm(self, name: str, contact: int) -> None:
+        pages = [m["body"] for m in self.control(name, "GET", "/outbox")["messages"]
+                 if int(m["contactId"]) == contact and tracked_links(m["body"])]
+        assert pages and click(tracked_links(pages[-1])[0]).status_code == 302
 
     def cron(self) -> None:
         for name in self.boxes:

@@ -14,7 +14,7 @@ import socket
 from pathlib import Path
 
 from .conftest import RealMautic
-from .test_request_journey import RECEIPT_KEY, ready, submit
+from .test_request_journey import RECEIPT_KEY, confirm, ready, submit
 from .test_rollout_journey import inventory_line
 from .tooling import Tool
 
@@ -61,6 +61,7 @@ def test_both_instances_listed_fulfilled_each_in_its_own_state_and_a_failing_one
         with instance.api() as api:
             people[name] = {"access": submit(instance, api, "Alice", f"alice.{name}@example.com", "access"),
                             "erasure": submit(instance, api, "Bob", f"bob.{name}@example.com", "forget")}
+            confirm(instance, api, people[name]["erasure"])  # Bob clicks the verification link
         instance.cron()
     state = tool.work / "state"
     common = ["--inventory", inventory, "--state-dir", state]
@@ -124,6 +125,7 @@ def test_audit_names_an_erased_person_imported_again(mautic: RealMautic, tool: T
     spec, state, env = ready(mautic, tool)
     with mautic.api() as api:
         erin = submit(mautic, api, "Erin", "erin@example.com", "forget")
+        confirm(mautic, api, erin)
         mautic.cron()
         erased = tool("requests", "fulfil", spec, "--yes", *state, env=env)
         assert erased.code == 0 and api.get(f"/api/contacts/{erin}").status_code == 404, erased.out
