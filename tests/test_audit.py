@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from browser import click, tracked_links
 from handmade import build_seed_by_hand
 
 from gdpr_as_code.cli import main
@@ -167,3 +168,36 @@ def test_unreachable_mautic_exits_1(
     monkeypatch.delenv("MAUTIC_CLIENT_ID", raising=False)
     assert main(["audit"]) == 1
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_an_erased_person_imported_again_is_a_finding_read_in_one_list_call(
+    sandbox: Any, api: httpx.Client, controls: Any, spec: Path, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Erase Eve through ``requests fulfil``, import her address again: audit names the new contact (masked,
+    by id), Art. 17 and the fix, from the state folder's receipts, with one contacts list for the check."""
+    monkeypatch.setenv("GDPR_AS_CODE_RECEIPT_KEY", "audit-receipt-key-0123456789abcdef")
+    assert main(["apply", str(spec), "--auto-approve"]) == 0
+    eve = _submit(sandbox.url, api, "eve@example.com", "forget")
+    outbox = httpx.get(f"{sandbox.url}/_sandbox/outbox").json()["messages"]
+    (page, *_) = [m["body"] for m in outbox if int(m["contactId"]) == eve and tracked_links(m["body"])]
+    assert click(tracked_links(page)[0]).status_code == 302  # Eve confirms her erasure request
+    httpx.post(f"{sandbox.url}/_sandbox/segments/rebuild").raise_for_status()
+    state = ["--state-dir", str(tmp_path / "state")]
+    assert main(["requests", "fulfil", str(spec), "--yes", *state]) == 0
+    api.post("/api/contacts/new", json={"email": "someone@example.com"}).raise_for_status()
+    assert audit(capsys, str(spec), *state)[0] == 0  # erased, nobody came back: clean
+    back = int(api.post("/api/contacts/new", json={"email": "Eve@Example.com"}).json()["contact"]["id"])
+    controls.clear_requests()
+    code, report = audit(capsys, str(spec), *state)
+    (finding,) = [f for f in report["findings"] if f["check"] == "reimported-erased"]
+    assert code == 2 and finding["object"] == {"kind": "contact", "id": back, "name": "E***@Example.com"}
+    assert finding["article"] == "Art. 17"
+    assert finding["fix"] == "gdpr-as-code requests reimported SPEC --erase"
+    assert f"receipt erasure-{eve}-" in finding["problem"] and "eve@" not in json.dumps(report).lower()
+    lists = [r["query"] for r in controls.requests()["requests"] if r["path"] == "/api/contacts"]
+    assert len([q for q in lists if "isNotEmpty" in q]) == 1, lists  # the other lists: the request segments
+    monkeypatch.delenv("GDPR_AS_CODE_RECEIPT_KEY")
+    code, report = audit(capsys, str(spec), *state)
+    assert not named(report, "reimported-erased")
+    assert "GDPR_AS_CODE_RECEIPT_KEY is not set" in report["notes"][0]

@@ -23,7 +23,8 @@ from gdpr_as_code.audit.setup import (
     options,
     selects,
 )
-from gdpr_as_code.dsr.pending import PendingRequest, parse_time
+from gdpr_as_code.dsr.pending import PendingRequest, mask_email, parse_time
+from gdpr_as_code.dsr.receipts import Comeback
 
 PERSONAL_TYPES = ("email", "tel")
 CONSENT_TYPES = ("checkboxgrp", "radiogrp", "checkbox")
@@ -188,6 +189,15 @@ def retention(contacts: Iterable[PendingRequest], at: datetime) -> list[Finding]
                     f"kept {r.age_days(at)} days past the retention of the data inventory",
                     "gdpr-as-code requests retention SPEC --erase")
             for r in contacts]
+
+
+def reimported(comebacks: Iterable[Comeback]) -> list[Finding]:
+    """Erased people back in Mautic (an old list imported again): the erasure no longer holds (Art. 17)."""
+    return [Finding("reimported-erased", "contact", c.contact_id, mask_email(c.email), "Art. 17",
+                    f"erased {c.erased[:10] or '(date unknown)'} (receipt {c.receipt}) and back in Mautic "
+                    f"since {c.added[:10] or '(date unknown)'}",
+                    "gdpr-as-code requests reimported SPEC --erase")
+            for c in comebacks]
 
 
 def stale_cron(setup: Setup, submissions: Iterable[Raw], members: Mapping[str, set[int]],

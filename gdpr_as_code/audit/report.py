@@ -20,6 +20,7 @@ TITLES = {
     "notification-email": "Notification emails",
     "request-overdue": "Requests past their deadline",
     "past-retention": "Contacts past retention",
+    "reimported-erased": "Erased people imported again",
     "stale-segment-cron": "Segment cron",
 }
 SHOWN_PER_CHECK = 20
@@ -33,6 +34,7 @@ class Report:
     spec: str | None
     findings: tuple[Finding, ...]
     guesses: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # checks that could not run, and why
 
     @property
     def exit_code(self) -> int:
@@ -46,7 +48,8 @@ class Report:
     def as_dict(self) -> dict[str, object]:
         return {"audit_format_version": AUDIT_FORMAT_VERSION, "instance": self.instance, "spec": self.spec,
                 "clean": not self.findings, "counts": {c: len(fs) for c, fs in self.groups()},
-                "findings": [f.to_dict() for f in self.findings], "recognised": list(self.guesses)}
+                "findings": [f.to_dict() for f in self.findings], "recognised": list(self.guesses),
+                "notes": list(self.notes)}
 
     def as_json(self) -> str:
         return json.dumps(self.as_dict(), indent=2, ensure_ascii=False)
@@ -55,8 +58,9 @@ class Report:
         return f"against {self.spec}" if self.spec else "Mautic alone (no spec)"
 
     def text(self) -> str:
+        notes = [f"Note: {note}" for note in self.notes]
         if not self.findings:
-            return f"GDPR audit of {self.instance} ({self._against()}): no findings."
+            return "\n".join([f"GDPR audit of {self.instance} ({self._against()}): no findings.", *notes])
         lines = [f"GDPR audit of {self.instance} ({self._against()}): {len(self.findings)} finding(s)."]
         for check, found in self.groups():
             lines += ["", f"{TITLES[check]} ({len(found)})"]
@@ -65,11 +69,13 @@ class Report:
             lines += _more(found)
         if self.guesses:
             lines += ["", "Recognised (no spec given):", *(f"  {g}" for g in self.guesses)]
-        return "\n".join(lines)
+        return "\n".join([*lines, *([""] if notes else []), *notes])
 
     def markdown(self) -> str:
+        notes = [f"> {note}" for note in self.notes]
         if not self.findings:
-            return f"### GDPR audit of `{self.instance}`\n\nNo findings ({self._against()})."
+            return "\n\n".join([f"### GDPR audit of `{self.instance}`", f"No findings ({self._against()}).",
+                                 *notes])
         lines = [f"### GDPR audit of `{self.instance}`", "",
                  f"**{len(self.findings)} finding(s)**, {self._against()}."]
         for check, found in self.groups():
@@ -78,7 +84,7 @@ class Report:
             lines += [f"| {_cell(_object(f))} | {_cell(f.problem)} | {f.article} | {_cell(f.fix)} |"
                       for f in found[:SHOWN_PER_CHECK]]
             lines += _more(found)
-        return "\n".join(lines)
+        return "\n".join([*lines, *([""] if notes else []), *notes])
 
 
 def _object(f: Finding) -> str:

@@ -14,9 +14,14 @@ AUDIT_FORMATS = ("text", "json", "markdown")
 @click.option("--format", "output", type=click.Choice(AUDIT_FORMATS), default="text", show_default=True,
               help="text, json or markdown (a ticket or pull-request comment).")
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
-def audit_command(spec_path: str | None, output: str, as_json: bool) -> int:
+@click.option("--state-dir", type=click.Path(file_okay=False),
+              help="The requests state folder (as requests --state-dir): its journal and erasure receipts "
+                   "(default: gdpr-state/<instance> beside SPEC, or under $GDPR_AS_CODE_STATE_DIR).")
+def audit_command(spec_path: str | None, output: str, as_json: bool, state_dir: str | None) -> int:
     """Check the live Mautic for GDPR gaps: against SPEC when given, else Mautic alone. Reads only; exit 0
     when clean, 2 with findings, 1 on error."""
+    from pathlib import Path
+
     from gdpr_as_code.audit import audit
     from gdpr_as_code.guard.apply import spec_redactor
     from gdpr_as_code.mautic.connect import client_from_env
@@ -24,7 +29,7 @@ def audit_command(spec_path: str | None, output: str, as_json: bool) -> int:
 
     spec, client = spec_and_client(spec_path) if spec_path else (None, client_from_env())
     with client:
-        report = audit(client, spec)
+        report = audit(client, spec, state=Path(state_dir) if state_dir else None)
         requests = client.stats.total
     redactor = spec_redactor(spec) if spec is not None else Redactor.from_environ()
     output = "json" if as_json else output

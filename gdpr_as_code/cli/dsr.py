@@ -10,15 +10,45 @@ from typing import Any
 import click
 
 from gdpr_as_code.cli.app import cli, spec_and_client
+from gdpr_as_code.cli.rollout import Rollout, requests_inventory_options, requests_rollout
 
 
 def _requests_setup(spec_path: str, state_dir: str | None, workers: int) -> Any:
-    """The spec, its Mautic, and the request state folder (``--state-dir`` or beside the spec)."""
+    """The spec, its Mautic, and the request state folder (``--state-dir`` or beside the spec); with
+    ``--inventory FILE --instance NAME``, that instance's credentials, variables and own state folder."""
     from gdpr_as_code import dsr
 
-    spec, client = spec_and_client(spec_path)
     state = Path(state_dir) if state_dir else None
+    meta = click.get_current_context().meta
+    if meta.get(INVENTORY) or meta.get(INSTANCE):
+        if not (meta.get(INVENTORY) and meta.get(INSTANCE)):
+            raise click.UsageError("--inventory FILE and --instance NAME go together: name the instance.")
+        import os
+
+        from gdpr_as_code.rollout.requests import Fleet, one_instance
+
+        fleet = Fleet(Path(spec_path), os.environ, state, workers)
+        return one_instance(fleet, meta[INVENTORY], meta[INSTANCE])
+    spec, client = spec_and_client(spec_path)
     return dsr.prepare(spec, client, state_dir=state, workers=workers)
+
+
+INVENTORY, INSTANCE = "gdpr_as_code.inventory", "gdpr_as_code.instance"
+
+
+def _one_instance_options(command: Any) -> Any:
+    """``--inventory FILE --instance NAME``: a command on one instance of an inventory (read by
+    ``_requests_setup``, so the commands' own parameters stay as they are)."""
+
+    def keep(key: str) -> Any:
+        return lambda ctx, _param, value: ctx.meta.__setitem__(key, value)
+
+    command = click.option("--instance", metavar="NAME", expose_value=False, callback=keep(INSTANCE),
+                           help="With --inventory: the instance (its credentials and state folder).")(command)
+    return click.option("--inventory", type=click.Path(exists=True, dir_okay=False), expose_value=False,
+                        callback=keep(INVENTORY),
+                        help="With --instance: an instance of this inventory, as requests fulfil --inventory "
+                             "works on it (--state-dir is then the root of the instances' folders).")(command)
 
 
 def _requests_options(command: Any) -> Any:
@@ -27,7 +57,8 @@ def _requests_options(command: Any) -> Any:
                            help="Contacts worked on at the same time.")(command)
     command = click.option("--state-dir", type=click.Path(file_okay=False),
                            help="Journal, audit log and receipts (default: gdpr-state/<instance> beside "
-                                "the spec, or $GDPR_AS_CODE_STATE_DIR).")(command)
+                                "the spec, or $GDPR_AS_CODE_STATE_DIR); with --inventory the root holding "
+                                "one folder per instance, named after it.")(command)
     command = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(command)
     return click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))(command)
 
@@ -37,6 +68,13 @@ def _ask_or_refuse() -> Any:
     if not sys.stdin.isatty():
         return None
     return lambda question: click.confirm(question, default=False, err=True)
+
+
+def _one_at_a_time() -> Any:
+    """The question before erasing, for many instances: asked once per instance, never two at a time."""
+    from gdpr_as_code.rollout.requests import one_at_a_time
+
+    return one_at_a_time(_ask_or_refuse())
 
 
 def _progress(outcome: Any, done: int, total: int) -> None:
@@ -54,20 +92,21 @@ def requests_group() -> None:
 @_requests_options
 @click.option("--format", "output", type=click.Choice(["text", "json", "html"]), default="text",
               show_default=True, help="html: one self-contained page for the privacy officer (print it).")
-def requests_list(spec_path: str, as_json: bool, state_dir: str | None, workers: int, output: str) -> int:
+@requests_inventory_options
+def requests_list(spec_path: str, as_json: bool, state_dir: str | None, workers: int, output: str,
+                  rollout: Rollout | None) -> int:
     """Pending requests with masked email, age and deadline; exit 2 when any is overdue. Warns when the
     request form has submissions Mautic's segment cron has not sorted into a request segment yet."""
-    import dataclasses
-
     from gdpr_as_code import dsr
-    from gdpr_as_code.dsr import cron
 
+    if rollout is not None:
+        if output == "html":
+            raise click.UsageError("--format html is one instance's page: run it per instance (--select).")
+        return requests_rollout(rollout, dsr.overview, spec_path=spec_path, state_dir=state_dir,
+                                workers=workers, as_json=as_json or output == "json", member="listing")
     setup = _requests_setup(spec_path, state_dir, workers)
     with setup.client:
-        found = dsr.pending(setup)
-        listing = dsr.listing(setup, found)
-        warning = cron.stale_warning(setup, [request.contact_id for request in found])
-        listing = dataclasses.replace(listing, warning=warning)
+        listing = dsr.overview(setup)
         if output == "html" and not as_json:
             click.echo(_html_report(spec_path, setup, listing), nl=False)
             return listing.exit_code
@@ -93,15 +132,21 @@ def _html_report(spec_path: str, setup: Any, listing: Any) -> str:
 @requests_group.command("fulfil", short_help="Answer access and erasure requests (resumable).")
 @_requests_options
 @click.option("--type", "kind", type=click.Choice(["access", "erasure"]), help="Only this type of request.")
-@click.option("--limit", type=click.IntRange(min=1), help="Work on at most this many requests.")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many requests (per instance).")
 @click.option("--dry-run", is_flag=True, help="Show what would be done; touch nothing.")
 @click.option("--yes", is_flag=True, help="Erase without asking (needed when not on a terminal).")
+@requests_inventory_options
 def requests_fulfil(spec_path: str, as_json: bool, state_dir: str | None, workers: int, kind: str | None,
-                    limit: int | None, dry_run: bool, yes: bool) -> int:
+                    limit: int | None, dry_run: bool, yes: bool, rollout: Rollout | None) -> int:
     """Export, deliver, notify and mark done (access); notify, delete and confirm (erasure). Resumable."""
     from gdpr_as_code import dsr
 
     options = dsr.Options((kind,) if kind else ("access", "erasure"), limit, dry_run, yes)
+    if rollout is not None:
+        confirm = _one_at_a_time()
+        return requests_rollout(rollout, lambda setup: dsr.fulfil(setup, options, confirm),
+                                spec_path=spec_path, state_dir=state_dir, workers=workers, as_json=as_json,
+                                member="summary")
     setup = _requests_setup(spec_path, state_dir, workers)
     with setup.client:
         summary = dsr.fulfil(setup, options, _ask_or_refuse(), None if as_json else _progress)
@@ -112,25 +157,35 @@ def requests_fulfil(spec_path: str, as_json: bool, state_dir: str | None, worker
 @requests_group.command("retention", short_help="Contacts past retention; exit 2 when there are any.")
 @_requests_options
 @click.option("--erase", is_flag=True, help="Erase them (receipt, delete, confirm), journaled like erasures.")
-@click.option("--limit", type=click.IntRange(min=1), help="Erase at most this many.")
+@click.option("--limit", type=click.IntRange(min=1), help="Erase at most this many (per instance).")
 @click.option("--dry-run", is_flag=True, help="With --erase: show what would be done; touch nothing.")
 @click.option("--yes", is_flag=True, help="Erase without asking (needed when not on a terminal).")
+@requests_inventory_options
 def requests_retention(spec_path: str, as_json: bool, state_dir: str | None, workers: int, erase: bool,
-                       limit: int | None, dry_run: bool, yes: bool) -> int:
+                       limit: int | None, dry_run: bool, yes: bool, rollout: Rollout | None) -> int:
     """Contacts past the data inventory's retention (by last activity); exit 2 when there are any."""
     from gdpr_as_code import dsr
 
-    setup = _requests_setup(spec_path, state_dir, workers)
-    with setup.client:
+    options = dsr.Options(("retention",), limit, dry_run, yes)
+    confirm = _one_at_a_time() if rollout is not None else _ask_or_refuse()
+
+    def work(setup: Any) -> Any:
         found = dsr.retention(setup)
         if not erase:
-            listing = dsr.listing(setup, found, retention=True)
-            click.echo(listing.as_json() if as_json else listing.text())
-            return listing.exit_code
-        options = dsr.Options(("retention",), limit, dry_run, yes)
-        summary = dsr.erase(setup, found, options, _ask_or_refuse(), None if as_json else _progress)
-    click.echo(json.dumps(summary.as_dict(), indent=2) if as_json else summary.text())
-    return summary.exit_code
+            return dsr.listing(setup, found, retention=True)
+        return dsr.erase(setup, found, options, confirm, None if as_json or rollout else _progress)
+
+    if rollout is not None:
+        return requests_rollout(rollout, work, spec_path=spec_path, state_dir=state_dir, workers=workers,
+                                as_json=as_json, member="summary" if erase else "listing")
+    setup = _requests_setup(spec_path, state_dir, workers)
+    with setup.client:
+        answer = work(setup)
+    if not erase:
+        click.echo(answer.as_json() if as_json else answer.text())
+    else:
+        click.echo(json.dumps(answer.as_dict(), indent=2) if as_json else answer.text())
+    return int(answer.exit_code)
 
 
 def _pending(setup: Any) -> Any:
@@ -144,7 +199,7 @@ def _case_command(name: str, short: str) -> Any:
 
     def decorate(function: Any) -> Any:
         command = click.argument("request_id", metavar="ID")(function)
-        command = _requests_options(command)
+        command = _one_instance_options(_requests_options(command))
         return requests_group.command(name, short_help=short)(command)
 
     return decorate
@@ -209,6 +264,7 @@ def requests_show(spec_path: str, request_id: str, as_json: bool, state_dir: str
 
 @requests_group.command("verify-erasure", short_help="Was this address erased? (receipts).")
 @_requests_options
+@_one_instance_options
 @click.argument("email", metavar="EMAIL")
 def requests_verify_erasure(spec_path: str, email: str, as_json: bool, state_dir: str | None,
                             workers: int) -> int:
@@ -224,6 +280,7 @@ def requests_verify_erasure(spec_path: str, email: str, as_json: bool, state_dir
 
 @requests_group.command("reimported", short_help="Erased people back in Mautic.")
 @_requests_options
+@_one_instance_options
 @click.option("--erase", is_flag=True,
               help="Erase them again (receipt, delete, confirm), journaled as reimport.")
 @click.option("--yes", is_flag=True, help="Erase without asking (needed when not on a terminal).")

@@ -120,22 +120,76 @@ def inventory_options(command: Callable[..., int]) -> Callable[..., int]:
         return command(rollout=chosen, parallelism=None, **kwargs)
 
     options = (
-        click.option("--inventory", type=click.Path(exists=True, dir_okay=False),
-                     help="Run on every instance of this inventory (see README, Rollout); apply then "
-                     "takes SPEC or the directory of plans that plan --inventory --out wrote."),
-        click.option("--select", multiple=True, metavar="LABEL=VALUE",
-                     help="With --inventory: only instances with this label; repeat to require several."),
-        click.option("--shard", metavar="I/N", help="With --inventory: only shard I of N (a stable split "
-                     "by a hash of the instance name, for CI; see examples/ci/README-sharding.md)."),
-        click.option("--parallelism", type=click.IntRange(1, 64), help=(
+        *_selection_options(
+            "Run on every instance of this inventory (see README, Rollout); apply then takes SPEC or the "
+            "directory of plans that plan --inventory --out wrote.",
             f"With --inventory: instances worked on at once (default {DEFAULT_PARALLELISM}). Without, for "
-            f"apply: writes to the instance at once (default {DEFAULT_WRITES}).")),
+            f"apply: writes to the instance at once (default {DEFAULT_WRITES})."),
         click.option("--continue-on-error", is_flag=True, help="With --inventory: go on with the next "
                      "wave (apply) even when an instance failed."),
     )
     for option in reversed(options):
         wrapper = option(wrapper)
     return wrapper
+
+
+def _selection_options(inventory_help: str, parallelism_help: str) -> tuple[Callable[..., Any], ...]:
+    """``--inventory`` and the options choosing its instances and how many run at once."""
+    return (
+        click.option("--inventory", type=click.Path(exists=True, dir_okay=False), help=inventory_help),
+        click.option("--select", multiple=True, metavar="LABEL=VALUE",
+                     help="With --inventory: only instances with this label; repeat to require several."),
+        click.option("--shard", metavar="I/N", help="With --inventory: only shard I of N (a stable split "
+                     "by a hash of the instance name, for CI; see examples/ci/README-sharding.md)."),
+        click.option("--parallelism", type=click.IntRange(1, 64), help=parallelism_help),
+    )
+
+
+def requests_inventory_options(command: Callable[..., int]) -> Callable[..., int]:
+    """Add ``--inventory``, ``--select``, ``--shard`` and ``--parallelism`` to a ``requests`` command; it
+    receives them as one ``rollout`` argument (a ``Rollout``, or None for one instance)."""
+
+    @functools.wraps(command)
+    def wrapper(*, inventory: str | None, select: tuple[str, ...], shard: str | None,
+                parallelism: int | None, **kwargs: Any) -> int:
+        if inventory is None and (select or shard or parallelism):
+            raise click.UsageError("--select, --shard and --parallelism need --inventory FILE.")
+        chosen = None if inventory is None else Rollout(
+            inventory, select, shard, parallelism or DEFAULT_PARALLELISM, continue_on_error=True)
+        return command(rollout=chosen, **kwargs)
+
+    options = _selection_options(
+        "Every instance of this inventory (see README, GDPR requests): each with its own credentials and its "
+        "own state folder, <state root>/<instance name>.",
+        f"With --inventory: instances worked on at once (default {DEFAULT_PARALLELISM}).")
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper
+
+
+def requests_rollout(selection: Rollout, work: Callable[[Any], Any], *, spec_path: str, state_dir: str | None,
+                     workers: int, as_json: bool, member: str) -> int:
+    """``requests list|fulfil|retention --inventory FILE``: ``work`` (what the command does with one
+    instance's setup) on every selected instance; progress per instance on stderr, one combined result.
+    ``member`` names what ``work`` answers: ``listing`` or ``summary``."""
+    from gdpr_as_code.rollout import requests
+    from gdpr_as_code.rollout import runner as rollout
+
+    inventory, instances, redactor = _rollout_selection(selection)
+    if not instances:
+        return EXIT_OK
+    fleet = requests.Fleet(Path(spec_path), os.environ, Path(state_dir) if state_dir else None, workers,
+                           selection.options())
+    progress = rollout.Progress(len(instances), requests.describe(redactor))
+    results = requests.run_requests(fleet, instances, work, progress)
+    if as_json:
+        click.echo(requests.render_json(inventory, results, redactor, member))
+    elif member == "listing":
+        click.echo(requests.render_listing(results, redactor))
+    else:
+        click.echo(requests.render_summaries(results, redactor))
+    _debug_tracebacks(results, redactor)
+    return requests.exit_code(results)
 
 
 # Equal to rollout.runner.DEFAULT_PARALLELISM, converge.walk.DEFAULT_PARALLELISM and render.FORMATS (tests

@@ -3,6 +3,7 @@
     prepare(spec, client, ...)          -> Setup         reads the managed segments and emails (engine lookup)
     pending(setup)                      -> [PendingRequest]     members of the request segments, oldest first
     listing(requests, deadline, at)     -> Listing       rows with masked emails, age, overdue; exit code 2
+    overview(setup)                     -> Listing       ``requests list``: pending, listed, cron warning
     fulfil(setup, options, confirm, ..) -> Summary       journaled steps per request (``fulfil``, ``steps``)
     retention(setup, at)                -> [PendingRequest]     contacts past the data inventory's retention
     erase(setup, requests, options, ..) -> Summary       retention requests through the erasure path
@@ -18,7 +19,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,9 +50,11 @@ __all__ = [
     "fulfil",
     "listing",
     "mask_email",
+    "overview",
     "pending",
     "prepare",
     "retention",
+    "state_folder",
 ]
 
 STATE_DIR_ENV = "GDPR_AS_CODE_STATE_DIR"
@@ -64,9 +67,11 @@ def prepare(
     state_dir: Path | None = None,
     env: Mapping[str, str] | None = None,
     workers: int = 4,
+    folder: str | None = None,
 ) -> Setup:
     """Everything a run needs: the live ids of the request segments and notification emails (read with the
-    engine's ownership lookup, one list call each), and where the journal and the exports live."""
+    engine's ownership lookup, one list call each), and where the journal and the exports live (``folder``:
+    the name of this instance's own folders under the state and delivery roots, see ``state_folder``)."""
     gdpr = spec.gdpr
     where = str(spec.source)
     if gdpr is None or not gdpr.request_types:
@@ -103,7 +108,6 @@ def prepare(
     environ = dict(os.environ if env is None else env)
     instance = instance_key(client.base_url)
     base = spec.source.resolve().parent
-    state = state_dir or (Path(environ[STATE_DIR_ENV]) if environ.get(STATE_DIR_ENV) else base / "gdpr-state")
     return Setup(
         client=client,
         instance=instance,
@@ -111,8 +115,8 @@ def prepare(
         segments=aliases,
         segment_ids=segment_ids,
         clear_values=clear_values,
-        state_dir=(state if state_dir else state / instance_slug(instance)),
-        export_dir=base / gdpr.delivery.folder / instance_slug(instance),
+        state_dir=state_folder(spec, instance, environ, state_dir, folder),
+        export_dir=base / gdpr.delivery.folder / (folder or instance_slug(instance)),
         email_ids=email_ids,
         env=environ,
         workers=workers,
@@ -265,3 +269,25 @@ def erase(
     kinds = tuple(sorted({r.kind for r in requests})) or ("retention",)
     only = Options(kinds, options.limit, options.dry_run, options.yes)
     return run(setup, [*requests, *pending(setup, ("access",))], only, confirm, progress)
+
+
+def state_folder(spec: Spec, instance: str, env: Mapping[str, str], state_dir: Path | None = None,
+                 folder: str | None = None) -> Path:
+    """Where an instance keeps its journal, audit log and receipts. One instance: ``state_dir`` itself
+    (``--state-dir``), else ``$GDPR_AS_CODE_STATE_DIR/<instance>``, else ``gdpr-state/<instance>`` beside the
+    spec, ``<instance>`` made from its URL. An inventory (``folder``: the instance's name) has one folder per
+    instance under that root: ``--state-dir`` names the root then, not the folder."""
+    name = folder or instance_slug(instance)
+    if state_dir is not None:
+        return state_dir / folder if folder else state_dir
+    root = Path(env[STATE_DIR_ENV]) if env.get(STATE_DIR_ENV) else spec.source.resolve().parent / "gdpr-state"
+    return root / name
+
+
+def overview(setup: Setup) -> Listing:
+    """What ``requests list`` shows: the pending requests, and a warning when the segment cron looks stale."""
+    from gdpr_as_code.dsr import cron
+
+    found = pending(setup)
+    warning = cron.stale_warning(setup, [request.contact_id for request in found])
+    return replace(listing(setup, found), warning=warning)

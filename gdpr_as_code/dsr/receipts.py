@@ -4,10 +4,12 @@ A receipt keeps an HMAC-SHA256 of the lower-cased address under ``GDPR_AS_CODE_R
 So the question is answered by hashing the address the same way (the key is used as its UTF-8 text) and
 looking it up; nobody needs to compute it by hand, and the address itself is never written anywhere.
 
-Re-imports: marketing imports an old list and an erased person is a contact again. Every live contact's
-address is hashed and compared with the receipts (one paged list of contacts, 500 a call, ``minimal``
-representation); a match is reported, and ``--erase`` erases it again as a ``reimport`` request (receipt,
-delete, confirm; no email: the person asked once already and did not ask to hear from us again).
+Re-imports: marketing imports an old list and an erased person is a contact again. Every live contact with
+an address is hashed and compared with the receipts: one paged list of the contacts whose email is not empty
+(500 a call; the HMACs cannot be searched for, and an import may backdate ``dateAdded``, so no date narrows
+it safely), read once for all receipts. A match is reported (``requests reimported``, ``audit``), and
+``--erase`` erases it again as a ``reimport`` request (receipt, delete, confirm; no email: the person asked
+once already and did not ask to hear from us again).
 """
 
 from __future__ import annotations
@@ -16,11 +18,17 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gdpr_as_code.dsr.erasure import email_hash, receipt_key
 from gdpr_as_code.dsr.pending import CONTACT_PAGE, PendingRequest, contact_email, mask_email, parse_time
 from gdpr_as_code.dsr.steps import Setup
+
+if TYPE_CHECKING:
+    from gdpr_as_code.mautic.client import MauticClient
+
+WITH_ADDRESS = {"where[0][col]": "email", "where[0][expr]": "isNotEmpty"}
+"""Only contacts with an address can match a receipt (anonymous visitors are most of a Mautic)."""
 
 
 def read(path: Path) -> list[dict[str, Any]]:
@@ -67,6 +75,7 @@ class Comeback:
     email: str
     receipt: str  # the request id of the erasure it matches
     added: str
+    erased: str = ""  # when that erasure was completed
 
     def request(self) -> PendingRequest:
         """The ``reimport`` request that erases it again; received when the contact was added back."""
@@ -77,23 +86,30 @@ class Comeback:
             "contact": self.contact_id,
             "email": mask_email(self.email),
             "receipt": self.receipt,
+            "erased": self.erased,
             "added": self.added,
         }
 
 
 def reimported(setup: Setup) -> list[Comeback]:
     """Live contacts whose address matches an erasure receipt of this instance."""
-    erased = {r["email_hmac"]: str(r["request"]) for r in read(setup.receipts_path)}
+    found = read(setup.receipts_path)
+    return comebacks(setup.client, found, receipt_key(setup.env)) if found else []
+
+
+def comebacks(client: MauticClient, receipts: Sequence[Mapping[str, Any]], key: bytes) -> list[Comeback]:
+    """The live contacts whose address one of ``receipts`` names: one paged list for all of them."""
+    erased = {str(r["email_hmac"]): r for r in receipts}
     if not erased:
         return []
-    key = receipt_key(setup.env)
     found = []
-    for contact in setup.client.list_all("/contacts", "contacts", page_size=CONTACT_PAGE):
+    for contact in client.list_all("/contacts", "contacts", params=WITH_ADDRESS, page_size=CONTACT_PAGE):
         address = contact_email(contact)
         match = erased.get(email_hash(key, address)) if address else None
         if match is not None:
             added = str(contact.get("dateAdded") or "")
-            found.append(Comeback(int(contact["id"]), address, match, added))
+            completed = str(match.get("completed") or "")
+            found.append(Comeback(int(contact["id"]), address, str(match["request"]), added, completed))
     return found
 
 

@@ -36,7 +36,7 @@ def redactor_for(inventory: Inventory) -> Redactor:
     return Redactor.from_environ(extra_names=names)
 
 
-def _first_line(text: str) -> str:
+def first_line(text: str) -> str:
     line = text.strip().splitlines()[0] if text.strip() else ""
     return line if len(line) <= NOTE_WIDTH else line[: NOTE_WIDTH - 1] + "…"
 
@@ -75,13 +75,13 @@ def _describer(
 ) -> Callable[[InstanceResult[R]], str]:
     def describe(result: InstanceResult[R]) -> str:
         if result.value is None:
-            return f"{result.status}: {redactor.text(_first_line(result.error))}"
+            return f"{result.status}: {redactor.text(first_line(result.error))}"
         return f"{status(result)} ({_counts(plan_of(result.value))})"
 
     return describe
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
              for row in (header, *rows)]
@@ -110,10 +110,10 @@ def render_plan_text(results: Sequence[InstanceResult[Plan]], redactor: Redactor
     """The combined plan: one table row per instance, then each instance's plan or error, then the tally."""
     rows = [
         [r.instance.name, _mautic(r.value), plan_status(r), *_numbers(r.value),
-         redactor.text(_first_line(r.error))]
+         redactor.text(first_line(r.error))]
         for r in results
     ]
-    parts = [_table(["INSTANCE", "MAUTIC", "RESULT", "ADD", "CHANGE", "DESTROY", "NOTE"], rows)]
+    parts = [table(["INSTANCE", "MAUTIC", "RESULT", "ADD", "CHANGE", "DESTROY", "NOTE"], rows)]
     for result in results:
         if result.value is not None and result.value.changes:
             body = plan_redactor(result.value, redactor).text(render_text(result.value))
@@ -140,11 +140,11 @@ def render_apply_text(results: Sequence[InstanceResult[Applied]], redactor: Reda
             )
     rows = [
         [r.instance.name, _mautic(r.value.plan if r.value else None), r.wave or "-", apply_status(r),
-         *_numbers(r.value.plan if r.value else None), redactor.text(_first_line(r.error))]
+         *_numbers(r.value.plan if r.value else None), redactor.text(first_line(r.error))]
         for r in results
     ]
     header = ["INSTANCE", "MAUTIC", "WAVE", "RESULT", "ADDED", "CHANGED", "DESTROYED", "NOTE"]
-    parts.append(_table(header, rows))
+    parts.append(table(header, rows))
     parts.append("Rollout apply: " + _tally([apply_status(r) for r in results]))
     return "\n\n".join(parts)
 
@@ -182,7 +182,7 @@ def plan_markdown(results: Sequence[InstanceResult[Plan]], redactor: Redactor) -
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for result, status in zip(results, statuses, strict=True):
-        note = redactor.text(_first_line(result.error)).replace("|", "&#124;")
+        note = redactor.text(first_line(result.error)).replace("|", "&#124;")
         cells = [f"`{result.instance.name}`", _mautic(result.value), status, *_numbers(result.value), note]
         lines.append(f"| {' | '.join(cells)} |")
     text = "\n".join(lines) + "\n"

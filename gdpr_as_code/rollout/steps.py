@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -47,6 +47,8 @@ from gdpr_as_code.rollout.runner import (
 )
 from gdpr_as_code.spec import Spec, load_spec
 from gdpr_as_code.spec.interpolate import Origin
+
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -146,7 +148,7 @@ def _tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-def _client(instance: Instance, env: Mapping[str, str], options: RolloutOptions) -> MauticClient:
+def client_for(instance: Instance, env: Mapping[str, str], options: RolloutOptions) -> MauticClient:
     """A client for this instance, from its own variables only (its own transport, a shared TLS context)."""
     transport = httpx.HTTPTransport(verify=_tls_context())
     source = f"the url of instance {instance.name} ({instance.where})"
@@ -219,11 +221,18 @@ def plan_all(
         spec = ready.spec(instance)
         if instance.name in ready.saved:
             return ready.saved[instance.name][0]
-        with _client(instance, env, options) as client:
+        with client_for(instance, env, options) as client:
             return converge.plan(spec, client, prune=options.prune)
 
     done = run(ready.ready(instances), step, parallelism=options.parallelism, on_result=on_result)
-    by_name = {result.instance.name: result for result in (*ready.failed, *done)}
+    return in_order(instances, ready.failed, done)
+
+
+def in_order(
+    instances: Sequence[Instance], *results: Sequence[InstanceResult[R]]
+) -> tuple[InstanceResult[R], ...]:
+    """The results of every instance (failed early, or run) in inventory order."""
+    by_name = {result.instance.name: result for group in results for result in group}
     return tuple(by_name[instance.name] for instance in instances)
 
 
@@ -277,7 +286,7 @@ def apply_all(
             shown_as=f"the plan shown for {instance.name}",
         )
         spec = ready.spec(instance)
-        with _client(instance, env, options) as client:
+        with client_for(instance, env, options) as client:
             return apply(plan, spec, client, checks)
 
     staged = waves(inventory, [instance for instance in instances if instance.name in approved])
@@ -290,5 +299,4 @@ def apply_all(
         on_stop=on_stop,
         on_wave=on_wave,
     )
-    by_name = {result.instance.name: result for result in (*early, *done)}
-    return tuple(by_name[instance.name] for instance in instances)
+    return in_order(instances, early, done)
