@@ -243,8 +243,11 @@ def test_one_request_on_one_instance_of_the_inventory(fleet: Fleet) -> None:
     """``delivered``, ``show``, ``verify-erasure`` and ``reimported`` with ``--inventory FILE --instance
     NAME``: that instance's credentials and state folder, as ``fulfil --inventory`` used them."""
     ids = people(fleet)
-    assert fleet.run("requests", "fulfil", "--yes")[0] == 0
+    code, fulfilled, _ = fleet.run("requests", "fulfil", "--yes")
+    assert code == 0
     (export,) = (fleet.work / "exports" / "shop-b").glob("access-*")
+    # the export's waiting line names the command that hands it over on its own instance
+    assert f"delivered SPEC {export.name} --inventory {fleet.inventory} --instance shop-b`" in fulfilled
     one = ["--instance", "shop-b"]
     code, out, err = fleet.run("requests", "delivered", export.name, *one)
     assert code == 0 and "1 done, 0 failed" in out, out + err

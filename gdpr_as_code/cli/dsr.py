@@ -27,7 +27,7 @@ def _requests_setup(spec_path: str, state_dir: str | None, workers: int) -> Any:
 
         from gdpr_as_code.rollout.requests import Fleet, one_instance
 
-        fleet = Fleet(Path(spec_path), os.environ, state, workers)
+        fleet = Fleet(Path(spec_path), os.environ, state, workers, inventory_path=meta[INVENTORY])
         return one_instance(fleet, meta[INVENTORY], meta[INSTANCE])
     spec, client = spec_and_client(spec_path)
     return dsr.prepare(spec, client, state_dir=state, workers=workers)

@@ -179,7 +179,7 @@ def requests_rollout(selection: Rollout, work: Callable[[Any], Any], *, spec_pat
     if not instances:
         return EXIT_OK
     fleet = requests.Fleet(Path(spec_path), os.environ, Path(state_dir) if state_dir else None, workers,
-                           selection.options())
+                           selection.options(), inventory_path=inventory.path)
     progress = rollout.Progress(len(instances), requests.describe(redactor))
     results = requests.run_requests(fleet, instances, work, progress)
     if as_json:

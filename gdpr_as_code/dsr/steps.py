@@ -79,6 +79,7 @@ class Setup:
     env: Mapping[str, str]
     workers: int = 4
     form_id: int | None = None  # the request form (``cron``: is the segment cron running?)
+    command_args: str = ""  # what names this instance after SPEC in a command to rerun (an inventory's)
 
     journal_path = property(lambda self: self.state_dir / "journal.jsonl")
     audit_path = property(lambda self: self.state_dir / "audit.jsonl")
@@ -267,7 +268,8 @@ class Runner(Actions):
             return by
         raise Waiting(
             f"export in {self.folder(request)}; hand it to the person, then run `gdpr-as-code requests "
-            f"delivered SPEC {request.request_id}` (the notification waits until then)"
+            f"delivered SPEC {request.request_id}{self.setup.command_args}` (the notification waits until "
+            "then)"
         )
 
     def actions(self) -> Mapping[str, Callable[[PendingRequest], Mapping[str, Any]]]:

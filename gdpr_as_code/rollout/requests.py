@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -40,6 +40,7 @@ class Fleet:
     state_root: Path | None = None  # --state-dir: one folder per instance under it
     workers: int = 4  # requests worked on at once within one instance
     options: steps.RolloutOptions = field(default_factory=steps.RolloutOptions)
+    inventory_path: str | None = None  # named in the commands a request's outcome tells the operator to run
 
 
 @dataclass(frozen=True)
@@ -80,11 +81,14 @@ def _setup(fleet: Fleet, ready: steps.Prepared, instance: Instance) -> dsr.Setup
     spec = ready.spec(instance)
     client = steps.client_for(instance, fleet.env, fleet.options)
     try:
-        return dsr.prepare(spec, client, state_dir=fleet.state_root, env=fleet.env, workers=fleet.workers,
-                           folder=instance.name)
+        setup = dsr.prepare(spec, client, state_dir=fleet.state_root, env=fleet.env, workers=fleet.workers,
+                            folder=instance.name)
     except BaseException:
         client.close()
         raise
+    if fleet.inventory_path is None:
+        return setup
+    return replace(setup, command_args=f" --inventory {fleet.inventory_path} --instance {instance.name}")
 
 
 def one_instance(fleet: Fleet, inventory_path: str, name: str) -> dsr.Setup:
