@@ -54,7 +54,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("spec", "Start a project: a spec, its email bodies and a CI workflow."),
     "list": ("config", "The objects the tool manages on the instance: kind, key, id, name."),
     "plan": ("config", "Show what apply would change in Mautic (reads only)."),
-    "requests": ("dsr", "GDPR requests: list, fulfil, retention."),
+    "requests": ("dsr", "GDPR requests: list, fulfil, extend, refuse, show, retention."),
     "sandbox": ("spec", "Serve a Mautic-compatible API (5.1 or 7.0) locally."),
     "schema": ("spec", "Print the spec's JSON Schema (for editors)."),
     "show": ("config", "Show a plan saved by plan --out (reads no Mautic)."),
