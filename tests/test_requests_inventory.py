@@ -68,7 +68,7 @@ class Fleet:
         answer.raise_for_status()
         return answer.json()
 
-    def submit(self, name: str, person: str, address: str, choice: str) -> int:
+    def submit(self, name: str, person: str, address: str, choice: str, *, click: bool = True) -> int:
         """Post the public request form of instance ``name`` as a browser does; the contact id."""
         with self.api(name) as api:
             form = next(f for f in api.get("/api/forms").json()["forms"] if f["name"] == "GDPR request")
@@ -78,7 +78,7 @@ class Fleet:
             assert posted.status_code == 302, posted.text
             found = api.get("/api/contacts", params={"search": f"email:{address}"}).json()["contacts"]
             (contact,) = found.values()
-        if choice == "forget":  # the person clicks the verification link of the form's confirmation
+        if choice == "forget" and click:  # the person clicks the verification link of the confirmation
             self.confirm(name, int(contact["id"]))
         return int(contact["id"])
 
@@ -267,3 +267,18 @@ def test_one_request_on_one_instance_of_the_inventory(fleet: Fleet) -> None:
     code, _, err = fleet.run("requests", "show", export.name, "--instance", "shop-z")
     assert code == 1 and "use one of: shop-a, shop-b, shop-c" in err
     assert main(["requests", "show", str(fleet.spec), export.name, "--instance", "shop-b"]) == 64
+
+
+def test_list_shows_each_instances_unverified_erasures_as_one_instance_does(fleet: Fleet) -> None:
+    """The STATUS column of ``list --inventory`` is the single-instance one: an erasure nobody confirmed yet
+    reads ``unverified`` (with its expiry once fulfil has found the confirmation) on its own instance."""
+    fleet.submit("shop-a", "Eve", "eve@example.com", "forget", click=False)
+    fleet.cron()
+    code, out, err = fleet.run("requests", "list")
+    (row,) = [line for line in out.splitlines() if line.startswith("shop-a") and "e***@example.com" in line]
+    assert code == 0 and row.rstrip().endswith("unverified"), out + err
+    assert fleet.run("requests", "fulfil", "--yes")[0] == 0  # finds the form's confirmation: expiry starts
+    _, out, _ = fleet.run("requests", "list")
+    (row,) = [line for line in out.splitlines() if line.startswith("shop-a") and "e***@example.com" in line]
+    assert "unverified (expires 20" in row
+    assert not [line for line in out.splitlines() if line.startswith(("shop-b", "shop-c")) and "***@" in line]

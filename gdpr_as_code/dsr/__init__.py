@@ -47,6 +47,7 @@ __all__ = [
     "Setup",
     "Summary",
     "erase",
+    "expired_line",
     "fulfil",
     "listing",
     "mask_email",
@@ -55,6 +56,7 @@ __all__ = [
     "prepare",
     "retention",
     "state_folder",
+    "status_cell",
 ]
 
 STATE_DIR_ENV = "GDPR_AS_CODE_STATE_DIR"
@@ -165,21 +167,13 @@ class Listing:
         if self.retention:
             return self._retention_text()
         warning = [self.warning] if self.warning else []
-        expired = [
-            f"expired  {row['request']}: not verified in time; closed on {str(row['expired'])[:10]}, "
-            "nothing done"
-            for row in self.expired
-        ]
+        expired = [expired_line(row) for row in self.expired]
         if not self.rows:
             return "\n".join([f"No pending GDPR requests on {self.instance}.", *expired, *warning])
         header = f"{'TYPE':9} {'CONTACT':>8}  {'EMAIL':28} {'RECEIVED':20} {'AGE':>4}  STATUS"
         lines = [
             f"{row['type']:9} {row['contact']:>8}  {row['email']:28} {row['received'][:19]:20} "
-            f"{row['age_days']:>3}d  "
-            + ("OVERDUE" if row["overdue"] else f"due in {row['days_left']}d ({row['due']})")
-            + (" extended" if row["extended"] else "")
-            + (_unverified(row) if row["verification"] == "awaiting" else "")
-            + (" (in progress)" if row["in_progress"] else "")
+            f"{row['age_days']:>3}d  {status_cell(row)}"
             for row in self.rows
         ]
         tail = (
@@ -203,9 +197,25 @@ class Listing:
         return "\n".join([header, *lines, tail])
 
 
-def _unverified(row: Mapping[str, Any]) -> str:
-    expires = row["verification_expires"]
-    return f" unverified (expires {expires})" if expires else " unverified"
+def status_cell(row: Mapping[str, Any]) -> str:
+    """A ``requests list`` row's STATUS: the deadline, extended, unverified (until when), in progress; one
+    instance's table and an inventory's print the same."""
+    unverified = ""
+    if row["verification"] == "awaiting":
+        expires = row["verification_expires"]
+        unverified = f" unverified (expires {expires})" if expires else " unverified"
+    return (
+        ("OVERDUE" if row["overdue"] else f"due in {row['days_left']}d ({row['due']})")
+        + (" extended" if row["extended"] else "")
+        + unverified
+        + (" (in progress)" if row["in_progress"] else "")
+    )
+
+
+def expired_line(row: Mapping[str, Any]) -> str:
+    """A request closed unverified, as ``requests list`` reports it (ids and dates only)."""
+    closed = str(row["expired"])[:10]
+    return f"expired  {row['request']}: not verified in time; closed on {closed}, nothing done"
 
 
 def listing(

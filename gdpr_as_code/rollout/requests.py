@@ -185,6 +185,7 @@ def render_listing(results: Sequence[InstanceResult[Answer[dsr.Listing]]], redac
              first_line(r.error)] for r in results]
     parts.append(table(["INSTANCE", "MAUTIC", "RESULT", "PAST" if retention else "PENDING", "OVERDUE",
                         "NOTE"], rows))
+    parts += [f"{name}: {dsr.expired_line(row)}" for name, listing in answered for row in listing.expired]
     parts += [f"{name}: {listing.warning}" for name, listing in answered if listing.warning]
     parts += [f"=== {r.instance.name} ({r.status}) ===\n{r.error}" for r in results if r.error]
     total = sum(len(listing.rows) for _, listing in answered)
@@ -200,9 +201,8 @@ def _listed_row(name: str, row: Mapping[str, Any], retention: bool) -> list[str]
     received = str(row["received"])[:19]
     if retention:
         return [name, str(row["contact"]), row["email"], received, str(row["age_days"])]
-    due = "OVERDUE" if row["overdue"] else f"due in {row['days_left']}d ({row['due']})"
-    due += (" extended" if row["extended"] else "") + (" (in progress)" if row["in_progress"] else "")
-    return [name, row["type"], str(row["contact"]), row["email"], received, f"{row['age_days']}d", due]
+    return [name, row["type"], str(row["contact"]), row["email"], received, f"{row['age_days']}d",
+            dsr.status_cell(row)]
 
 
 def render_summaries(results: Sequence[InstanceResult[Answer[dsr.Summary]]], redactor: Redactor) -> str:
