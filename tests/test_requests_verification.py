@@ -18,7 +18,7 @@ from test_requests_e2e import Site, _fulfil_and_hand_over, _fulfil_in_child
 from test_requests_e2e import site as site  # the fixture: shared, not copied
 
 from gdpr_as_code.dsr.journal import CRASH_EXIT, NOW_ENV
-from gdpr_as_code.sandbox.contact_values import php_serialize
+from gdpr_as_code.sandbox.php import php_serialize
 
 
 @contextmanager

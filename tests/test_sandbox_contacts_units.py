@@ -12,9 +12,10 @@ import pytest
 from recordings import locate, recorded_answer
 
 from gdpr_as_code.sandbox.contact_list import search_terms
-from gdpr_as_code.sandbox.contact_values import normalized, php_serialize
+from gdpr_as_code.sandbox.contact_values import normalized
 from gdpr_as_code.sandbox.contact_write import value_problem
 from gdpr_as_code.sandbox.membership import matches_filters
+from gdpr_as_code.sandbox.php import php_serialize
 from gdpr_as_code.sandbox.store import Store
 
 GDPR = {

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from gdpr_as_code.sandbox import Sandbox
-from gdpr_as_code.sandbox.contact_values import php_serialize
+from gdpr_as_code.sandbox.php import php_serialize
 from gdpr_as_code.sandbox.tracking import php_unserialize
 
 BROWSER = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0"}

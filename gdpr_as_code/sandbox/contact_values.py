@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from gdpr_as_code.sandbox.clock import db_time
+from gdpr_as_code.sandbox.php import php_serialize
 from gdpr_as_code.sandbox.store import Store
 
 BATCH_MAX = 200
@@ -51,23 +52,6 @@ def options(field: dict[str, Any]) -> dict[str, str]:
         else:
             result[str(item)] = str(item)
     return result
-
-
-def php_serialize(value: Any) -> str:
-    """PHP's ``serialize()``, as Mautic's DBAL rows show field properties (``a:0:{}``)."""
-    if value is None:
-        return "N;"
-    if isinstance(value, bool):
-        return f"b:{int(value)};"
-    if isinstance(value, int):
-        return f"i:{value};"
-    if isinstance(value, float):
-        return f"d:{value!r};"
-    if isinstance(value, str):
-        return f's:{len(value.encode())}:"{value}";'
-    items = enumerate(value) if isinstance(value, list) else value.items()
-    body = "".join(php_serialize(k if not str(k).isdigit() else int(k)) + php_serialize(v) for k, v in items)
-    return f"a:{len(value)}:{{{body}}}"
 
 
 # A boolean field's value as each answer types it (real 5.1.0, tests/acceptance): ``true`` in the answer that

@@ -20,9 +20,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from gdpr_as_code.sandbox.clock import db_time
-from gdpr_as_code.sandbox.contact_values import php_serialize
 from gdpr_as_code.sandbox.contact_write import as_list
 from gdpr_as_code.sandbox.http import Request, Response, kernel_error
+from gdpr_as_code.sandbox.php import php_serialize
 from gdpr_as_code.sandbox.query import sort_key
 from gdpr_as_code.sandbox.routing import route
 from gdpr_as_code.sandbox.store import Store

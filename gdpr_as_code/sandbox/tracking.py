@@ -24,8 +24,8 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from gdpr_as_code.sandbox.clock import iso, now
-from gdpr_as_code.sandbox.contact_values import php_serialize
 from gdpr_as_code.sandbox.http import Request, Response
+from gdpr_as_code.sandbox.php import php_serialize, php_unserialize
 from gdpr_as_code.sandbox.routing import route
 from gdpr_as_code.sandbox.store import Store
 
@@ -34,37 +34,6 @@ LINK = re.compile(r"""(<a\s[^>]*?href=)(["'])(https?://[^"']+)\2""", re.IGNORECA
 # Part of Mautic's default ``do_not_track_bots`` (CoreBundle/Config/config.php): no hit for these agents.
 BOTS = ("curl", "Wget", "python-requests", "Python-urllib", "Apache-HttpClient", "Googlebot", "bingbot")
 NOT_FOUND_PAGE = b"<!DOCTYPE html>\n<html><head><title>404</title></head><body>Not found.</body></html>\n"
-
-
-def php_unserialize(text: str) -> Any:
-    """The inverse of ``php_serialize``, for what a browser sends back; ValueError when it is not PHP's."""
-    value, end = _parse(text.encode(), 0)
-    if end != len(text.encode()):
-        raise ValueError("trailing data")
-    return value
-
-
-def _parse(data: bytes, at: int) -> tuple[Any, int]:
-    kind = data[at : at + 2]
-    if kind == b"N;":
-        return None, at + 2
-    if kind in (b"i:", b"b:"):
-        end = data.index(b";", at)
-        number = int(data[at + 2 : end])
-        return (bool(number) if kind == b"b:" else number), end + 1
-    if kind == b"s:":
-        colon = data.index(b":", at + 2)
-        length = int(data[at + 2 : colon])
-        start = colon + 2
-        return data[start : start + length].decode(), start + length + 2
-    if kind == b"a:":
-        colon = data.index(b":", at + 2)
-        count, cursor, result = int(data[at + 2 : colon]), colon + 2, {}
-        for _ in range(count):
-            key, cursor = _parse(data, cursor)
-            result[key], cursor = _parse(data, cursor)
-        return result, cursor + 1
-    raise ValueError(f"not PHP serialisation at {at}")
 
 
 def click_through(stat: dict[str, Any], sent_time: bool) -> str:
